@@ -1,0 +1,30 @@
+//! Builds the built-in plugins for wasm32-wasip2 so the `plinth` binary embeds
+//! them (`cargo install --path host` then gives one self-contained binary).
+
+use std::path::PathBuf;
+
+/// Cargo package name of each built-in, and the file name it is embedded as.
+const BUILTINS: &[(&str, &str)] = &[
+    ("plinth-plugin-terminal", "terminal.wasm"),
+    ("plinth-plugin-hermes", "hermes.wasm"),
+    ("plinth-plugin-mswea", "mswea.wasm"),
+    ("plinth-plugin-openai", "openai.wasm"),
+];
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let workspace = manifest.parent().unwrap().to_path_buf();
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    for dir in ["plugins", "wit"] {
+        println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
+    }
+    println!("cargo:rerun-if-changed=../Cargo.lock");
+
+    let packages: Vec<&str> = BUILTINS.iter().map(|(p, _)| *p).collect();
+    let built = plinth_wasm_build::build(&workspace, &out.join("wasm-target"), &packages)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (path, (_, name)) in built.iter().zip(BUILTINS) {
+        std::fs::copy(path, out.join(name))
+            .unwrap_or_else(|e| panic!("copying {} failed: {e}", path.display()));
+    }
+}

@@ -1,0 +1,67 @@
+//! Where an agent's commands run.
+//!
+//! A [`Sandbox`] is one task's execution environment: a local directory, a
+//! container, or a slot in a shared container. Tool and scorer components
+//! reach it only through the `session` resource the plugin runtime lends them,
+//! which forwards to this trait.
+
+mod local;
+mod output;
+
+use std::time::Duration;
+
+pub use local::LocalSandbox;
+pub use output::OutputPolicy;
+
+/// One command to run.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    pub command: String,
+    /// `None`: the sandbox's default command timeout.
+    pub timeout: Option<Duration>,
+    pub env: Vec<(String, String)>,
+    /// `None`: the sandbox's working directory.
+    pub cwd: Option<String>,
+}
+
+impl ExecRequest {
+    pub fn new(command: impl Into<String>) -> Self {
+        Self {
+            command: command.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// What a command did. A command that fails is still an `ExecOutput`, with a
+/// non-zero exit code; only a failing sandbox is a [`SandboxError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: i32,
+    /// stdout and stderr merged in the order they were written.
+    pub output: String,
+    pub truncated: bool,
+    pub timed_out: bool,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SandboxError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The sandbox itself is gone: an infrastructure failure, not the model's.
+    #[error("sandbox is gone: {0}")]
+    Dead(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+#[async_trait::async_trait]
+pub trait Sandbox: Send + Sync {
+    /// `local`, `docker`, ...: recorded in every trajectory.
+    fn kind(&self) -> &'static str;
+    /// The directory commands run in unless a request says otherwise.
+    fn cwd(&self) -> &str;
+    async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError>;
+    async fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError>;
+    async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), SandboxError>;
+}

@@ -1,0 +1,50 @@
+//! A formatter component that misbehaves in the way its options ask
+//! (`{"mode": "spin" | "grow" | "panic" | "ok"}`), so the runtime's limits can
+//! be tested against a real guest.
+
+wit_bindgen::generate!({
+    path: "../../../wit",
+    world: "formatter-plugin",
+});
+
+use exports::plinth::plugin::formatter::{FormatterInfo, Guest};
+use plinth::plugin::types::{PluginError, PluginInfo, Trajectory};
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn info() -> FormatterInfo {
+        FormatterInfo {
+            info: PluginInfo {
+                name: "hostile".into(),
+                version: "0.0.1".into(),
+                description: "misbehaves on request".into(),
+            },
+            file_extension: ".txt".into(),
+            one_record_per_line: true,
+        }
+    }
+
+    fn format(trajectory: Trajectory, options: String) -> Result<String, PluginError> {
+        if options.contains("\"spin\"") {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        if options.contains("\"grow\"") {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                let mut block = vec![0u8; 1 << 20];
+                block[0] = 1;
+                hoard.push(std::hint::black_box(block));
+            }
+        }
+        if options.contains("\"panic\"") {
+            panic!("hostile guest panicked on purpose");
+        }
+        Ok(format!("ok {}", trajectory.id))
+    }
+}
+
+export!(Hostile);

@@ -1,0 +1,214 @@
+//! The plugin runtime against real components: hostile guests are stopped
+//! with clear errors, and the same runtime keeps serving healthy plugins.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use plinth::builtins::BUILTINS;
+use plinth::plugin::{
+    FormatterPlugin, GuestError, PluginError, PluginRuntime, PluginSource, RuntimeConfig,
+};
+use plinth::sandbox::{LocalSandbox, Sandbox};
+use plinth::trajectory::Trajectory;
+use serde_json::json;
+
+fn runtime(cache: &std::path::Path) -> PluginRuntime {
+    PluginRuntime::new(RuntimeConfig {
+        memory_limit: 64 << 20,
+        cpu_budget: Duration::from_millis(500),
+        call_timeout: Duration::from_secs(20),
+        cache_dir: Some(cache.to_path_buf()),
+        ..RuntimeConfig::default()
+    })
+    .unwrap()
+}
+
+fn builtin(name: &str) -> PluginSource {
+    let (_, bytes) = BUILTINS.iter().find(|(n, _)| *n == name).unwrap();
+    PluginSource::builtin(name, bytes)
+}
+
+async fn hostile(rt: &PluginRuntime) -> FormatterPlugin {
+    let source = PluginSource::file(&support::guest("hostile")).unwrap();
+    rt.load(&source).await.unwrap().into_formatter().unwrap()
+}
+
+fn sample_trajectory() -> Trajectory {
+    serde_json::from_value(json!({
+        "schema": "plinth-trajectory/0.1", "id": "t1", "input_index": 0,
+        "task": {"prompt": "hi"},
+        "messages": [{"role": "user", "content": "hi", "timestamp": 1.0}],
+        "tools": [], "exit_status": "Finished", "submission": "", "error": null,
+        "model": "m", "sandbox": "local", "api_calls": 1,
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1}, "cost": 0.0,
+        "started_at": "2026-11-21T12:00:00Z", "duration_secs": 1.0,
+        "plinth_version": "0.1.0", "patch": null, "score": null
+    }))
+    .unwrap()
+}
+
+/// The runtime still works after a failure: a healthy guest call succeeds.
+async fn assert_still_healthy(rt: &PluginRuntime) {
+    let hostile = hostile(rt).await;
+    let text = hostile
+        .format(&sample_trajectory().to_wit(), &json!({"mode": "ok"}), true)
+        .await
+        .unwrap();
+    assert_eq!(text, "ok t1");
+    let terminal = rt.load(&builtin("terminal")).await.unwrap().into_tool().unwrap();
+    let sandbox: Arc<dyn Sandbox> = Arc::new(LocalSandbox::new(None, Default::default()).unwrap());
+    let result = terminal
+        .invoke("terminal", r#"{"command": "echo healthy"}"#, sandbox)
+        .await
+        .unwrap();
+    assert!(result.content.contains("healthy"), "{}", result.content);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spinning_guest_is_stopped_at_its_cpu_budget() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let plugin = hostile(&rt).await;
+    let started = Instant::now();
+    let err = plugin
+        .format(&sample_trajectory().to_wit(), &json!({"mode": "spin"}), true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("hostile"), "{err}");
+    assert!(err.to_string().contains("timed out"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_still_healthy(&rt).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_growing_past_the_cap_gets_a_memory_error() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let plugin = hostile(&rt).await;
+    let err = plugin
+        .format(&sample_trajectory().to_wit(), &json!({"mode": "grow"}), true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PluginError::MemoryLimit { .. }), "{err}");
+    assert!(err.to_string().contains("memory limit of 64 MiB"), "{err}");
+    assert_still_healthy(&rt).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panicking_guest_is_a_trap_with_its_message() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let plugin = hostile(&rt).await;
+    let err = plugin
+        .format(&sample_trajectory().to_wit(), &json!({"mode": "panic"}), true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PluginError::Trap { .. }), "{err}");
+    assert!(
+        err.to_string().contains("hostile guest panicked on purpose"),
+        "{err}"
+    );
+    assert_still_healthy(&rt).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_built_for_another_major_api_is_refused_by_version() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let source = PluginSource::file(&support::guest("future-api")).unwrap();
+    let err = rt.load(&source).await.err().expect("must not load");
+    match &err {
+        PluginError::IncompatibleApi { found, supported, .. } => {
+            assert_eq!(found, "plinth:plugin@1.0.0");
+            assert_eq!(supported, "plinth:plugin@0.1.0");
+        }
+        other => panic!("expected a version error, got {other}"),
+    }
+    assert!(err.to_string().contains("future_api"), "names the plugin: {err}");
+    assert_still_healthy(&rt).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_component_and_wrong_kind_are_clear_errors() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let junk = PluginSource {
+        label: "junk.wasm".into(),
+        bytes: b"not a component".to_vec().into(),
+    };
+    let err = rt.load(&junk).await.err().expect("must not load");
+    assert!(matches!(err, PluginError::InvalidComponent { .. }), "{err}");
+    assert!(err.to_string().contains("junk.wasm"), "{err}");
+
+    let err = hostile(&rt).await;
+    let err = plinth::plugin::Plugin::Formatter(err).into_tool().err().unwrap();
+    assert!(matches!(err, PluginError::WrongKind { .. }), "{err}");
+    assert_still_healthy(&rt).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_tool_runs_commands_in_the_sandbox() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let terminal = rt.load(&builtin("terminal")).await.unwrap().into_tool().unwrap();
+    assert_eq!(terminal.meta.name, "terminal");
+    assert_eq!(terminal.tools.len(), 1);
+    assert_eq!(terminal.tools[0].parameters["required"], json!(["command"]));
+
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox: Arc<dyn Sandbox> =
+        Arc::new(LocalSandbox::new(Some(dir.path()), Default::default()).unwrap());
+    let result = terminal
+        .invoke(
+            "terminal",
+            r#"{"command": "echo created > made.txt && cat made.txt && exit 3"}"#,
+            sandbox.clone(),
+        )
+        .await
+        .unwrap();
+    assert!(dir.path().join("made.txt").is_file());
+    let content: serde_json::Value = serde_json::from_str(&result.content).unwrap();
+    assert_eq!(
+        content,
+        json!({"content": {"output": "created\n", "exit_code": 3, "error": null}})
+    );
+    let exec = result.exec.unwrap();
+    assert_eq!((exec.exit_code, exec.output.as_str()), (3, "created\n"));
+
+    let err = terminal
+        .invoke("terminal", r#"{"command": "#, sandbox.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, PluginError::Guest { error: GuestError::InvalidArguments(m), .. } if m.contains("not valid JSON")),
+        "{err}"
+    );
+    let err = terminal
+        .invoke("terminal", r#"{"timeout": 3}"#, sandbox.clone())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("missing required argument `command`"), "{err}");
+    let err = terminal.invoke("nope", "{}", sandbox).await.unwrap_err();
+    assert!(
+        matches!(&err, PluginError::Guest { error: GuestError::UnknownTool(_), .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_components_are_cached_on_disk() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    rt.load(&builtin("terminal")).await.unwrap();
+    let entries: Vec<_> = std::fs::read_dir(cache.path().join("components"))
+        .unwrap()
+        .collect();
+    assert_eq!(entries.len(), 1);
+    // A second runtime (a new process, in effect) loads from the cache.
+    let rt2 = runtime(cache.path());
+    let terminal = rt2.load(&builtin("terminal")).await.unwrap();
+    assert_eq!(terminal.meta().name, "terminal");
+}
