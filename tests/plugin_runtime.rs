@@ -57,7 +57,12 @@ async fn assert_still_healthy(rt: &PluginRuntime) {
         .await
         .unwrap();
     assert_eq!(text, "ok t1");
-    let terminal = rt.load(&builtin("terminal")).await.unwrap().into_tool().unwrap();
+    let terminal = rt
+        .load(&builtin("terminal"))
+        .await
+        .unwrap()
+        .into_tool()
+        .unwrap();
     let sandbox: Arc<dyn Sandbox> = Arc::new(LocalSandbox::new(None, Default::default()).unwrap());
     let result = terminal
         .invoke("terminal", r#"{"command": "echo healthy"}"#, sandbox)
@@ -73,13 +78,21 @@ async fn spinning_guest_is_stopped_at_its_cpu_budget() {
     let plugin = hostile(&rt).await;
     let started = Instant::now();
     let err = plugin
-        .format(&sample_trajectory().to_wit(), &json!({"mode": "spin"}), true)
+        .format(
+            &sample_trajectory().to_wit(),
+            &json!({"mode": "spin"}),
+            true,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
     assert!(err.to_string().contains("hostile"), "{err}");
     assert!(err.to_string().contains("timed out"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert_still_healthy(&rt).await;
 }
 
@@ -89,7 +102,11 @@ async fn guest_growing_past_the_cap_gets_a_memory_error() {
     let rt = runtime(cache.path());
     let plugin = hostile(&rt).await;
     let err = plugin
-        .format(&sample_trajectory().to_wit(), &json!({"mode": "grow"}), true)
+        .format(
+            &sample_trajectory().to_wit(),
+            &json!({"mode": "grow"}),
+            true,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, PluginError::MemoryLimit { .. }), "{err}");
@@ -103,12 +120,17 @@ async fn panicking_guest_is_a_trap_with_its_message() {
     let rt = runtime(cache.path());
     let plugin = hostile(&rt).await;
     let err = plugin
-        .format(&sample_trajectory().to_wit(), &json!({"mode": "panic"}), true)
+        .format(
+            &sample_trajectory().to_wit(),
+            &json!({"mode": "panic"}),
+            true,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, PluginError::Trap { .. }), "{err}");
     assert!(
-        err.to_string().contains("hostile guest panicked on purpose"),
+        err.to_string()
+            .contains("hostile guest panicked on purpose"),
         "{err}"
     );
     assert_still_healthy(&rt).await;
@@ -121,13 +143,18 @@ async fn guest_built_for_another_major_api_is_refused_by_version() {
     let source = PluginSource::file(&support::guest("future-api")).unwrap();
     let err = rt.load(&source).await.err().expect("must not load");
     match &err {
-        PluginError::IncompatibleApi { found, supported, .. } => {
+        PluginError::IncompatibleApi {
+            found, supported, ..
+        } => {
             assert_eq!(found, "plinth:plugin@1.0.0");
             assert_eq!(supported, "plinth:plugin@0.1.0");
         }
         other => panic!("expected a version error, got {other}"),
     }
-    assert!(err.to_string().contains("future_api"), "names the plugin: {err}");
+    assert!(
+        err.to_string().contains("future_api"),
+        "names the plugin: {err}"
+    );
     assert_still_healthy(&rt).await;
 }
 
@@ -144,7 +171,10 @@ async fn invalid_component_and_wrong_kind_are_clear_errors() {
     assert!(err.to_string().contains("junk.wasm"), "{err}");
 
     let err = hostile(&rt).await;
-    let err = plinth::plugin::Plugin::Formatter(err).into_tool().err().unwrap();
+    let err = plinth::plugin::Plugin::Formatter(err)
+        .into_tool()
+        .err()
+        .unwrap();
     assert!(matches!(err, PluginError::WrongKind { .. }), "{err}");
     assert_still_healthy(&rt).await;
 }
@@ -153,7 +183,12 @@ async fn invalid_component_and_wrong_kind_are_clear_errors() {
 async fn terminal_tool_runs_commands_in_the_sandbox() {
     let cache = tempfile::tempdir().unwrap();
     let rt = runtime(cache.path());
-    let terminal = rt.load(&builtin("terminal")).await.unwrap().into_tool().unwrap();
+    let terminal = rt
+        .load(&builtin("terminal"))
+        .await
+        .unwrap()
+        .into_tool()
+        .unwrap();
     assert_eq!(terminal.meta.name, "terminal");
     assert_eq!(terminal.tools.len(), 1);
     assert_eq!(terminal.tools[0].parameters["required"], json!(["command"]));
@@ -190,10 +225,20 @@ async fn terminal_tool_runs_commands_in_the_sandbox() {
         .invoke("terminal", r#"{"timeout": 3}"#, sandbox.clone())
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("missing required argument `command`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("missing required argument `command`"),
+        "{err}"
+    );
     let err = terminal.invoke("nope", "{}", sandbox).await.unwrap_err();
     assert!(
-        matches!(&err, PluginError::Guest { error: GuestError::UnknownTool(_), .. }),
+        matches!(
+            &err,
+            PluginError::Guest {
+                error: GuestError::UnknownTool(_),
+                ..
+            }
+        ),
         "{err}"
     );
 }

@@ -20,7 +20,10 @@ pub fn sources(extra: &[PathBuf]) -> Vec<Source> {
     if let Some(path) = std::env::var_os("PLINTH_PLUGIN_PATH") {
         for dir in std::env::split_paths(&path) {
             let Ok(entries) = std::fs::read_dir(&dir) else {
-                tracing::warn!("PLINTH_PLUGIN_PATH entry {} is not a readable directory", dir.display());
+                tracing::warn!(
+                    "PLINTH_PLUGIN_PATH entry {} is not a readable directory",
+                    dir.display()
+                );
                 continue;
             };
             let mut files: Vec<PathBuf> = entries

@@ -1,9 +1,18 @@
 //! plinth: runs LLM software-engineering agents in sandboxes and turns each
 //! run into a trajectory and a reward. Tools, scorers and trajectory
 //! formatters are WebAssembly components (see `wit/plinth.wit`).
+//!
+//! One module per concept: [`agent`] (the loop), [`model`] (the chat API
+//! client), [`sandbox`] (where commands run), [`plugin`] (the component
+//! runtime), [`store`] (trajectory output), [`batch`] (many tasks at once).
 
+pub mod agent;
+pub mod batch;
 pub mod builtins;
 pub mod catalog;
+pub mod model;
 pub mod plugin;
 pub mod sandbox;
+pub mod store;
+pub mod task;
 pub mod trajectory;

@@ -8,7 +8,7 @@
 
 #![allow(dead_code)] // Not every formatter uses every helper.
 
-use crate::plinth::plugin::types::{PluginError, Role, Score, ToolSpec, Trajectory};
+use crate::plinth::plugin::types::{PluginError, Role, ScoreResult as Score, ToolSpec, Trajectory};
 use plinth_pyjson::{float_value, loads};
 use serde_json::{Map, Value};
 
@@ -113,7 +113,10 @@ pub fn score_value(score: &Score) -> Result<Value, PluginError> {
 
 /// The parsed JSON Schema of a tool's arguments.
 pub fn tool_parameters(spec: &ToolSpec) -> Result<Value, PluginError> {
-    parse_json(&format!("parameters of tool {:?}", spec.name), &spec.parameters)
+    parse_json(
+        &format!("parameters of tool {:?}", spec.name),
+        &spec.parameters,
+    )
 }
 
 /// Checks the JSON text fields every formatter relies on, so malformed input
@@ -127,4 +130,151 @@ pub fn check_trajectory(t: &Trajectory) -> Result<Value, PluginError> {
         score_value(score)?;
     }
     Ok(task)
+}
+
+/// Checks every formatter runs (natively: `cargo test -p plinth-plugin-<name>`).
+#[cfg(test)]
+pub mod testing {
+    use crate::exports::plinth::plugin::formatter::Guest;
+    use crate::plinth::plugin::types::{
+        Message, PluginError, Role, ScoreResult, SubScore, ToolCall, ToolSpec, Trajectory, Usage,
+    };
+
+    fn message(role: Role, content: Option<&str>) -> Message {
+        Message {
+            role,
+            content: content.map(str::to_string),
+            reasoning: None,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            name: None,
+            timestamp: 1763728000.5,
+            cost: None,
+            interrupt: None,
+        }
+    }
+
+    /// A small valid run with a tool call, a score and a patch.
+    pub fn trajectory() -> Trajectory {
+        let mut assistant = message(Role::Assistant, None);
+        assistant.tool_calls.push(ToolCall {
+            id: "call_1".into(),
+            name: "terminal".into(),
+            arguments: r#"{"command": "echo hi"}"#.into(),
+        });
+        assistant.cost = Some(0.25);
+        let mut tool = message(
+            Role::Tool,
+            Some(r#"{"content": {"output": "hi\n", "exit_code": 0, "error": null}}"#),
+        );
+        tool.tool_call_id = Some("call_1".into());
+        tool.name = Some("terminal".into());
+        Trajectory {
+            id: "t1".into(),
+            input_index: 3,
+            task: r#"{"id": "t1", "prompt": "Say hi"}"#.into(),
+            messages: vec![
+                message(Role::System, Some("You are an agent.")),
+                message(Role::User, Some("Say hi")),
+                assistant,
+                tool,
+                message(Role::Assistant, Some("Done.")),
+            ],
+            tools: vec![ToolSpec {
+                name: "terminal".into(),
+                description: "Run a command.".into(),
+                parameters: r#"{"type": "object"}"#.into(),
+            }],
+            exit_status: "Finished".into(),
+            submission: String::new(),
+            error: None,
+            model: "m".into(),
+            sandbox: "local".into(),
+            api_calls: 2,
+            usage: Usage {
+                prompt_tokens: 10,
+                completion_tokens: 5,
+            },
+            cost: 0.5,
+            started_at: "2026-11-21T12:00:00Z".into(),
+            duration_secs: 2.0,
+            plinth_version: "0.1.0".into(),
+            patch: Some("diff --git a/x b/x\n".into()),
+            score: Some(ScoreResult {
+                reward: 1.0,
+                sub_scores: vec![SubScore {
+                    name: "tests".into(),
+                    value: 1.0,
+                }],
+                details: r#"{"passed": 1}"#.into(),
+            }),
+        }
+    }
+
+    fn expect_invalid(result: Result<String, PluginError>, needle: &str) {
+        match result {
+            Err(PluginError::InvalidInput(message)) => assert!(
+                message.contains(needle),
+                "message {message:?} does not mention {needle:?}"
+            ),
+            other => panic!("expected invalid-input mentioning {needle:?}, got {other:?}"),
+        }
+    }
+
+    /// Formats a valid run in both modes; the text never ends in a newline
+    /// and a JSONL record is one line.
+    pub fn formats_valid_input<G: Guest>() {
+        for jsonl in [true, false] {
+            let text = G::format(trajectory(), format!(r#"{{"jsonl": {jsonl}}}"#))
+                .unwrap_or_else(|e| panic!("jsonl={jsonl}: {e:?}"));
+            assert!(!text.ends_with('\n'), "trailing newline");
+            assert!(plinth_pyjson::loads(&text).is_ok(), "not JSON: {text}");
+            if jsonl {
+                assert!(!text.contains('\n'), "a JSONL record spans lines: {text}");
+            }
+        }
+    }
+
+    /// Malformed records and options are `invalid-input` errors, not panics.
+    pub fn rejects_malformed_input<G: Guest>() {
+        let mut t = trajectory();
+        t.task = "{not json".into();
+        expect_invalid(G::format(t, r#"{"jsonl": true}"#.into()), "trajectory.task");
+
+        let mut t = trajectory();
+        t.tools[0].parameters = "{\"type\": ".into();
+        expect_invalid(G::format(t, r#"{"jsonl": true}"#.into()), "terminal");
+
+        let mut t = trajectory();
+        t.score.as_mut().unwrap().details = "passed".into();
+        expect_invalid(G::format(t, r#"{"jsonl": true}"#.into()), "score.details");
+
+        expect_invalid(G::format(trajectory(), "[]".into()), "options");
+        expect_invalid(G::format(trajectory(), "jsonl".into()), "options");
+    }
+
+    /// Odd but legal data formats without a panic.
+    pub fn survives_odd_input<G: Guest>() {
+        let mut t = trajectory();
+        t.messages.retain(|m| m.role != Role::User);
+        t.messages[1].tool_calls[0].arguments = "\u{0}{[".into();
+        t.messages[1].timestamp = f64::NAN;
+        t.messages[1].reasoning = Some(String::new());
+        t.messages[2].content = None;
+        t.messages[2].tool_call_id = None;
+        t.messages.push(message(Role::Tool, Some("[1, 2")));
+        t.messages
+            .push(message(Role::Tool, Some(&"[".repeat(100_000))));
+        t.cost = f64::INFINITY;
+        t.error = Some("boom".into());
+        t.api_calls = 0;
+        for options in [r#"{"jsonl": true}"#, r#"{"jsonl": false}"#] {
+            G::format(t.clone(), options.into()).expect("formats");
+        }
+        let mut t = trajectory();
+        t.messages.clear();
+        t.tools.clear();
+        t.score = None;
+        G::format(t, r#"{"jsonl": true}"#.into()).expect("formats an empty run");
+    }
 }

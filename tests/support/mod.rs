@@ -6,7 +6,10 @@ use std::sync::OnceLock;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Path of a test guest component under `tests/guests/<name>`, built once per
@@ -19,7 +22,10 @@ pub fn guest(name: &str) -> PathBuf {
         plinth_wasm_build::build(&workspace(), &target, GUESTS).expect("building test guests")
     });
     let package = format!("plinth-guest-{name}");
-    let index = GUESTS.iter().position(|g| *g == package).expect("a known guest");
+    let index = GUESTS
+        .iter()
+        .position(|g| *g == package)
+        .expect("a known guest");
     built[index].clone()
 }
 

@@ -33,7 +33,10 @@ fn entry_path(dir: &Path, engine: &Engine, bytes: &[u8]) -> PathBuf {
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     let name = format!(
         "{}-{:016x}.cwasm",
-        content.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        content
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
         hasher.finish()
     );
     dir.join("components").join(name)
@@ -66,7 +69,10 @@ pub fn compile(
     }
     let compiled = engine.precompile_component(bytes).map_err(invalid)?;
     if let Err(e) = store(&path, &compiled) {
-        tracing::warn!("cannot cache the compiled {label} at {}: {e}", path.display());
+        tracing::warn!(
+            "cannot cache the compiled {label} at {}: {e}",
+            path.display()
+        );
     }
     // SAFETY: `compiled` was produced just now by this engine.
     unsafe { Component::deserialize(engine, &compiled) }.map_err(invalid)

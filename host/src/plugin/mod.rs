@@ -14,10 +14,10 @@ mod error;
 mod state;
 
 use std::borrow::Cow;
-use std::future::Future;
-use std::pin::Pin;
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -260,7 +260,12 @@ impl PluginRuntime {
         let bytes = source.bytes.clone().into_owned();
         // Compiling is CPU-bound (seconds when cold): keep it off the async workers.
         let component = tokio::task::spawn_blocking(move || {
-            cache::compile(&inner.engine, inner.config.cache_dir.as_deref(), &label, &bytes)
+            cache::compile(
+                &inner.engine,
+                inner.config.cache_dir.as_deref(),
+                &label,
+                &bytes,
+            )
         })
         .await
         .map_err(|e| PluginError::Runtime(format!("compile task failed: {e}")))??;
@@ -288,7 +293,11 @@ impl PluginRuntime {
         };
         Ok(match kind {
             PluginKind::Tool => {
-                let pre = self.inner.tool_linker.instantiate_pre(&component).map_err(link_err)?;
+                let pre = self
+                    .inner
+                    .tool_linker
+                    .instantiate_pre(&component)
+                    .map_err(link_err)?;
                 let pre = bindings::tool::ToolPluginPre::new(pre).map_err(link_err)?;
                 let mut plugin = ToolPlugin {
                     runtime: self.clone(),
@@ -305,7 +314,11 @@ impl PluginRuntime {
                 Plugin::Tool(plugin)
             }
             PluginKind::Scorer => {
-                let pre = self.inner.scorer_linker.instantiate_pre(&component).map_err(link_err)?;
+                let pre = self
+                    .inner
+                    .scorer_linker
+                    .instantiate_pre(&component)
+                    .map_err(link_err)?;
                 let pre = bindings::scorer::ScorerPluginPre::new(pre).map_err(link_err)?;
                 let mut plugin = ScorerPlugin {
                     runtime: self.clone(),
@@ -430,7 +443,9 @@ impl PluginRuntime {
                     stderr
                 },
             }),
-            Ok(Err(e)) if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) => {
+            Ok(Err(e))
+                if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) =>
+            {
                 Err(PluginError::Timeout {
                     plugin: plugin.to_string(),
                     limit: self.inner.config.cpu_budget,
@@ -481,8 +496,14 @@ fn check_api(
     label: &str,
 ) -> Result<(PluginKind, String, Vec<String>, Vec<String>), PluginError> {
     let ty = component.component_type();
-    let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+    let imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     let prefix = format!("{API_PACKAGE}/");
     let mut found_version = None;
     for name in imports.iter().chain(&exports) {
@@ -515,7 +536,11 @@ fn check_api(
                 plugin: label.to_string(),
                 reason: format!(
                     "it exports none of {API_PACKAGE}/tool, /scorer or /formatter (exports: {})",
-                    if exports.is_empty() { "none".to_string() } else { exports.join(", ") }
+                    if exports.is_empty() {
+                        "none".to_string()
+                    } else {
+                        exports.join(", ")
+                    }
                 ),
             });
         }
@@ -612,11 +637,11 @@ impl ToolPlugin {
             .runtime
             .call(&self.meta.source, None, move |store, _| {
                 Box::pin(async move {
-                let plugin = pre.instantiate_async(&mut *store).await?;
-                let tool = plugin.plinth_plugin_tool();
-                let info = tool.call_info(&mut *store).await?;
-                let specs = tool.call_list_tools(&mut *store).await?;
-                Ok((info, specs))
+                    let plugin = pre.instantiate_async(&mut *store).await?;
+                    let tool = plugin.plinth_plugin_tool();
+                    let info = tool.call_info(&mut *store).await?;
+                    let specs = tool.call_list_tools(&mut *store).await?;
+                    Ok((info, specs))
                 })
             })
             .await?;
@@ -626,7 +651,10 @@ impl ToolPlugin {
                 let parameters = serde_json::from_str(&spec.parameters).map_err(|e| {
                     PluginError::InvalidComponent {
                         plugin: self.meta.source.clone(),
-                        reason: format!("tool `{}` has parameters that are not JSON: {e}", spec.name),
+                        reason: format!(
+                            "tool `{}` has parameters that are not JSON: {e}",
+                            spec.name
+                        ),
                     }
                 })?;
                 Ok(ToolSpec {
@@ -652,12 +680,12 @@ impl ToolPlugin {
             .runtime
             .call(&self.meta.name, Some(sandbox), move |store, session| {
                 Box::pin(async move {
-                let plugin = pre.instantiate_async(&mut *store).await?;
-                let session = session.expect("a session is lent for tool calls");
-                plugin
-                    .plinth_plugin_tool()
-                    .call_invoke(&mut *store, &name, &arguments, session)
-                    .await
+                    let plugin = pre.instantiate_async(&mut *store).await?;
+                    let session = session.expect("a session is lent for tool calls");
+                    plugin
+                        .plinth_plugin_tool()
+                        .call_invoke(&mut *store, &name, &arguments, session)
+                        .await
                 })
             })
             .await?;
@@ -687,8 +715,8 @@ impl ScorerPlugin {
         self.runtime
             .call(&self.meta.source, None, move |store, _| {
                 Box::pin(async move {
-                let plugin = pre.instantiate_async(&mut *store).await?;
-                plugin.plinth_plugin_scorer().call_info(&mut *store).await
+                    let plugin = pre.instantiate_async(&mut *store).await?;
+                    plugin.plinth_plugin_scorer().call_info(&mut *store).await
                 })
             })
             .await
@@ -708,12 +736,12 @@ impl ScorerPlugin {
             .runtime
             .call(&self.meta.name, Some(sandbox), move |store, session| {
                 Box::pin(async move {
-                let plugin = pre.instantiate_async(&mut *store).await?;
-                let session = session.expect("a session is lent for scorer calls");
-                plugin
-                    .plinth_plugin_scorer()
-                    .call_score(&mut *store, &task, &trajectory, &config, session)
-                    .await
+                    let plugin = pre.instantiate_async(&mut *store).await?;
+                    let session = session.expect("a session is lent for scorer calls");
+                    plugin
+                        .plinth_plugin_scorer()
+                        .call_score(&mut *store, &task, &trajectory, &config, session)
+                        .await
                 })
             })
             .await?;
@@ -738,8 +766,11 @@ impl FormatterPlugin {
         self.runtime
             .call(&self.meta.source, None, move |store, _| {
                 Box::pin(async move {
-                let plugin = pre.instantiate_async(&mut *store).await?;
-                plugin.plinth_plugin_formatter().call_info(&mut *store).await
+                    let plugin = pre.instantiate_async(&mut *store).await?;
+                    plugin
+                        .plinth_plugin_formatter()
+                        .call_info(&mut *store)
+                        .await
                 })
             })
             .await
@@ -770,11 +801,11 @@ impl FormatterPlugin {
             .runtime
             .call(&self.meta.name, None, move |store, _| {
                 Box::pin(async move {
-                let plugin = pre.instantiate_async(&mut *store).await?;
-                plugin
-                    .plinth_plugin_formatter()
-                    .call_format(&mut *store, &trajectory, &options)
-                    .await
+                    let plugin = pre.instantiate_async(&mut *store).await?;
+                    plugin
+                        .plinth_plugin_formatter()
+                        .call_format(&mut *store, &trajectory, &options)
+                        .await
                 })
             })
             .await?;

@@ -96,12 +96,16 @@ impl StoreState {
 
     /// What the guest wrote to stderr (bounded), for error messages.
     pub fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents()).trim().to_string()
+        String::from_utf8_lossy(&self.stderr.contents())
+            .trim()
+            .to_string()
     }
 
     /// What the guest wrote to stdout (bounded), for the debug log.
     pub fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout.contents()).trim().to_string()
+        String::from_utf8_lossy(&self.stdout.contents())
+            .trim()
+            .to_string()
     }
 
     pub fn lend(&mut self, sandbox: Arc<dyn Sandbox>) -> wasmtime::Result<Resource<SessionHandle>> {

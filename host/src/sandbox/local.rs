@@ -82,9 +82,42 @@ impl LocalSandbox {
 
 impl Drop for LocalSandbox {
     fn drop(&mut self) {
-        for pgid in self.groups.get_mut().map(std::mem::take).unwrap_or_default() {
+        for pgid in self
+            .groups
+            .get_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+        {
             kill_group(pgid);
         }
+    }
+}
+
+/// Local sandboxes for a batch: a fresh temp dir per task, unless `--cwd` or
+/// the row's `cwd` names a directory (then tasks share it).
+pub struct LocalProvider {
+    pub cwd: Option<PathBuf>,
+    pub config: LocalConfig,
+}
+
+#[async_trait::async_trait]
+impl super::SandboxProvider for LocalProvider {
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+
+    async fn create(
+        &self,
+        task: &crate::task::Task,
+    ) -> Result<std::sync::Arc<dyn Sandbox>, SandboxError> {
+        let cwd = task
+            .field("cwd")
+            .map(PathBuf::from)
+            .or_else(|| self.cwd.clone());
+        Ok(std::sync::Arc::new(LocalSandbox::new(
+            cwd.as_deref(),
+            self.config.clone(),
+        )?))
     }
 }
 
@@ -107,10 +140,10 @@ impl Sandbox for LocalSandbox {
     }
 
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError> {
-        let cwd = request.cwd.as_deref().map_or_else(
-            || PathBuf::from(&self.cwd),
-            |dir| self.resolve(dir),
-        );
+        let cwd = request
+            .cwd
+            .as_deref()
+            .map_or_else(|| PathBuf::from(&self.cwd), |dir| self.resolve(dir));
         if !cwd.is_dir() {
             return Err(SandboxError::NotFound(format!(
                 "working directory {} does not exist",
@@ -183,10 +216,8 @@ impl Sandbox for LocalSandbox {
                 }
             }
         }
-        if timed_out {
-            if let Some(pgid) = pgid {
-                kill_group(pgid);
-            }
+        if timed_out && let Some(pgid) = pgid {
+            kill_group(pgid);
         }
         let status = match status {
             Some(status) => status,
@@ -257,7 +288,9 @@ mod tests {
     async fn merges_stdout_and_stderr_in_order() {
         let sb = sandbox();
         let out = sb
-            .exec(ExecRequest::new("echo one; echo two >&2; echo three; exit 3"))
+            .exec(ExecRequest::new(
+                "echo one; echo two >&2; echo three; exit 3",
+            ))
             .await
             .unwrap();
         assert_eq!(out.output, "one\ntwo\nthree\n");

@@ -8,9 +8,12 @@
 mod local;
 mod output;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-pub use local::LocalSandbox;
+use crate::task::Task;
+
+pub use local::{LocalConfig, LocalProvider, LocalSandbox};
 pub use output::OutputPolicy;
 
 /// One command to run.
@@ -64,4 +67,12 @@ pub trait Sandbox: Send + Sync {
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError>;
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError>;
     async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), SandboxError>;
+}
+
+/// Makes each task's sandbox; one per backend, shared by a whole batch.
+#[async_trait::async_trait]
+pub trait SandboxProvider: Send + Sync {
+    /// `local`, `docker`, ...: recorded in every trajectory.
+    fn kind(&self) -> &'static str;
+    async fn create(&self, task: &Task) -> Result<Arc<dyn Sandbox>, SandboxError>;
 }

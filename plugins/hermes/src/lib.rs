@@ -126,8 +126,13 @@ fn mini_swe_runner(t: &Trajectory, task: &Value) -> Result<Value, PluginError> {
             ("metadata", object([("timestamp", string(&t.started_at))])),
         ])
     } else {
+        // A run that failed later keeps the normal wrapper: Hermes records no
+        // error there (its loop just stops); `completed` follows the exit status.
         object([
-            ("conversations", conversations(t, task, Variant::MiniSweRunner)?),
+            (
+                "conversations",
+                conversations(t, task, Variant::MiniSweRunner)?,
+            ),
             ("completed", Value::Bool(completed(t))),
             ("api_calls", Value::from(t.api_calls)),
             (
@@ -307,10 +312,10 @@ fn tool_content(text: Option<&str>) -> Value {
     let Some(text) = text else {
         return Value::Null;
     };
-    if py_strip(text).starts_with(['{', '[']) {
-        if let Ok(parsed) = loads(text) {
-            return parsed;
-        }
+    if py_strip(text).starts_with(['{', '['])
+        && let Ok(parsed) = loads(text)
+    {
+        return parsed;
     }
     string(text)
 }
@@ -325,6 +330,14 @@ fn tool_failed(text: Option<&str>) -> bool {
     };
     let has_error = |m: &Map<String, Value>| m.get("error").is_some_and(|e| !e.is_null());
     has_error(&map) || matches!(map.get("content"), Some(Value::Object(inner)) if has_error(inner))
+}
+
+/// Adds one to `slot` (0 count, 1 success, 2 failure) of tool `name`, when
+/// it is one of the offered tools.
+fn bump(known: &mut [(String, [u64; 3])], name: &str, slot: usize) {
+    if let Some((_, counts)) = known.iter_mut().find(|(n, _)| n == name) {
+        counts[slot] += 1;
+    }
 }
 
 /// Per-tool call counts for the batch_runner wrapper.
@@ -351,11 +364,6 @@ impl ToolStats {
         }
         let mut used: Vec<String> = Vec::new();
         let mut call_names: Vec<(&str, &str)> = Vec::new();
-        let mut bump = |known: &mut Vec<(String, [u64; 3])>, name: &str, slot: usize| {
-            if let Some((_, counts)) = known.iter_mut().find(|(n, _)| n == name) {
-                counts[slot] += 1;
-            }
-        };
         for msg in &t.messages {
             match msg.role {
                 Role::Assistant => {
@@ -417,5 +425,57 @@ impl ToolStats {
             map.insert(name.clone(), Value::from(*failure));
         }
         Value::Object(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::testing;
+
+    #[test]
+    fn info() {
+        let info = Hermes::info();
+        assert_eq!(info.info.name, "hermes");
+        assert_eq!(info.info.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(info.file_extension, ".jsonl");
+        assert!(info.one_record_per_line);
+    }
+
+    #[test]
+    fn formats_valid_input() {
+        testing::formats_valid_input::<Hermes>();
+        let options = r#"{"jsonl": true, "variant": "batch_runner"}"#;
+        Hermes::format(testing::trajectory(), options.into()).unwrap();
+    }
+
+    #[test]
+    fn rejects_malformed_input() {
+        testing::rejects_malformed_input::<Hermes>();
+        for variant in [r#""mini""#, "1"] {
+            let options = format!(r#"{{"jsonl": true, "variant": {variant}}}"#);
+            assert!(matches!(
+                Hermes::format(testing::trajectory(), options),
+                Err(PluginError::InvalidInput(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn survives_odd_input() {
+        testing::survives_odd_input::<Hermes>();
+    }
+
+    #[test]
+    fn tool_failures() {
+        assert!(tool_failed(Some(r#"{"error": "x"}"#)));
+        assert!(tool_failed(Some(r#"{"content": {"error": "x"}}"#)));
+        assert!(!tool_failed(Some(
+            r#"{"error": null, "content": {"error": null}}"#
+        )));
+        assert!(!tool_failed(Some(r#"{"content": "error"}"#)));
+        assert!(!tool_failed(Some(r#"["error"]"#)));
+        assert!(!tool_failed(Some("error: not JSON")));
+        assert!(!tool_failed(None));
     }
 }

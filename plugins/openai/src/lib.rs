@@ -1,1 +1,173 @@
+//! The `openai` formatter: one line per run of
+//! `{"id", "messages", "tools", "metadata"}` with the messages in plain OpenAI
+//! chat shape, which SFT pipelines and Hugging Face `datasets` load as they
+//! are. Written as Python's `json.dumps(record, ensure_ascii=False)`.
 
+use plinth_pyjson::dumps;
+use serde_json::{Map, Value};
+
+wit_bindgen::generate!({ path: "../../wit", world: "formatter-plugin" });
+
+#[path = "../../shared/formatter_common.rs"]
+mod common;
+
+use common::{
+    check_trajectory, num, object, opt_string, parse_options, role_name, score_value, string,
+    tool_parameters,
+};
+use exports::plinth::plugin::formatter::{FormatterInfo, Guest};
+use plinth::plugin::types::{Message, PluginError, PluginInfo, Trajectory};
+
+struct OpenAi;
+
+export!(OpenAi);
+
+impl Guest for OpenAi {
+    fn info() -> FormatterInfo {
+        FormatterInfo {
+            info: PluginInfo {
+                name: "openai".to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                description: "OpenAI chat format: {id, messages, tools, metadata} per JSONL line, \
+                              for SFT pipelines and Hugging Face datasets"
+                    .to_string(),
+            },
+            file_extension: ".jsonl".to_string(),
+            one_record_per_line: true,
+        }
+    }
+
+    fn format(trajectory: Trajectory, options: String) -> Result<String, PluginError> {
+        // No options of its own; still refuse options that are not an object.
+        parse_options(&options)?;
+        let task = check_trajectory(&trajectory)?;
+        Ok(dumps(&record(&trajectory, task)?, false))
+    }
+}
+
+fn record(t: &Trajectory, task: Value) -> Result<Value, PluginError> {
+    let messages = t.messages.iter().map(message).collect();
+    let mut tools = Vec::new();
+    for spec in &t.tools {
+        tools.push(object([
+            ("type", string("function")),
+            (
+                "function",
+                object([
+                    ("name", string(&spec.name)),
+                    ("description", string(&spec.description)),
+                    ("parameters", tool_parameters(spec)?),
+                ]),
+            ),
+        ]));
+    }
+    let score = match &t.score {
+        Some(score) => score_value(score)?,
+        None => Value::Null,
+    };
+    let metadata = object([
+        ("input_index", Value::from(t.input_index)),
+        ("task", task),
+        ("exit_status", string(&t.exit_status)),
+        ("submission", string(&t.submission)),
+        ("error", opt_string(t.error.as_deref())),
+        ("model", string(&t.model)),
+        ("sandbox", string(&t.sandbox)),
+        ("api_calls", Value::from(t.api_calls)),
+        (
+            "usage",
+            object([
+                ("prompt_tokens", Value::from(t.usage.prompt_tokens)),
+                ("completion_tokens", Value::from(t.usage.completion_tokens)),
+            ]),
+        ),
+        ("cost", num(t.cost)),
+        ("started_at", string(&t.started_at)),
+        ("duration_secs", num(t.duration_secs)),
+        ("plinth_version", string(&t.plinth_version)),
+        ("patch", opt_string(t.patch.as_deref())),
+        ("score", score),
+    ]);
+    Ok(object([
+        ("id", string(&t.id)),
+        ("messages", Value::Array(messages)),
+        ("tools", Value::Array(tools)),
+        ("metadata", metadata),
+    ]))
+}
+
+/// A message as the OpenAI chat API has it: `role`, `content` (`null` when
+/// none), then only the keys that apply. plinth's own fields (`timestamp`,
+/// `cost`, `interrupt`) are not part of that shape and are left out.
+fn message(msg: &Message) -> Value {
+    let mut map = Map::new();
+    map.insert("role".into(), string(role_name(msg.role)));
+    map.insert("content".into(), opt_string(msg.content.as_deref()));
+    if let Some(reasoning) = &msg.reasoning {
+        map.insert("reasoning_content".into(), string(reasoning));
+    }
+    if !msg.tool_calls.is_empty() {
+        let calls = msg
+            .tool_calls
+            .iter()
+            .map(|call| {
+                object([
+                    ("id", string(&call.id)),
+                    ("type", string("function")),
+                    (
+                        "function",
+                        object([
+                            ("name", string(&call.name)),
+                            ("arguments", string(&call.arguments)),
+                        ]),
+                    ),
+                ])
+            })
+            .collect();
+        map.insert("tool_calls".into(), Value::Array(calls));
+    }
+    if let Some(id) = &msg.tool_call_id {
+        map.insert("tool_call_id".into(), string(id));
+    }
+    if let Some(name) = &msg.name {
+        map.insert("name".into(), string(name));
+    }
+    Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::testing;
+
+    #[test]
+    fn info() {
+        let info = OpenAi::info();
+        assert_eq!(info.info.name, "openai");
+        assert_eq!(info.info.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(info.file_extension, ".jsonl");
+        assert!(info.one_record_per_line);
+    }
+
+    #[test]
+    fn formats_valid_input() {
+        testing::formats_valid_input::<OpenAi>();
+    }
+
+    #[test]
+    fn rejects_malformed_input() {
+        testing::rejects_malformed_input::<OpenAi>();
+    }
+
+    #[test]
+    fn survives_odd_input() {
+        testing::survives_odd_input::<OpenAi>();
+    }
+
+    #[test]
+    fn metadata_keeps_everything_else() {
+        let text = OpenAi::format(testing::trajectory(), r#"{"jsonl": true}"#.into()).unwrap();
+        let expected_tail = r#""metadata": {"input_index": 3, "task": {"id": "t1", "prompt": "Say hi"}, "exit_status": "Finished", "submission": "", "error": null, "model": "m", "sandbox": "local", "api_calls": 2, "usage": {"prompt_tokens": 10, "completion_tokens": 5}, "cost": 0.5, "started_at": "2026-11-21T12:00:00Z", "duration_secs": 2.0, "plinth_version": "0.1.0", "patch": "diff --git a/x b/x\n", "score": {"reward": 1.0, "sub_scores": {"tests": 1.0}, "details": {"passed": 1}}}}"#;
+        assert!(text.ends_with(expected_tail), "{text}");
+    }
+}

@@ -23,11 +23,13 @@
 //! with `preserve_order`, so that is insertion (or parse) order, like a Python
 //! dict.
 //!
-//! [`loads`] parses JSON text the way the formatters need it. It is serde_json's
-//! parser; it differs from Python's `json.loads` only on input Python accepts
-//! and serde_json refuses or changes: the `NaN` / `Infinity` literals, integers
-//! beyond 64 bits (serde_json turns them into floats) and numbers beyond the
-//! `f64` range.
+//! [`loads`] is the other direction, Python's `json.loads`: the same grammar and
+//! the same values (`-0` is the integer 0, floats correctly rounded, which
+//! serde_json's default parser does not guarantee), so that text a formatter
+//! parses and writes back (tool-call arguments, tool results) comes out as
+//! Python would have written it. It refuses what a `serde_json::Value` cannot
+//! hold (`NaN`, `Infinity`, numbers beyond the `f64` range, lone surrogates),
+//! and integers beyond 64 bits become floats.
 
 use serde_json::{Map, Number, Value};
 
@@ -237,7 +239,8 @@ fn shortest_digits(x: f64) -> (String, i32) {
     // Every finite double has at most 767 significant decimal digits, so this
     // is its exact expansion (padded with zeros).
     let (exact, exact_exp) = split_sci(&format!("{x:.767e}"));
-    if exact_exp != exp || !exact[n..].starts_with('5') || exact[n + 1..].bytes().any(|b| b != b'0') {
+    if exact_exp != exp || !exact[n..].starts_with('5') || exact[n + 1..].bytes().any(|b| b != b'0')
+    {
         return (digits, exp);
     }
     let lower = exact[..n].to_string();
@@ -399,7 +402,11 @@ impl Parser<'_> {
         let at = at.min(self.text.len());
         // Character offset; `at` may sit inside a multi-byte character only
         // after a bug, so count leniently.
-        let pos = self.text.char_indices().take_while(|(i, _)| *i < at).count();
+        let pos = self
+            .text
+            .char_indices()
+            .take_while(|(i, _)| *i < at)
+            .count();
         LoadError {
             message: message.to_string(),
             pos,
@@ -650,9 +657,9 @@ impl Parser<'_> {
             .get(self.at..self.at + 4)
             .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
             .ok_or_else(|| self.error_at("Invalid \\uXXXX escape", escape_at))?;
-        let value = hex
-            .iter()
-            .fold(0, |acc, h| acc * 16 + (*h as char).to_digit(16).unwrap_or(0));
+        let value = hex.iter().fold(0, |acc, h| {
+            acc * 16 + (*h as char).to_digit(16).unwrap_or(0)
+        });
         self.at += 4;
         Ok(value)
     }
@@ -772,7 +779,10 @@ mod tests {
         );
         // Keys are escaped like values.
         // python3 -c 'import json; print(json.dumps({"é\n": "ü"}), json.dumps({"é\n": "ü"}, ensure_ascii=False))'
-        assert_eq!(dumps(&json!({"é\n": "ü"}), true), r#"{"\u00e9\n": "\u00fc"}"#);
+        assert_eq!(
+            dumps(&json!({"é\n": "ü"}), true),
+            r#"{"\u00e9\n": "\u00fc"}"#
+        );
         assert_eq!(dumps(&json!({"é\n": "ü"}), false), "{\"é\\n\": \"ü\"}");
     }
 
@@ -834,7 +844,10 @@ mod tests {
     fn floats_against_python_repr() {
         let data = include_str!("../tests/data/floats.txt");
         let mut checked = 0;
-        for line in data.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in data
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let (bits, expected) = line.split_once(' ').unwrap();
             let x = f64::from_bits(u64::from_str_radix(bits, 16).unwrap());
             assert_eq!(float_repr(x), expected, "bits {bits}");
@@ -855,7 +868,10 @@ mod tests {
 
     #[test]
     fn python_whitespace() {
-        for c in ['\t', '\n', '\u{b}', '\u{c}', '\r', '\u{1c}', '\u{1f}', ' ', '\u{85}', '\u{a0}', '\u{3000}'] {
+        for c in [
+            '\t', '\n', '\u{b}', '\u{c}', '\r', '\u{1c}', '\u{1f}', ' ', '\u{85}', '\u{a0}',
+            '\u{3000}',
+        ] {
             assert!(py_isspace(c), "{c:?}");
         }
         for c in ['a', '\u{0}', '\u{8}', '\u{200b}', '\u{180e}', '\u{feff}'] {
@@ -903,7 +919,10 @@ mod tests {
         // Python's repr of each float reads back as the same bits, and so does
         // a 17-digit form (serde_json's default parser gets ~40% of these wrong).
         let data = include_str!("../tests/data/floats.txt");
-        for line in data.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in data
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let (bits, repr) = line.split_once(' ').unwrap();
             let want = u64::from_str_radix(bits, 16).unwrap();
             let got = loads(repr).unwrap().as_f64().unwrap().to_bits();
@@ -917,15 +936,27 @@ mod tests {
     #[test]
     fn loads_accepts_what_python_accepts() {
         // Expected strings: python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1]), ensure_ascii=sys.argv[2] == "1"))' "$TEXT" 1
-        let v = loads(" \t\n\r{\"a\" : [ 1 , -0 , 0.5e1 , 2E+2 , 3e-1 , \"\\u00e9\\ud83d\\ude00\\/\" ] }\n ").unwrap();
-        assert_eq!(dumps(&v, true), r#"{"a": [1, 0, 5.0, 200.0, 0.3, "\u00e9\ud83d\ude00/"]}"#);
+        let v = loads(
+            " \t\n\r{\"a\" : [ 1 , -0 , 0.5e1 , 2E+2 , 3e-1 , \"\\u00e9\\ud83d\\ude00\\/\" ] }\n ",
+        )
+        .unwrap();
+        assert_eq!(
+            dumps(&v, true),
+            r#"{"a": [1, 0, 5.0, 200.0, 0.3, "\u00e9\ud83d\ude00/"]}"#
+        );
         // Escapes of every kind and upper-case hex.
         // (same command, with ensure_ascii off)
         let v = loads(r#""\"\\\b\f\n\r\t\u00E9\uD83D\uDE00""#).unwrap();
         assert_eq!(dumps(&v, false), "\"\\\"\\\\\\b\\f\\n\\r\\té😀\"");
         // Integers past i64 but within u64 stay integers.
-        assert_eq!(dumps(&loads("18446744073709551615").unwrap(), true), "18446744073709551615");
-        assert_eq!(dumps(&loads("-9223372036854775808").unwrap(), true), "-9223372036854775808");
+        assert_eq!(
+            dumps(&loads("18446744073709551615").unwrap(), true),
+            "18446744073709551615"
+        );
+        assert_eq!(
+            dumps(&loads("-9223372036854775808").unwrap(), true),
+            "-9223372036854775808"
+        );
         // Non-ASCII and U+2028 raw inside strings are fine.
         assert_eq!(loads("\"é\u{2028}\"").unwrap(), json!("é\u{2028}"));
     }
@@ -941,14 +972,44 @@ mod tests {
         //     except json.JSONDecodeError: pass'
         // (prints nothing)
         for text in [
-            "", " ", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "1e", "+1", "[1 2]", "\"a",
-            "\"\\x\"", "\"\\u12\"", "\"\u{1}\"", "\"\t\"", "{1: 2}", "{\"a\" 1}", "nul", "True",
-            "\u{feff}{}", "\u{b}1", "1 x", "[]]", "\u{a0}1",
+            "",
+            " ",
+            "{",
+            "[1,]",
+            "{\"a\":1,}",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "+1",
+            "[1 2]",
+            "\"a",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\u{1}\"",
+            "\"\t\"",
+            "{1: 2}",
+            "{\"a\" 1}",
+            "nul",
+            "True",
+            "\u{feff}{}",
+            "\u{b}1",
+            "1 x",
+            "[]]",
+            "\u{a0}1",
         ] {
             assert!(loads(text).is_err(), "accepted {text:?}");
         }
         // Python accepts these but a serde_json::Value cannot hold the result.
-        for text in ["NaN", "[Infinity]", "-Infinity", "1e400", "\"\\ud800\"", "\"\\udc00x\""] {
+        for text in [
+            "NaN",
+            "[Infinity]",
+            "-Infinity",
+            "1e400",
+            "\"\\ud800\"",
+            "\"\\udc00x\"",
+        ] {
             assert!(loads(text).is_err(), "accepted {text:?}");
         }
         let err = loads("{\"a\": tru}").unwrap_err();

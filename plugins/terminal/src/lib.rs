@@ -62,7 +62,11 @@ impl Guest for Terminal {
         }]
     }
 
-    fn invoke(name: String, arguments: String, session: &Session) -> Result<ToolResult, PluginError> {
+    fn invoke(
+        name: String,
+        arguments: String,
+        session: &Session,
+    ) -> Result<ToolResult, PluginError> {
         if name != NAME {
             return Err(PluginError::UnknownTool(name));
         }
@@ -87,7 +91,9 @@ impl Guest for Terminal {
             }
             // The command could not run because the sandbox failed: not the
             // model's doing, so it must not look like a command result.
-            Err(SandboxError::Dead(m)) | Err(SandboxError::Other(m)) => Err(PluginError::Sandbox(m)),
+            Err(SandboxError::Dead(m)) | Err(SandboxError::Other(m)) => {
+                Err(PluginError::Sandbox(m))
+            }
             Err(SandboxError::NotFound(m)) => Err(PluginError::Sandbox(m)),
         }
     }
@@ -99,21 +105,32 @@ fn parse_arguments(arguments: &str) -> Result<(String, Option<u32>), PluginError
     let value: Value = serde_json::from_str(arguments)
         .map_err(|e| PluginError::InvalidArguments(format!("arguments are not valid JSON: {e}")))?;
     let Value::Object(args) = value else {
-        return Err(PluginError::InvalidArguments("arguments must be a JSON object".into()));
+        return Err(PluginError::InvalidArguments(
+            "arguments must be a JSON object".into(),
+        ));
     };
     let command = match args.get("command") {
         Some(Value::String(c)) if !c.trim().is_empty() => c.clone(),
         Some(Value::String(_)) => {
             return Err(PluginError::InvalidArguments("`command` is empty".into()));
         }
-        Some(_) => return Err(PluginError::InvalidArguments("`command` must be a string".into())),
+        Some(_) => {
+            return Err(PluginError::InvalidArguments(
+                "`command` must be a string".into(),
+            ));
+        }
         None => {
-            return Err(PluginError::InvalidArguments("missing required argument `command`".into()));
+            return Err(PluginError::InvalidArguments(
+                "missing required argument `command`".into(),
+            ));
         }
     };
     let timeout = match args.get("timeout") {
         None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.ceil() as u64)) {
+        Some(v) => match v
+            .as_u64()
+            .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.ceil() as u64))
+        {
             Some(secs) if secs > 0 => Some(secs.min(MAX_TIMEOUT_SECS) as u32),
             _ => {
                 return Err(PluginError::InvalidArguments(

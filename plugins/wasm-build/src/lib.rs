@@ -17,7 +17,11 @@ pub const TARGET: &str = "wasm32-wasip2";
 ///
 /// `workspace` is the directory of the top-level `Cargo.toml`; `target_dir` is
 /// where the nested build keeps its artefacts (reused between builds).
-pub fn build(workspace: &Path, target_dir: &Path, packages: &[&str]) -> Result<Vec<PathBuf>, String> {
+pub fn build(
+    workspace: &Path,
+    target_dir: &Path,
+    packages: &[&str],
+) -> Result<Vec<PathBuf>, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)

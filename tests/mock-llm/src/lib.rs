@@ -1,1 +1,40 @@
+//! A local OpenAI-compatible chat-completions server for tests and benchmarks.
+//!
+//! Tests script every reply, failures included, to exercise a client against a real
+//! socket; benchmarks run it in bench mode, where it plays the same fixed script as
+//! `shared/bench/mock_llm.py` at a tiny CPU cost per request so the runner under test
+//! is what gets measured.
+//!
+//! The step a request is at is derived from the number of assistant messages in it, so
+//! concurrency and restarts of the client don't change what it answers; the only state
+//! kept is how many attempts of each scripted step a conversation has used up.
+//!
+//! A script file for the binary's `--script` (a prompt containing `SCRIPT=flaky` plays
+//! it; `default` catches prompts naming no known task):
+//!
+//! ```json
+//! {"default": "flaky", "tasks": {"flaky": [
+//!   [{"kind": "error", "status": 429, "retry_after": 1},
+//!    {"kind": "tool_calls", "calls": [{"name": "bash", "arguments": "{\"command\": \"ls\"}"}],
+//!     "reasoning": "look first"}],
+//!   [{"kind": "text", "content": "step {step}: done", "usage": {"prompt_tokens": 10, "completion_tokens": 5}}]
+//! ]}}
+//! ```
+//!
+//! Attempt kinds: `tool_calls`, `text`, `bash` (a fenced block), `xml_tool_call`,
+//! `error`; any attempt may add `reasoning`, `delay_ms`, `usage`, `finish_reason` and
+//! `token_ids`.
 
+mod bench;
+mod record;
+mod request;
+mod response;
+mod script;
+mod server;
+mod stats;
+
+pub use bench::BenchConfig;
+pub use record::RecordedRequest;
+pub use script::{Attempt, Reply, Script, ScriptError, TokenIds, ToolCallSpec, UsageSpec};
+pub use server::{MockConfig, MockServer};
+pub use stats::StatsSnapshot;

@@ -1,0 +1,481 @@
+//! The agent loop: model ↔ tool components ↔ sandbox, until the task is
+//! submitted, the model stops calling tools, or a limit is reached.
+//!
+//! Every way a run ends is a named exit status recorded in the trajectory,
+//! and the model always gets an observation for its mistakes (unknown tool,
+//! malformed arguments, no action) instead of a crash.
+
+mod prompts;
+mod text_actions;
+mod toolbox;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub use prompts::Prompts;
+pub use toolbox::{Toolbox, ToolboxError};
+
+use crate::model::{ChatModel, ModelReply};
+use crate::plugin::{GuestError, PluginError};
+use crate::sandbox::Sandbox;
+use crate::task::Task;
+use crate::trajectory::{FunctionCall, Message, Role, ToolCall, Trajectory, now_secs};
+use toolbox::CallProblem;
+
+/// Hermes' completion marker: anywhere in a command's output.
+pub const HERMES_MARKER: &str = "MINI_SWE_AGENT_FINAL_OUTPUT";
+/// mini-swe-agent's completion marker: the first line of a command's output.
+pub const MSWEA_MARKER: &str = "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT";
+
+/// Exit statuses a run can end with (the `exit_status` of a trajectory).
+pub mod exit {
+    pub const RUNNING: &str = "Running";
+    pub const SUBMITTED: &str = "Submitted";
+    pub const FINISHED: &str = "Finished";
+    pub const LIMITS_EXCEEDED: &str = "LimitsExceeded";
+    pub const TIME_EXCEEDED: &str = "TimeExceeded";
+    pub const REPEATED_FORMAT_ERROR: &str = "RepeatedFormatError";
+    /// The sandbox or the workspace failed: not the model's doing.
+    pub const INFRASTRUCTURE_ERROR: &str = "InfrastructureError";
+    pub const MODEL_ERROR: &str = "ModelError";
+    pub const PLUGIN_ERROR: &str = "PluginError";
+
+    /// True for the statuses of a run that ended as the agent meant it to.
+    pub fn completed(status: &str) -> bool {
+        matches!(status, SUBMITTED | FINISHED)
+    }
+
+    /// True for statuses that mean plinth or its environment failed, as
+    /// opposed to the model running out of steps or time.
+    pub fn is_error(status: &str) -> bool {
+        matches!(status, INFRASTRUCTURE_ERROR | MODEL_ERROR | PLUGIN_ERROR)
+    }
+}
+
+/// What to do with a reply that has no tool call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTextReply {
+    /// The answer is final (Hermes' behaviour).
+    Finish,
+    /// Tell the model it must act (mini-swe-agent's behaviour).
+    FormatError,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub prompts: Prompts,
+    /// Most model calls (0: no limit).
+    pub step_limit: u32,
+    /// Most dollars (0: no limit); needs a price table to mean anything.
+    pub cost_limit: f64,
+    /// Wall-clock limit per trajectory.
+    pub time_limit: Option<Duration>,
+    /// Consecutive format errors that end a run.
+    pub max_format_errors: u32,
+    pub on_text_reply: OnTextReply,
+    /// Also parse actions from plain text (```bash blocks, <tool_call> tags).
+    pub text_actions: bool,
+    /// The default command timeout, shown to templates.
+    pub command_timeout: Duration,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            prompts: Prompts::default(),
+            step_limit: 15,
+            cost_limit: 3.0,
+            time_limit: None,
+            max_format_errors: 3,
+            on_text_reply: OnTextReply::Finish,
+            text_actions: false,
+            command_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Persists a trajectory while it runs, so a crash leaves the partial run on
+/// disk.
+#[async_trait::async_trait]
+pub trait Checkpoint: Send {
+    async fn save(&mut self, trajectory: &Trajectory);
+}
+
+/// Runs trajectories; shared by every task of a batch.
+pub struct Agent {
+    config: AgentConfig,
+    model: Arc<dyn ChatModel>,
+    tools: Arc<Toolbox>,
+    /// Tool that ```bash blocks become in text mode.
+    shell_tool: String,
+}
+
+/// How a run ended, before it is written into the trajectory.
+struct Ending {
+    status: &'static str,
+    submission: String,
+    error: Option<String>,
+}
+
+impl Ending {
+    fn status(status: &'static str) -> Self {
+        Self {
+            status,
+            submission: String::new(),
+            error: None,
+        }
+    }
+
+    fn error(status: &'static str, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            submission: String::new(),
+            error: Some(error.into()),
+        }
+    }
+}
+
+impl Agent {
+    pub fn new(config: AgentConfig, model: Arc<dyn ChatModel>, tools: Arc<Toolbox>) -> Self {
+        let shell_tool = ["terminal", "bash", "shell"]
+            .into_iter()
+            .find(|name| tools.names().contains(name))
+            .unwrap_or("terminal")
+            .to_string();
+        Self {
+            config,
+            model,
+            tools,
+            shell_tool,
+        }
+    }
+
+    pub fn model_name(&self) -> &str {
+        self.model.name()
+    }
+
+    pub fn tool_specs(&self) -> &[Value] {
+        self.tools.specs()
+    }
+
+    /// Runs `task` in `sandbox`, recording into `trajectory` (already holding
+    /// the run's identity) and checkpointing after every step.
+    pub async fn run(
+        &self,
+        task: &Task,
+        sandbox: Arc<dyn Sandbox>,
+        trajectory: &mut Trajectory,
+        checkpoint: &mut dyn Checkpoint,
+    ) {
+        let started = Instant::now();
+        trajectory.tools = self.tools.specs().to_vec();
+        let ending = match self.start(task, sandbox.as_ref(), trajectory) {
+            Err(e) => Ending::error(exit::INFRASTRUCTURE_ERROR, e),
+            Ok(mut api_messages) => {
+                checkpoint.save(trajectory).await;
+                let steps =
+                    self.steps(&sandbox, trajectory, &mut api_messages, checkpoint, started);
+                match self.config.time_limit {
+                    None => steps.await,
+                    Some(limit) => match tokio::time::timeout(limit, steps).await {
+                        Ok(ending) => ending,
+                        Err(_) => Ending::status(exit::TIME_EXCEEDED),
+                    },
+                }
+            }
+        };
+        trajectory.exit_status = ending.status.to_string();
+        trajectory.submission = ending.submission;
+        trajectory.error = ending.error;
+        trajectory.duration_secs = started.elapsed().as_secs_f64();
+        checkpoint.save(trajectory).await;
+    }
+
+    /// Renders the system and task messages.
+    fn start(
+        &self,
+        task: &Task,
+        sandbox: &dyn Sandbox,
+        trajectory: &mut Trajectory,
+    ) -> Result<Vec<Value>, String> {
+        let vars = prompts::Vars {
+            task,
+            cwd: sandbox.cwd(),
+            config: &self.config,
+            model: self.model.name(),
+            tools: self.tools.names(),
+        };
+        let (system, user) = self.config.prompts.render(&vars)?;
+        trajectory.messages = vec![
+            Message::new(Role::System, system),
+            Message::new(Role::User, user),
+        ];
+        Ok(trajectory.messages.iter().map(api_message).collect())
+    }
+
+    async fn steps(
+        &self,
+        sandbox: &Arc<dyn Sandbox>,
+        trajectory: &mut Trajectory,
+        api_messages: &mut Vec<Value>,
+        checkpoint: &mut dyn Checkpoint,
+        started: Instant,
+    ) -> Ending {
+        let config = &self.config;
+        let mut format_errors = 0u32;
+        loop {
+            if config.step_limit > 0 && trajectory.api_calls >= config.step_limit {
+                return Ending::status(exit::LIMITS_EXCEEDED);
+            }
+            if config.cost_limit > 0.0 && trajectory.cost >= config.cost_limit {
+                return Ending::status(exit::LIMITS_EXCEEDED);
+            }
+            let reply = match self.model.chat(api_messages, self.tools.specs()).await {
+                Ok(reply) => reply,
+                Err(e) => return Ending::error(exit::MODEL_ERROR, e.to_string()),
+            };
+            trajectory.api_calls += 1;
+            trajectory.usage.prompt_tokens += reply.usage.prompt_tokens;
+            trajectory.usage.completion_tokens += reply.usage.completion_tokens;
+            trajectory.cost += reply.cost;
+
+            let calls = self.calls_of(&reply, trajectory.api_calls);
+            let assistant = Message {
+                role: Role::Assistant,
+                content: reply.content.clone(),
+                reasoning: reply.reasoning.clone(),
+                tool_calls: calls.clone(),
+                tool_call_id: None,
+                name: None,
+                timestamp: now_secs(),
+                cost: Some(reply.cost),
+                interrupt: None,
+            };
+            api_messages.push(api_message(&assistant));
+            trajectory.messages.push(assistant);
+
+            if calls.is_empty() {
+                match config.on_text_reply {
+                    OnTextReply::Finish => {
+                        return Ending {
+                            status: exit::FINISHED,
+                            submission: reply.content.unwrap_or_default(),
+                            error: None,
+                        };
+                    }
+                    OnTextReply::FormatError => {
+                        let text = config.prompts.format_error(&self.tools.names());
+                        let mut message = Message::new(Role::User, text);
+                        message.interrupt = Some("FormatError".into());
+                        api_messages.push(api_message(&message));
+                        trajectory.messages.push(message);
+                        format_errors += 1;
+                    }
+                }
+            } else {
+                let mut turn_had_format_error = false;
+                for call in &calls {
+                    let outcome = self.run_call(call, sandbox).await;
+                    let message = Message {
+                        role: Role::Tool,
+                        content: Some(outcome.content),
+                        reasoning: None,
+                        tool_calls: Vec::new(),
+                        tool_call_id: Some(call.id.clone()),
+                        name: Some(call.function.name.clone()),
+                        timestamp: now_secs(),
+                        cost: None,
+                        interrupt: None,
+                    };
+                    api_messages.push(api_message(&message));
+                    trajectory.messages.push(message);
+                    turn_had_format_error |= outcome.format_error;
+                    if let Some(ending) = outcome.ending {
+                        return ending;
+                    }
+                }
+                if turn_had_format_error {
+                    format_errors += 1;
+                } else {
+                    format_errors = 0;
+                }
+            }
+            if format_errors >= config.max_format_errors.max(1) {
+                return Ending::error(
+                    exit::REPEATED_FORMAT_ERROR,
+                    format!("{format_errors} consecutive format errors"),
+                );
+            }
+            trajectory.duration_secs = started.elapsed().as_secs_f64();
+            checkpoint.save(trajectory).await;
+        }
+    }
+
+    /// The reply's tool calls; in text mode, the actions written in its
+    /// content when it made no native call. Missing call ids are made up
+    /// (some servers omit them), so every tool message can answer its call.
+    fn calls_of(&self, reply: &ModelReply, step: u32) -> Vec<ToolCall> {
+        let mut calls: Vec<(String, String, String)> = reply
+            .tool_calls
+            .iter()
+            .map(|c| (c.id.clone(), c.name.clone(), c.arguments.clone()))
+            .collect();
+        if calls.is_empty()
+            && self.config.text_actions
+            && let Some(content) = &reply.content
+        {
+            calls = text_actions::parse(content, &self.shell_tool)
+                .into_iter()
+                .map(|c| (String::new(), c.name, c.arguments))
+                .collect();
+        }
+        calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, (id, name, arguments))| ToolCall {
+                id: if id.is_empty() {
+                    format!("call_{step}_{i}")
+                } else {
+                    id
+                },
+                kind: "function".into(),
+                function: FunctionCall { name, arguments },
+            })
+            .collect()
+    }
+
+    async fn run_call(&self, call: &ToolCall, sandbox: &Arc<dyn Sandbox>) -> CallOutcome {
+        let FunctionCall { name, arguments } = &call.function;
+        let plugin = match self.tools.resolve(name, arguments) {
+            Ok(plugin) => plugin,
+            Err(CallProblem::UnknownTool) => {
+                return CallOutcome::format_error(format!(
+                    "Error: unknown tool `{name}`. Available tools: {}.",
+                    self.tools.names().join(", ")
+                ));
+            }
+            Err(CallProblem::InvalidArguments(why)) => {
+                return CallOutcome::format_error(format!(
+                    "Error: invalid arguments for `{name}`: {why}. Send a JSON object that matches the tool's parameters."
+                ));
+            }
+        };
+        match plugin.invoke(name, arguments, sandbox.clone()).await {
+            Ok(result) => {
+                let submission = result.exec.as_ref().and_then(|e| submission_in(&e.output));
+                CallOutcome {
+                    content: result.content,
+                    format_error: false,
+                    ending: submission.map(|submission| Ending {
+                        status: exit::SUBMITTED,
+                        submission,
+                        error: None,
+                    }),
+                }
+            }
+            Err(PluginError::Guest { error, .. }) => match error {
+                GuestError::InvalidArguments(why) => CallOutcome::format_error(format!(
+                    "Error: invalid arguments for `{name}`: {why}"
+                )),
+                GuestError::UnknownTool(_) => CallOutcome::format_error(format!(
+                    "Error: unknown tool `{name}`. Available tools: {}.",
+                    self.tools.names().join(", ")
+                )),
+                GuestError::Sandbox(why) => CallOutcome::fatal(
+                    format!("Error: the sandbox failed: {why}"),
+                    Ending::error(exit::INFRASTRUCTURE_ERROR, format!("sandbox failed: {why}")),
+                ),
+                other => CallOutcome::fatal(
+                    format!("Error: tool `{name}` failed: {other}"),
+                    Ending::error(exit::PLUGIN_ERROR, format!("tool `{name}` failed: {other}")),
+                ),
+            },
+            Err(e) => CallOutcome::fatal(
+                format!("Error: tool `{name}` failed: {e}"),
+                Ending::error(exit::PLUGIN_ERROR, e.to_string()),
+            ),
+        }
+    }
+}
+
+/// The observation of one call and whether it ends the run.
+struct CallOutcome {
+    content: String,
+    format_error: bool,
+    ending: Option<Ending>,
+}
+
+impl CallOutcome {
+    fn format_error(content: String) -> Self {
+        Self {
+            content,
+            format_error: true,
+            ending: None,
+        }
+    }
+
+    fn fatal(content: String, ending: Ending) -> Self {
+        Self {
+            content,
+            format_error: false,
+            ending: Some(ending),
+        }
+    }
+}
+
+/// The submission, when a command's output carries a completion marker:
+/// mini-swe-agent's marker as the first line (the rest is the submission), or
+/// Hermes' marker anywhere (what follows it is the submission).
+pub fn submission_in(output: &str) -> Option<String> {
+    let trimmed = output.trim_start();
+    let (first, rest) = trimmed.split_once('\n').unwrap_or((trimmed, ""));
+    if first.trim() == MSWEA_MARKER {
+        return Some(rest.to_string());
+    }
+    output
+        .find(HERMES_MARKER)
+        .map(|at| output[at + HERMES_MARKER.len()..].trim().to_string())
+}
+
+/// A canonical message as the chat API wants it.
+fn api_message(message: &Message) -> Value {
+    let role = match message.role {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+    };
+    let mut out = json!({ "role": role, "content": message.content });
+    if !message.tool_calls.is_empty() {
+        out["tool_calls"] =
+            serde_json::to_value(&message.tool_calls).expect("tool calls serialise");
+    }
+    if let Some(id) = &message.tool_call_id {
+        out["tool_call_id"] = id.clone().into();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers() {
+        assert_eq!(
+            submission_in("COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT\nthe patch\n"),
+            Some("the patch\n".into())
+        );
+        assert_eq!(
+            submission_in("some text\nMINI_SWE_AGENT_FINAL_OUTPUT\ndone\n"),
+            Some("done".into())
+        );
+        assert_eq!(
+            submission_in("echo says COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT later"),
+            None
+        );
+        assert_eq!(submission_in("nothing"), None);
+    }
+}

@@ -1,0 +1,130 @@
+//! Actions written in plain text, for models served without tool-call
+//! parsing: fenced ```bash blocks (mini-swe-agent's convention) and
+//! `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` blocks (the
+//! Hermes convention).
+
+use serde_json::Value;
+
+/// A call found in text: a tool name and its arguments as JSON text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextCall {
+    pub name: String,
+    pub arguments: String,
+}
+
+/// Finds every action in `content`, in order. Fenced bash blocks become calls
+/// to `shell_tool` with `{"command": ...}`.
+pub fn parse(content: &str, shell_tool: &str) -> Vec<TextCall> {
+    let mut calls = Vec::new();
+    let mut rest = content;
+    loop {
+        let fence = find_bash_fence(rest);
+        let tag = rest.find("<tool_call>");
+        match (fence, tag) {
+            (Some((start, body_start)), t) if t.is_none_or(|t| start < t) => {
+                let body = &rest[body_start..];
+                let Some(end) = body.find("```") else { break };
+                let command = body[..end].trim_end_matches('\n').to_string();
+                calls.push(TextCall {
+                    name: shell_tool.to_string(),
+                    arguments: serde_json::json!({ "command": command }).to_string(),
+                });
+                rest = &body[end + 3..];
+            }
+            (_, Some(t)) => {
+                let body = &rest[t + "<tool_call>".len()..];
+                let Some(end) = body.find("</tool_call>") else {
+                    break;
+                };
+                calls.push(parse_tool_call(body[..end].trim()));
+                rest = &body[end + "</tool_call>".len()..];
+            }
+            _ => break,
+        }
+    }
+    calls
+}
+
+/// `(start of the fence, start of its body)` of the first ```bash or ```sh
+/// block.
+fn find_bash_fence(text: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find("```") {
+        let start = from + i;
+        let after = &text[start + 3..];
+        let line_end = after.find('\n')?;
+        let lang = after[..line_end].trim();
+        if matches!(lang, "bash" | "sh" | "shell" | "mswea_bash_command") {
+            return Some((start, start + 3 + line_end + 1));
+        }
+        from = start + 3;
+    }
+    None
+}
+
+/// A `<tool_call>` body. One that does not parse is kept as a call with its
+/// raw text as arguments, so the model is told its JSON was malformed.
+fn parse_tool_call(body: &str) -> TextCall {
+    match serde_json::from_str::<Value>(body) {
+        Ok(Value::Object(obj)) => {
+            let name = obj
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let arguments = match obj.get("arguments") {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => "{}".to_string(),
+            };
+            TextCall { name, arguments }
+        }
+        _ => TextCall {
+            name: String::new(),
+            arguments: body.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bash_fences_and_tool_call_tags_in_order() {
+        let text = "Let me look.\n```bash\nls -la\n```\nthen\n<tool_call>\n{\"name\": \"terminal\", \"arguments\": {\"command\": \"pwd\"}}\n</tool_call>";
+        let calls = parse(text, "terminal");
+        assert_eq!(
+            calls,
+            vec![
+                TextCall {
+                    name: "terminal".into(),
+                    arguments: r#"{"command":"ls -la"}"#.into()
+                },
+                TextCall {
+                    name: "terminal".into(),
+                    arguments: r#"{"command":"pwd"}"#.into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn other_fences_are_not_actions() {
+        assert!(parse("```python\nprint(1)\n```", "terminal").is_empty());
+        assert!(parse("no actions here", "terminal").is_empty());
+    }
+
+    #[test]
+    fn malformed_tool_call_is_kept_raw() {
+        let calls = parse("<tool_call>{not json</tool_call>", "terminal");
+        assert_eq!(calls[0].name, "");
+        assert_eq!(calls[0].arguments, "{not json");
+    }
+
+    #[test]
+    fn multiline_commands_keep_their_lines() {
+        let calls = parse("```bash\ncd /tmp\necho hi\n```", "terminal");
+        assert_eq!(calls[0].arguments, r#"{"command":"cd /tmp\necho hi"}"#);
+    }
+}

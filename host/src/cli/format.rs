@@ -1,0 +1,105 @@
+//! `plinth format`: canonical trajectories into any format.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use plinth::catalog;
+use plinth::plugin::{PluginKind, PluginRuntime, RuntimeConfig};
+use plinth::trajectory::Trajectory;
+
+#[derive(Args)]
+pub struct FormatArgs {
+    /// A formatter's name (hermes, mswea, openai, ...) or a .wasm file.
+    #[arg(long)]
+    format: String,
+    /// Canonical trajectories, one JSON record per line.
+    #[arg(long)]
+    input: PathBuf,
+    /// Formatter options as a JSON object, e.g. '{"variant": "batch_runner"}'.
+    #[arg(long, default_value = "{}")]
+    options: String,
+    /// Write JSONL here instead of stdout.
+    #[arg(long, conflicts_with = "output_dir")]
+    output: Option<PathBuf>,
+    /// Write one file per trajectory here, named `<id><extension>`.
+    #[arg(long)]
+    output_dir: Option<PathBuf>,
+}
+
+pub async fn run(args: FormatArgs, extra: &[PathBuf]) -> Result<ExitCode> {
+    let options: serde_json::Value =
+        serde_json::from_str(&args.options).context("--options is not valid JSON")?;
+    if !options.is_object() {
+        bail!("--options must be a JSON object");
+    }
+    let runtime = PluginRuntime::new(RuntimeConfig::default())?;
+    let formatter = catalog::find(&runtime, &args.format, PluginKind::Formatter, extra)
+        .await?
+        .into_formatter()?;
+    let input = std::fs::File::open(&args.input)
+        .with_context(|| format!("cannot open {}", args.input.display()))?;
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    if let Some(dir) = &args.output_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut failures = 0usize;
+    for (index, line) in std::io::BufReader::new(input).lines().enumerate() {
+        let line_no = index + 1;
+        let line = line.with_context(|| format!("reading {}", args.input.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let trajectory: Trajectory = match serde_json::from_str(&line) {
+            Ok(t) => t,
+            Err(e) => {
+                failures += 1;
+                eprintln!(
+                    "{}:{line_no}: not a canonical trajectory: {e}",
+                    args.input.display()
+                );
+                continue;
+            }
+        };
+        let jsonl = args.output_dir.is_none();
+        match formatter
+            .format(&trajectory.to_wit(), &options, jsonl)
+            .await
+        {
+            Ok(text) => match &args.output_dir {
+                Some(dir) => {
+                    let path = dir.join(format!(
+                        "{}{}",
+                        trajectory.id, formatter.info.file_extension
+                    ));
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                }
+                None => writeln!(out, "{text}")?,
+            },
+            Err(e) => {
+                failures += 1;
+                eprintln!(
+                    "{}:{line_no} (id {}): {e}",
+                    args.input.display(),
+                    trajectory.id
+                );
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if failures > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

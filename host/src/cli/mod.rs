@@ -1,0 +1,6 @@
+//! Subcommands of the `plinth` binary: argument parsing and wiring of the
+//! library's parts. Errors here are `anyhow`: this is the binary's edge.
+
+pub mod format;
+pub mod plugins;
+pub mod run;

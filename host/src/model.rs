@@ -1,0 +1,20 @@
+//! Talking to the model: one client for any OpenAI-compatible chat-completions API.
+//!
+//! The agent loop hands over messages and tool schemas and gets back a parsed reply
+//! with token usage and cost. Everything between — connection reuse, timeouts, retries
+//! with back-off, `Retry-After`, keeping API keys out of errors and logs — lives here so
+//! the loop never has to think about it.
+
+mod chat;
+mod client;
+mod config;
+mod error;
+mod price;
+mod reply;
+
+pub use chat::ChatModel;
+pub use client::ModelClient;
+pub use config::{API_KEY_VARS, DEFAULT_BASE_URL, Endpoint, ModelConfig, resolve_endpoint};
+pub use error::ModelError;
+pub use price::{Price, PriceError, PriceTable};
+pub use reply::{ModelReply, ToolCall, Usage};

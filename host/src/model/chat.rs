@@ -1,0 +1,25 @@
+//! The model as the agent loop sees it.
+
+use serde_json::Value;
+
+use super::{ModelClient, ModelError, ModelReply};
+
+/// Something that answers chat turns: the HTTP client, or a replay of
+/// recorded trajectories.
+#[async_trait::async_trait]
+pub trait ChatModel: Send + Sync {
+    /// The model's name, recorded in trajectories.
+    fn name(&self) -> &str;
+    async fn chat(&self, messages: &[Value], tools: &[Value]) -> Result<ModelReply, ModelError>;
+}
+
+#[async_trait::async_trait]
+impl ChatModel for ModelClient {
+    fn name(&self) -> &str {
+        &self.config().model
+    }
+
+    async fn chat(&self, messages: &[Value], tools: &[Value]) -> Result<ModelReply, ModelError> {
+        ModelClient::chat(self, messages, tools).await
+    }
+}

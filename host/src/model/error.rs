@@ -1,0 +1,39 @@
+//! How a model call can fail, as the agent loop sees it.
+//!
+//! Messages name the URL, the HTTP status and the start of the response body, which is
+//! what it takes to tell a wrong model name from a dead server. They never carry
+//! request headers, so the API key cannot leak through an error.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("cannot reach {url} ({attempts} attempt(s)): {message}")]
+    Transport {
+        url: String,
+        attempts: u32,
+        message: String,
+    },
+    #[error("no complete reply from {url} within {timeout:?} ({attempts} attempt(s))")]
+    Timeout {
+        url: String,
+        timeout: Duration,
+        attempts: u32,
+    },
+    #[error("{url} answered HTTP {status} ({attempts} attempt(s)): {body}")]
+    Status {
+        url: String,
+        status: u16,
+        /// The start of the response body, for the server's own explanation.
+        body: String,
+        attempts: u32,
+    },
+    #[error("unusable reply from {url}: {reason}; body starts: {body}")]
+    InvalidReply {
+        url: String,
+        reason: String,
+        body: String,
+    },
+}

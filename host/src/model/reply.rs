@@ -1,0 +1,244 @@
+//! Reading a chat-completions reply, tolerating the ways servers differ.
+//!
+//! Providers disagree on details (`reasoning_content` vs `reasoning`, arguments as a
+//! string or an object, missing usage or tool-call ids), so everything optional is read
+//! leniently; what the agent must judge itself (malformed tool arguments) is passed on
+//! untouched.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Token counts the server reported (0 when it reported none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// One tool call the model asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolCall {
+    /// The server's id, or `call_<index>` when it sent none.
+    pub id: String,
+    pub name: String,
+    /// The arguments exactly as sent (an object is serialised, absent is `{}`): the agent
+    /// decides what to do with malformed JSON, usually by telling the model.
+    pub arguments: String,
+}
+
+/// A parsed model reply.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelReply {
+    pub content: Option<String>,
+    /// `reasoning_content` or `reasoning`, whichever the server uses.
+    pub reasoning: Option<String>,
+    pub tool_calls: Vec<ToolCall>,
+    pub finish_reason: Option<String>,
+    pub usage: Usage,
+    /// US dollars, from the configured price (0 without one).
+    pub cost: f64,
+    /// HTTP attempts it took, retries included.
+    pub attempts: u32,
+    /// Token ids, when the server returns them (vLLM with `return_token_ids`).
+    pub prompt_token_ids: Option<Vec<u32>>,
+    pub completion_token_ids: Option<Vec<u32>>,
+}
+
+/// Why a successful HTTP response did not hold a usable reply.
+#[derive(Debug)]
+pub(super) enum ReplyProblem {
+    /// Not the shape of a chat completion.
+    Invalid(String),
+    /// An error object in a 200 response (some proxies report upstream failures so),
+    /// with the HTTP-like code it carried.
+    InBand { code: Option<u16> },
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    #[serde(default)]
+    choices: Vec<WireChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    prompt_token_ids: Option<Vec<u32>>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice {
+    #[serde(default)]
+    message: Option<WireMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+    #[serde(default)]
+    token_ids: Option<Vec<u32>>,
+    #[serde(default)]
+    prompt_token_ids: Option<Vec<u32>>,
+}
+
+#[derive(Deserialize)]
+struct WireMessage {
+    #[serde(default)]
+    content: Value,
+    #[serde(default)]
+    reasoning_content: Value,
+    #[serde(default)]
+    reasoning: Value,
+    #[serde(default)]
+    tool_calls: Option<Vec<WireToolCall>>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCall {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    function: Option<WireFunction>,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    arguments: Value,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+}
+
+/// Text content: a string, or the text parts of a content-part list.
+fn text(value: Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text),
+        Value::Array(parts) => Some(
+            parts
+                .iter()
+                .filter_map(|part| part.get("text").and_then(Value::as_str))
+                .collect::<String>(),
+        ),
+        _ => None,
+    }
+}
+
+fn arguments(value: Value) -> String {
+    match value {
+        Value::String(raw) => raw,
+        Value::Null => "{}".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// Parses a 2xx body. Cost and attempts are left at 0 for the caller to fill in.
+pub(super) fn parse(body: &[u8]) -> Result<ModelReply, ReplyProblem> {
+    let wire: Wire = serde_json::from_slice(body)
+        .map_err(|e| ReplyProblem::Invalid(format!("not a chat completion: {e}")))?;
+    let Some(choice) = wire.choices.into_iter().next() else {
+        return Err(match wire.error {
+            Some(error) => {
+                let code = error.get("code").and_then(Value::as_u64);
+                ReplyProblem::InBand {
+                    code: code.and_then(|c| u16::try_from(c).ok()),
+                }
+            }
+            None => ReplyProblem::Invalid("no choices in the reply".to_owned()),
+        });
+    };
+    let message = choice
+        .message
+        .ok_or_else(|| ReplyProblem::Invalid("the first choice has no message".to_owned()))?;
+    let tool_calls = message
+        .tool_calls
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(index, call)| {
+            let function = call.function.unwrap_or(WireFunction {
+                name: String::new(),
+                arguments: Value::Null,
+            });
+            ToolCall {
+                id: call
+                    .id
+                    .filter(|id| !id.is_empty())
+                    .unwrap_or_else(|| format!("call_{index}")),
+                name: function.name,
+                arguments: arguments(function.arguments),
+            }
+        })
+        .collect();
+    let usage = wire.usage.map_or_else(Usage::default, |u| Usage {
+        prompt_tokens: u.prompt_tokens.unwrap_or(0),
+        completion_tokens: u.completion_tokens.unwrap_or(0),
+    });
+    Ok(ModelReply {
+        content: text(message.content),
+        reasoning: text(message.reasoning_content).or_else(|| text(message.reasoning)),
+        tool_calls,
+        finish_reason: choice.finish_reason,
+        usage,
+        cost: 0.0,
+        attempts: 0,
+        prompt_token_ids: wire.prompt_token_ids.or(choice.prompt_token_ids),
+        completion_token_ids: choice.token_ids,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(body: &str) -> ModelReply {
+        parse(body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn reads_the_variants_servers_send() {
+        let reply = ok(r#"{"choices":[{"message":{"content":null,"reasoning":"hm",
+            "tool_calls":[{"function":{"name":"bash","arguments":{"command":"ls"}}},
+                          {"id":"x","function":{"name":"read"}}]},"finish_reason":"tool_calls"}]}"#);
+        assert_eq!(reply.content, None);
+        assert_eq!(reply.reasoning.as_deref(), Some("hm"));
+        assert_eq!(reply.tool_calls[0].id, "call_0");
+        assert_eq!(reply.tool_calls[0].arguments, r#"{"command":"ls"}"#);
+        assert_eq!(reply.tool_calls[1].arguments, "{}");
+        assert_eq!(reply.usage, Usage::default());
+
+        let reply = ok(
+            r#"{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}],
+            "reasoning_content":"rc","reasoning":"r"},"finish_reason":"stop","token_ids":[5]}],
+            "usage":{"prompt_tokens":3,"completion_tokens":null},"prompt_token_ids":[1,2]}"#,
+        );
+        assert_eq!(reply.content.as_deref(), Some("ab"));
+        assert_eq!(reply.reasoning.as_deref(), Some("rc"));
+        assert_eq!(
+            reply.usage,
+            Usage {
+                prompt_tokens: 3,
+                completion_tokens: 0
+            }
+        );
+        assert_eq!(reply.prompt_token_ids, Some(vec![1, 2]));
+        assert_eq!(reply.completion_token_ids, Some(vec![5]));
+    }
+
+    #[test]
+    fn problems_are_told_apart() {
+        assert!(matches!(parse(b"<html>"), Err(ReplyProblem::Invalid(_))));
+        assert!(matches!(
+            parse(br#"{"choices":[]}"#),
+            Err(ReplyProblem::Invalid(_))
+        ));
+        assert!(matches!(
+            parse(br#"{"error":{"message":"upstream","code":502}}"#),
+            Err(ReplyProblem::InBand { code: Some(502) })
+        ));
+    }
+}

@@ -1,0 +1,376 @@
+//! Where trajectories go: the output (one JSONL file, or one file per
+//! trajectory in a directory), a companion "done" file that makes `--resume`
+//! exact, and per-step checkpoints of runs in progress.
+//!
+//! Crash safety rests on one ordering: a record is written and synced to the
+//! output *before* its entry (with the output's length after it) is appended
+//! to the done file. On resume the output is cut back to the length the last
+//! complete done entry names, which drops a torn last line and any record
+//! whose done entry never made it; those tasks simply run again. So after a
+//! `kill -9` at any moment, a resumed run ends with every task exactly once.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::trajectory::Trajectory;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{done}: task {index} was `{recorded}` in the earlier run but is `{now}` now; the input changed, so start a fresh run instead of --resume"
+    )]
+    InputChanged {
+        done: PathBuf,
+        index: u64,
+        recorded: String,
+        now: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// How formatted records are laid out.
+#[derive(Debug, Clone)]
+pub enum Layout {
+    /// One record per line of this file.
+    Jsonl(PathBuf),
+    /// One file per trajectory in this directory, `<id><extension>`.
+    Files { dir: PathBuf, extension: String },
+}
+
+/// One line of the done file.
+#[derive(Debug, Serialize, Deserialize)]
+struct DoneEntry {
+    index: u64,
+    id: String,
+    /// Output length after this record (JSONL layout).
+    #[serde(default)]
+    end: u64,
+}
+
+/// A formatted record ready to be stored.
+#[derive(Debug)]
+pub struct Record {
+    pub index: u64,
+    pub id: String,
+    pub text: String,
+}
+
+pub struct TrajectoryStore {
+    layout: Layout,
+    output: Option<File>,
+    output_len: u64,
+    done: File,
+    done_path: PathBuf,
+    checkpoints: PathBuf,
+    /// Tasks finished by earlier runs (by input index → id).
+    finished: HashMap<u64, String>,
+}
+
+impl TrajectoryStore {
+    /// Opens the output. Without `resume`, earlier output is replaced.
+    pub fn open(layout: Layout, resume: bool) -> Result<Self, StoreError> {
+        let (done_path, checkpoints) = match &layout {
+            Layout::Jsonl(path) => (sibling(path, ".done"), sibling(path, ".partial")),
+            Layout::Files { dir, .. } => {
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+                (dir.join(".plinth-done.jsonl"), dir.join(".plinth-partial"))
+            }
+        };
+        if let Some(parent) = done_path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let (finished, valid_len) = if resume {
+            read_done(&done_path)?
+        } else {
+            (Vec::new(), 0)
+        };
+        let done = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&done_path)
+            .map_err(io(&done_path))?;
+        // Drop a torn last entry (or everything, for a fresh run).
+        done.set_len(valid_len).map_err(io(&done_path))?;
+
+        let (output, output_len) = match &layout {
+            Layout::Jsonl(path) => {
+                let file = OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .truncate(false)
+                    .open(path)
+                    .map_err(io(path))?;
+                let keep = finished.iter().map(|e| e.end).max().unwrap_or(0);
+                let len = file.metadata().map_err(io(path))?.len();
+                if keep > len {
+                    // The done file claims more than the output holds: the
+                    // output was edited or replaced. Trust neither.
+                    return Err(StoreError::Io {
+                        path: path.clone(),
+                        source: std::io::Error::other(format!(
+                            "is shorter ({len} bytes) than its done file records ({keep} bytes); start a fresh run"
+                        )),
+                    });
+                }
+                file.set_len(keep).map_err(io(path))?;
+                (Some(file), keep)
+            }
+            Layout::Files { .. } => (None, 0),
+        };
+        std::fs::create_dir_all(&checkpoints).map_err(io(&checkpoints))?;
+        let mut store = Self {
+            layout,
+            output,
+            output_len,
+            done,
+            done_path,
+            checkpoints,
+            finished: finished.into_iter().map(|e| (e.index, e.id)).collect(),
+        };
+        if let Some(file) = store.output.as_mut() {
+            file.seek(std::io::SeekFrom::End(0))
+                .map_err(io(&store.done_path))?;
+        }
+        Ok(store)
+    }
+
+    /// Whether an earlier run finished task `index`; errors if that task's id
+    /// changed since (the input file was edited).
+    pub fn is_finished(&self, index: u64, id: &str) -> Result<bool, StoreError> {
+        match self.finished.get(&index) {
+            None => Ok(false),
+            Some(recorded) if recorded == id => Ok(true),
+            Some(recorded) => Err(StoreError::InputChanged {
+                done: self.done_path.clone(),
+                index,
+                recorded: recorded.clone(),
+                now: id.to_string(),
+            }),
+        }
+    }
+
+    /// Directory of per-step checkpoints of runs in progress.
+    pub fn checkpoint_dir(&self) -> &Path {
+        &self.checkpoints
+    }
+
+    /// Appends records and makes them durable: output first, then done
+    /// entries, each synced once for the whole batch.
+    pub fn append(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut entries = Vec::with_capacity(records.len());
+        match &self.layout {
+            Layout::Jsonl(path) => {
+                let file = self
+                    .output
+                    .as_mut()
+                    .expect("JSONL layout has an output file");
+                let mut buf = Vec::new();
+                for record in records {
+                    buf.extend_from_slice(record.text.as_bytes());
+                    buf.push(b'\n');
+                    entries.push(DoneEntry {
+                        index: record.index,
+                        id: record.id.clone(),
+                        end: self.output_len + buf.len() as u64,
+                    });
+                }
+                file.write_all(&buf).map_err(io(path))?;
+                file.sync_data().map_err(io(path))?;
+                self.output_len += buf.len() as u64;
+            }
+            Layout::Files { dir, extension } => {
+                for record in records {
+                    let path = dir.join(format!("{}{extension}", file_name(&record.id)));
+                    write_atomic(&path, record.text.as_bytes())?;
+                    entries.push(DoneEntry {
+                        index: record.index,
+                        id: record.id.clone(),
+                        end: 0,
+                    });
+                }
+            }
+        }
+        let mut lines = Vec::new();
+        for entry in &entries {
+            serde_json::to_writer(&mut lines, entry).expect("done entries serialise");
+            lines.push(b'\n');
+        }
+        self.done.write_all(&lines).map_err(io(&self.done_path))?;
+        self.done.sync_data().map_err(io(&self.done_path))?;
+        for record in records {
+            let _ = std::fs::remove_file(self.checkpoint_path(record.index));
+        }
+        Ok(())
+    }
+
+    fn checkpoint_path(&self, index: u64) -> PathBuf {
+        checkpoint_path(&self.checkpoints, index)
+    }
+}
+
+pub fn checkpoint_path(dir: &Path, index: u64) -> PathBuf {
+    dir.join(format!("{index}.json"))
+}
+
+/// Writes the canonical record of a run in progress (atomically, so a crash
+/// leaves the previous step's version rather than half a file).
+pub async fn save_checkpoint(dir: &Path, trajectory: &Trajectory) -> Result<(), StoreError> {
+    let path = checkpoint_path(dir, trajectory.input_index);
+    let bytes = serde_json::to_vec(trajectory).expect("trajectories serialise");
+    tokio::task::spawn_blocking(move || write_atomic(&path, &bytes))
+        .await
+        .expect("checkpoint task does not panic")
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// `<path><suffix>` beside `path`.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A task id made safe as a file name.
+pub fn file_name(id: &str) -> String {
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() || safe.starts_with('.') {
+        format!("_{safe}")
+    } else {
+        safe
+    }
+}
+
+/// Complete entries of a done file and the byte length they span; a torn
+/// last line is left out.
+fn read_done(path: &Path) -> Result<(Vec<DoneEntry>, u64), StoreError> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(io(path)(e)),
+    };
+    let mut reader = BufReader::new(file);
+    let mut entries = Vec::new();
+    let mut valid = 0u64;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).map_err(io(path))?;
+        if n == 0 || !line.ends_with('\n') {
+            break;
+        }
+        match serde_json::from_str::<DoneEntry>(&line) {
+            Ok(entry) => entries.push(entry),
+            Err(_) => break,
+        }
+        valid += n as u64;
+    }
+    Ok((entries, valid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(index: u64, text: &str) -> Record {
+        Record {
+            index,
+            id: format!("t{index}"),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn resume_cuts_records_without_done_entries_and_torn_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.jsonl");
+        let mut store = TrajectoryStore::open(Layout::Jsonl(out.clone()), false).unwrap();
+        store
+            .append(&[record(0, "{\"a\":0}"), record(2, "{\"a\":2}")])
+            .unwrap();
+        drop(store);
+        // A crash after writing a record but before its done entry, then a
+        // torn half line.
+        let mut f = OpenOptions::new().append(true).open(&out).unwrap();
+        f.write_all(b"{\"a\":1}\n{\"a\":").unwrap();
+        let mut d = OpenOptions::new()
+            .append(true)
+            .open(sibling(&out, ".done"))
+            .unwrap();
+        d.write_all(b"{\"index\":1,\"id\":\"t1\",\"en").unwrap();
+
+        let store = TrajectoryStore::open(Layout::Jsonl(out.clone()), true).unwrap();
+        assert!(store.is_finished(0, "t0").unwrap());
+        assert!(store.is_finished(2, "t2").unwrap());
+        assert!(!store.is_finished(1, "t1").unwrap());
+        assert!(store.is_finished(0, "changed").is_err());
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "{\"a\":0}\n{\"a\":2}\n"
+        );
+    }
+
+    #[test]
+    fn fresh_run_replaces_earlier_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.jsonl");
+        let mut store = TrajectoryStore::open(Layout::Jsonl(out.clone()), false).unwrap();
+        store.append(&[record(0, "old")]).unwrap();
+        drop(store);
+        let mut store = TrajectoryStore::open(Layout::Jsonl(out.clone()), false).unwrap();
+        assert!(!store.is_finished(0, "t0").unwrap());
+        store.append(&[record(0, "new")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn file_layout_writes_one_file_per_trajectory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = TrajectoryStore::open(
+            Layout::Files {
+                dir: dir.path().to_path_buf(),
+                extension: ".traj.json".into(),
+            },
+            false,
+        )
+        .unwrap();
+        store.append(&[record(0, "{}")]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("t0.traj.json")).unwrap(),
+            "{}"
+        );
+        assert_eq!(file_name("../x y"), "_.._x_y");
+    }
+}

@@ -1,0 +1,273 @@
+//! Turns an [`Attempt`] into the bytes of an OpenAI-style chat completion (or an error).
+
+use serde::Serialize;
+
+use crate::script::{Attempt, Reply, TokenIds};
+
+/// `created` is fixed so replies are byte-for-byte reproducible.
+const CREATED: u64 = 1_700_000_000;
+
+/// Where the reply is going: the parts of the request the rendering depends on.
+pub(crate) struct Context<'a> {
+    pub model: &'a str,
+    pub step: u32,
+    /// Hash of the first user message, so tool-call ids differ between conversations.
+    pub conversation: u64,
+    pub request_bytes: usize,
+    /// Serial number of the completion, for the response id.
+    pub serial: u64,
+}
+
+pub(crate) enum Rendered {
+    Error {
+        status: u16,
+        retry_after: Option<u64>,
+        body: String,
+    },
+    Completion {
+        body: Vec<u8>,
+        has_tool_calls: bool,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    },
+}
+
+#[derive(Serialize)]
+struct Completion<'a> {
+    id: String,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    system_fingerprint: &'static str,
+    choices: [Choice<'a>; 1],
+    usage: Usage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_token_ids: Option<&'a [u32]>,
+}
+
+#[derive(Serialize)]
+struct Choice<'a> {
+    index: u32,
+    message: Message,
+    logprobs: Option<()>,
+    finish_reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_ids: Option<&'a [u32]>,
+}
+
+#[derive(Serialize)]
+struct Message {
+    role: &'static str,
+    content: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<ToolCall>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ToolCall {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: Function,
+}
+
+#[derive(Serialize)]
+struct Function {
+    name: String,
+    arguments: String,
+}
+
+#[derive(Serialize)]
+struct Usage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+}
+
+pub(crate) fn render(attempt: &Attempt, cx: &Context<'_>) -> Rendered {
+    let fill = |text: &str| {
+        if text.contains("{step}") {
+            text.replace("{step}", &cx.step.to_string())
+        } else {
+            text.to_owned()
+        }
+    };
+    let (content, tool_calls) = match &attempt.reply {
+        Reply::Error {
+            status,
+            retry_after,
+            body,
+        } => {
+            let body = body.as_deref().map(fill).unwrap_or_else(|| {
+                serde_json::json!({"error": {
+                    "message": format!("mock error {status}"),
+                    "type": "mock_error",
+                    "code": status,
+                }})
+                .to_string()
+            });
+            return Rendered::Error {
+                status: *status,
+                retry_after: *retry_after,
+                body,
+            };
+        }
+        Reply::ToolCalls { calls, content } => {
+            let calls = calls
+                .iter()
+                .enumerate()
+                .map(|(i, call)| ToolCall {
+                    id: format!("call_{:08x}_{}_{i}", cx.conversation as u32, cx.step),
+                    kind: "function",
+                    function: Function {
+                        name: call.name.clone(),
+                        arguments: fill(&call.arguments),
+                    },
+                })
+                .collect();
+            (content.as_deref().map(fill), calls)
+        }
+        Reply::Text { content } => (Some(fill(content)), Vec::new()),
+        Reply::Bash { command } => (Some(format!("```bash\n{}\n```", fill(command))), Vec::new()),
+        Reply::XmlToolCall { name, arguments } => {
+            let name = serde_json::Value::from(name.as_str());
+            let content = format!(
+                "<tool_call>{{\"name\": {name}, \"arguments\": {}}}</tool_call>",
+                fill(arguments)
+            );
+            (Some(content), Vec::new())
+        }
+    };
+    let has_tool_calls = !tool_calls.is_empty();
+    let usage = match attempt.usage {
+        Some(spec) => Usage {
+            prompt_tokens: spec.prompt_tokens,
+            completion_tokens: spec.completion_tokens,
+            total_tokens: spec.prompt_tokens + spec.completion_tokens,
+        },
+        None => {
+            let out_bytes = content.as_ref().map_or(0, String::len)
+                + tool_calls
+                    .iter()
+                    .map(|c| c.function.arguments.len())
+                    .sum::<usize>();
+            let prompt_tokens = (cx.request_bytes as u64 / 4).max(1);
+            let completion_tokens = (out_bytes as u64 / 4).max(1);
+            Usage {
+                prompt_tokens,
+                completion_tokens,
+                total_tokens: prompt_tokens + completion_tokens,
+            }
+        }
+    };
+    let (prompt_tokens, completion_tokens) = (usage.prompt_tokens, usage.completion_tokens);
+    let finish_reason = attempt
+        .finish_reason
+        .as_deref()
+        .unwrap_or(if has_tool_calls { "tool_calls" } else { "stop" });
+    let token_ids = attempt.token_ids.as_ref();
+    let completion = Completion {
+        id: format!("chatcmpl-mock-{}", cx.serial),
+        object: "chat.completion",
+        created: CREATED,
+        model: cx.model,
+        system_fingerprint: "mock",
+        choices: [Choice {
+            index: 0,
+            message: Message {
+                role: "assistant",
+                content,
+                tool_calls,
+                reasoning_content: attempt.reasoning.as_deref().map(fill),
+            },
+            logprobs: None,
+            finish_reason,
+            token_ids: token_ids.map(|ids: &TokenIds| ids.completion.as_slice()),
+        }],
+        usage,
+        prompt_token_ids: token_ids.map(|ids| ids.prompt.as_slice()),
+    };
+    Rendered::Completion {
+        body: serde_json::to_vec(&completion).expect("completion serialises"),
+        has_tool_calls,
+        prompt_tokens,
+        completion_tokens,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn cx() -> Context<'static> {
+        Context {
+            model: "m",
+            step: 3,
+            conversation: 0xabcd,
+            request_bytes: 400,
+            serial: 9,
+        }
+    }
+
+    fn json(attempt: &Attempt) -> Value {
+        match render(attempt, &cx()) {
+            Rendered::Completion { body, .. } => serde_json::from_slice(&body).unwrap(),
+            Rendered::Error { .. } => panic!("expected a completion"),
+        }
+    }
+
+    #[test]
+    fn tool_call_reply_has_the_openai_shape() {
+        let reply = json(&Attempt::tool_call("bash", "{broken {step}").reasoning("r"));
+        assert_eq!(reply["object"], "chat.completion");
+        assert_eq!(reply["id"], "chatcmpl-mock-9");
+        let choice = &reply["choices"][0];
+        assert_eq!(choice["finish_reason"], "tool_calls");
+        assert_eq!(choice["message"]["role"], "assistant");
+        assert_eq!(choice["message"]["content"], Value::Null);
+        assert_eq!(choice["message"]["reasoning_content"], "r");
+        let call = &choice["message"]["tool_calls"][0];
+        assert_eq!(call["id"], "call_0000abcd_3_0");
+        assert_eq!(call["function"]["arguments"], "{broken 3");
+        assert_eq!(reply["usage"]["prompt_tokens"], 100);
+        assert_eq!(reply["usage"]["total_tokens"], 102);
+    }
+
+    #[test]
+    fn text_kinds_render_into_content() {
+        let content = |a: &Attempt| json(a)["choices"][0]["message"]["content"].clone();
+        assert_eq!(content(&Attempt::bash("ls")), "```bash\nls\n```");
+        assert_eq!(
+            content(&Attempt::xml_tool_call("t", r#"{"command":"ls"}"#)),
+            r#"<tool_call>{"name": "t", "arguments": {"command":"ls"}}</tool_call>"#
+        );
+        let reply = json(
+            &Attempt::text("x")
+                .usage(7, 8)
+                .finish_reason("length")
+                .token_ids(&[1], &[2, 3]),
+        );
+        assert_eq!(reply["choices"][0]["finish_reason"], "length");
+        assert_eq!(reply["usage"]["total_tokens"], 15);
+        assert_eq!(reply["prompt_token_ids"], serde_json::json!([1]));
+        assert_eq!(reply["choices"][0]["token_ids"], serde_json::json!([2, 3]));
+    }
+
+    #[test]
+    fn errors_default_to_a_json_body() {
+        let Rendered::Error {
+            status,
+            retry_after,
+            body,
+        } = render(&Attempt::http_error(429, Some(2), None), &cx())
+        else {
+            panic!("expected an error");
+        };
+        assert_eq!((status, retry_after), (429, Some(2)));
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], 429);
+    }
+}
