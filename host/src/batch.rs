@@ -123,6 +123,7 @@ pub fn new_trajectory(task: &Task, model: &str, sandbox: &str) -> Trajectory {
         plinth_version: env!("CARGO_PKG_VERSION").into(),
         patch: None,
         score: None,
+        group: None,
     }
 }
 
@@ -196,6 +197,7 @@ pub async fn run_batch(
                 unsaved += batch.len();
             }
         }
+        store.close();
         Ok(unsaved)
     });
 

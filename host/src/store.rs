@@ -222,6 +222,12 @@ impl TrajectoryStore {
         Ok(())
     }
 
+    /// Ends the run: the checkpoint directory goes when no run left a
+    /// record there (a formatter failure or a crash keeps it).
+    pub fn close(self) {
+        let _ = std::fs::remove_dir(&self.checkpoints);
+    }
+
     fn checkpoint_path(&self, index: u64) -> PathBuf {
         checkpoint_path(&self.checkpoints, index)
     }

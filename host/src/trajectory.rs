@@ -90,6 +90,17 @@ pub struct Score {
     pub details: Value,
 }
 
+/// A rollout's place in its group (`--group-size`) and the group's rewards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub size: u32,
+    pub rollout: u32,
+    pub mean: f64,
+    pub std: f64,
+    pub all_equal: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trajectory {
     pub schema: String,
@@ -119,6 +130,8 @@ pub struct Trajectory {
     pub patch: Option<String>,
     #[serde(default)]
     pub score: Option<Score>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Group>,
 }
 
 /// Seconds since the Unix epoch, as message timestamps record them.
@@ -163,6 +176,14 @@ impl Trajectory {
                     })
                     .collect(),
                 details: s.details.to_string(),
+            }),
+            group: self.group.as_ref().map(|g| wit::GroupInfo {
+                id: g.id.clone(),
+                size: g.size,
+                rollout: g.rollout,
+                mean: g.mean,
+                std: g.std,
+                all_equal: g.all_equal,
             }),
         }
     }

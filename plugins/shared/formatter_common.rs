@@ -19,6 +19,13 @@ pub fn invalid(message: impl Into<String>) -> PluginError {
 
 /// Parses JSON text the trajectory is supposed to hold (`what` names it in
 /// the error).
+/// The answer of a per-trajectory formatter asked for a group record.
+pub fn not_per_group(formatter: &str) -> PluginError {
+    invalid(format!(
+        "the {formatter} format has one record per trajectory, not per group"
+    ))
+}
+
 pub fn parse_json(what: &str, text: &str) -> Result<Value, PluginError> {
     loads(text).map_err(|e| invalid(format!("{what} is not valid JSON: {e}")))
 }

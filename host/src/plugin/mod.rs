@@ -162,6 +162,8 @@ pub type Score = wit::ScoreResult;
 pub struct FormatterInfo {
     pub file_extension: String,
     pub one_record_per_line: bool,
+    /// One record per group of rollouts (`format_group`), not per trajectory.
+    pub per_group: bool,
 }
 
 /// Owns the engine, the linkers for each world, and the epoch ticker.
@@ -346,6 +348,7 @@ impl PluginRuntime {
                     info: FormatterInfo {
                         file_extension: String::new(),
                         one_record_per_line: true,
+                        per_group: false,
                     },
                 };
                 let info = plugin.describe().await?;
@@ -356,6 +359,7 @@ impl PluginRuntime {
                 plugin.info = FormatterInfo {
                     file_extension: info.file_extension,
                     one_record_per_line: info.one_record_per_line,
+                    per_group: info.per_group,
                 };
                 Plugin::Formatter(plugin)
             }
@@ -784,17 +788,7 @@ impl FormatterPlugin {
         options: &serde_json::Value,
         jsonl: bool,
     ) -> Result<String, PluginError> {
-        let mut options = match options {
-            serde_json::Value::Object(map) => map.clone(),
-            serde_json::Value::Null => serde_json::Map::new(),
-            other => {
-                return Err(PluginError::Runtime(format!(
-                    "formatter options must be a JSON object, got {other}"
-                )));
-            }
-        };
-        options.insert("jsonl".into(), jsonl.into());
-        let options = serde_json::Value::Object(options).to_string();
+        let options = self.options(options, jsonl)?;
         let pre = self.pre.clone();
         let trajectory = trajectory.clone();
         let result = self
@@ -809,6 +803,55 @@ impl FormatterPlugin {
                 })
             })
             .await?;
+        self.checked(result, jsonl)
+    }
+
+    /// Formats a group of rollouts of one task as one record (for formatters
+    /// whose info says `per_group`).
+    pub async fn format_group(
+        &self,
+        group: &[wit::Trajectory],
+        options: &serde_json::Value,
+        jsonl: bool,
+    ) -> Result<String, PluginError> {
+        let options = self.options(options, jsonl)?;
+        let pre = self.pre.clone();
+        let group = group.to_vec();
+        let result = self
+            .runtime
+            .call(&self.meta.name, None, move |store, _| {
+                Box::pin(async move {
+                    let plugin = pre.instantiate_async(&mut *store).await?;
+                    plugin
+                        .plinth_plugin_formatter()
+                        .call_format_group(&mut *store, &group, &options)
+                        .await
+                })
+            })
+            .await?;
+        self.checked(result, jsonl)
+    }
+
+    /// The options object the guest receives, with `jsonl` set.
+    fn options(&self, options: &serde_json::Value, jsonl: bool) -> Result<String, PluginError> {
+        let mut options = match options {
+            serde_json::Value::Object(map) => map.clone(),
+            serde_json::Value::Null => serde_json::Map::new(),
+            other => {
+                return Err(PluginError::Runtime(format!(
+                    "formatter options must be a JSON object, got {other}"
+                )));
+            }
+        };
+        options.insert("jsonl".into(), jsonl.into());
+        Ok(serde_json::Value::Object(options).to_string())
+    }
+
+    fn checked(
+        &self,
+        result: Result<String, wit::PluginError>,
+        jsonl: bool,
+    ) -> Result<String, PluginError> {
         let text = result.map_err(|e| guest_error(&self.meta, e))?;
         if jsonl && text.contains('\n') {
             return Err(PluginError::Guest {

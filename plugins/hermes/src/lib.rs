@@ -45,6 +45,7 @@ impl Guest for Hermes {
             },
             file_extension: ".jsonl".to_string(),
             one_record_per_line: true,
+            per_group: false,
         }
     }
 
@@ -67,6 +68,10 @@ impl Guest for Hermes {
         };
         // Hermes writes `json.dumps(result, ensure_ascii=False)` per line.
         Ok(dumps(&record, false))
+    }
+
+    fn format_group(_group: Vec<Trajectory>, _options: String) -> Result<String, PluginError> {
+        Err(common::not_per_group("hermes"))
     }
 }
 

@@ -45,6 +45,7 @@ impl Guest for Mswea {
             },
             file_extension: ".traj.json".to_string(),
             one_record_per_line: false,
+            per_group: false,
         }
     }
 
@@ -58,6 +59,10 @@ impl Guest for Mswea {
         } else {
             dumps_indent(&data, 2, true)
         })
+    }
+
+    fn format_group(_group: Vec<Trajectory>, _options: String) -> Result<String, PluginError> {
+        Err(common::not_per_group("mswea"))
     }
 }
 

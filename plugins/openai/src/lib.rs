@@ -34,6 +34,7 @@ impl Guest for OpenAi {
             },
             file_extension: ".jsonl".to_string(),
             one_record_per_line: true,
+            per_group: false,
         }
     }
 
@@ -42,6 +43,10 @@ impl Guest for OpenAi {
         parse_options(&options)?;
         let task = check_trajectory(&trajectory)?;
         Ok(dumps(&record(&trajectory, task)?, false))
+    }
+
+    fn format_group(_group: Vec<Trajectory>, _options: String) -> Result<String, PluginError> {
+        Err(common::not_per_group("openai"))
     }
 }
 

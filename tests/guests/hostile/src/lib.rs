@@ -22,6 +22,7 @@ impl Guest for Hostile {
             },
             file_extension: ".txt".into(),
             one_record_per_line: true,
+            per_group: false,
         }
     }
 
@@ -44,6 +45,10 @@ impl Guest for Hostile {
             panic!("hostile guest panicked on purpose");
         }
         Ok(format!("ok {}", trajectory.id))
+    }
+
+    fn format_group(_group: Vec<Trajectory>, _options: String) -> Result<String, PluginError> {
+        Err(PluginError::InvalidInput("not a group formatter".into()))
     }
 }
 
