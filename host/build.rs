@@ -9,6 +9,8 @@ const BUILTINS: &[(&str, &str)] = &[
     ("plinth-plugin-hermes", "hermes.wasm"),
     ("plinth-plugin-mswea", "mswea.wasm"),
     ("plinth-plugin-openai", "openai.wasm"),
+    ("plinth-plugin-atropos", "atropos.wasm"),
+    ("plinth-plugin-pytest", "pytest.wasm"),
 ];
 
 fn main() {
@@ -23,8 +25,17 @@ fn main() {
     let packages: Vec<&str> = BUILTINS.iter().map(|(p, _)| *p).collect();
     let built = plinth_wasm_build::build(&workspace, &out.join("wasm-target"), &packages)
         .unwrap_or_else(|e| panic!("{e}"));
-    for (path, (_, name)) in built.iter().zip(BUILTINS) {
-        std::fs::copy(path, out.join(name))
+    let mut list = String::from(
+        "/// Each built-in's name and its component bytes.\npub const BUILTINS: &[(&str, &[u8])] = &[\n",
+    );
+    for (path, (_, file)) in built.iter().zip(BUILTINS) {
+        std::fs::copy(path, out.join(file))
             .unwrap_or_else(|e| panic!("copying {} failed: {e}", path.display()));
+        let name = file.trim_end_matches(".wasm");
+        list.push_str(&format!(
+            "    ({name:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\"))),\n"
+        ));
     }
+    list.push_str("];\n");
+    std::fs::write(out.join("builtins.rs"), list).expect("writing the built-in list");
 }

@@ -45,6 +45,14 @@ enum Command {
     },
     /// Turn canonical trajectories (JSONL) into another format.
     Format(cli::format::FormatArgs),
+    /// Re-grade recorded runs with a scorer: fresh workspace, recorded patch,
+    /// scorer; no model calls.
+    Rescore(cli::rescore::RescoreArgs),
+    /// Housekeeping of sandboxes (e.g. containers left by a killed run).
+    Sandbox {
+        #[command(subcommand)]
+        command: cli::sandbox::SandboxCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,5 +105,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Format(args) => cli::format::run(args, &cli.global.plugins).await,
+        Command::Rescore(args) => cli::rescore::run(args, &cli.global.plugins).await,
+        Command::Sandbox { command } => cli::sandbox::run(command).await,
     }
 }

@@ -10,6 +10,7 @@ mod client;
 mod config;
 mod error;
 mod price;
+mod replay;
 mod reply;
 
 pub use chat::ChatModel;
@@ -17,4 +18,5 @@ pub use client::ModelClient;
 pub use config::{API_KEY_VARS, DEFAULT_BASE_URL, Endpoint, ModelConfig, resolve_endpoint};
 pub use error::ModelError;
 pub use price::{Price, PriceError, PriceTable};
+pub use replay::{ReplayError, ReplayModel};
 pub use reply::{ModelReply, ToolCall, Usage};

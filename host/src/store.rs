@@ -56,18 +56,44 @@ pub enum Layout {
 #[derive(Debug, Serialize, Deserialize)]
 struct DoneEntry {
     index: u64,
+    /// The rollouts of the task's group (`--group-size`) this entry covers:
+    /// a group is recorded in one entry, so it is done whole or not at all.
+    #[serde(default = "first_rollout", skip_serializing_if = "is_first_rollout")]
+    rollouts: Vec<u32>,
     id: String,
     /// Output length after this record (JSONL layout).
     #[serde(default)]
     end: u64,
 }
 
-/// A formatted record ready to be stored.
+fn first_rollout() -> Vec<u32> {
+    vec![0]
+}
+
+fn is_first_rollout(rollouts: &[u32]) -> bool {
+    rollouts == [0]
+}
+
+/// What one task produced, ready to be stored as a unit: the records of its
+/// rollouts (one per rollout, or one for the whole group).
 #[derive(Debug)]
 pub struct Record {
     pub index: u64,
     pub id: String,
-    pub text: String,
+    pub rollouts: Vec<u32>,
+    pub texts: Vec<String>,
+}
+
+impl Record {
+    /// The record of a task run once.
+    pub fn single(index: u64, id: &str, text: String) -> Self {
+        Self {
+            index,
+            id: id.to_string(),
+            rollouts: vec![0],
+            texts: vec![text],
+        }
+    }
 }
 
 pub struct TrajectoryStore {
@@ -77,8 +103,8 @@ pub struct TrajectoryStore {
     done: File,
     done_path: PathBuf,
     checkpoints: PathBuf,
-    /// Tasks finished by earlier runs (by input index → id).
-    finished: HashMap<u64, String>,
+    /// Rollouts finished by earlier runs: (input index, rollout) → task id.
+    finished: HashMap<(u64, u32), String>,
 }
 
 impl TrajectoryStore {
@@ -141,7 +167,15 @@ impl TrajectoryStore {
             done,
             done_path,
             checkpoints,
-            finished: finished.into_iter().map(|e| (e.index, e.id)).collect(),
+            finished: finished
+                .into_iter()
+                .flat_map(|e| {
+                    let (index, id) = (e.index, e.id);
+                    e.rollouts
+                        .into_iter()
+                        .map(move |r| ((index, r), id.clone()))
+                })
+                .collect(),
         };
         if let Some(file) = store.output.as_mut() {
             file.seek(std::io::SeekFrom::End(0))
@@ -150,10 +184,10 @@ impl TrajectoryStore {
         Ok(store)
     }
 
-    /// Whether an earlier run finished task `index`; errors if that task's id
-    /// changed since (the input file was edited).
-    pub fn is_finished(&self, index: u64, id: &str) -> Result<bool, StoreError> {
-        match self.finished.get(&index) {
+    /// Whether an earlier run finished rollout `rollout` of task `index`;
+    /// errors if that task's id changed since (the input file was edited).
+    pub fn is_finished(&self, index: u64, rollout: u32, id: &str) -> Result<bool, StoreError> {
+        match self.finished.get(&(index, rollout)) {
             None => Ok(false),
             Some(recorded) if recorded == id => Ok(true),
             Some(recorded) => Err(StoreError::InputChanged {
@@ -185,10 +219,13 @@ impl TrajectoryStore {
                     .expect("JSONL layout has an output file");
                 let mut buf = Vec::new();
                 for record in records {
-                    buf.extend_from_slice(record.text.as_bytes());
-                    buf.push(b'\n');
+                    for text in &record.texts {
+                        buf.extend_from_slice(text.as_bytes());
+                        buf.push(b'\n');
+                    }
                     entries.push(DoneEntry {
                         index: record.index,
+                        rollouts: record.rollouts.clone(),
                         id: record.id.clone(),
                         end: self.output_len + buf.len() as u64,
                     });
@@ -199,10 +236,20 @@ impl TrajectoryStore {
             }
             Layout::Files { dir, extension } => {
                 for record in records {
-                    let path = dir.join(format!("{}{extension}", file_name(&record.id)));
-                    write_atomic(&path, record.text.as_bytes())?;
+                    let base = file_name(&record.id);
+                    for (n, text) in record.texts.iter().enumerate() {
+                        let name = if record.rollouts == [0] {
+                            base.clone()
+                        } else if record.texts.len() == 1 {
+                            format!("{base}.group")
+                        } else {
+                            format!("{base}.{}", record.rollouts[n])
+                        };
+                        write_atomic(&dir.join(format!("{name}{extension}")), text.as_bytes())?;
+                    }
                     entries.push(DoneEntry {
                         index: record.index,
+                        rollouts: record.rollouts.clone(),
                         id: record.id.clone(),
                         end: 0,
                     });
@@ -217,7 +264,10 @@ impl TrajectoryStore {
         self.done.write_all(&lines).map_err(io(&self.done_path))?;
         self.done.sync_data().map_err(io(&self.done_path))?;
         for record in records {
-            let _ = std::fs::remove_file(self.checkpoint_path(record.index));
+            for &rollout in &record.rollouts {
+                let _ =
+                    std::fs::remove_file(checkpoint_path(&self.checkpoints, record.index, rollout));
+            }
         }
         Ok(())
     }
@@ -227,20 +277,24 @@ impl TrajectoryStore {
     pub fn close(self) {
         let _ = std::fs::remove_dir(&self.checkpoints);
     }
-
-    fn checkpoint_path(&self, index: u64) -> PathBuf {
-        checkpoint_path(&self.checkpoints, index)
-    }
 }
 
-pub fn checkpoint_path(dir: &Path, index: u64) -> PathBuf {
-    dir.join(format!("{index}.json"))
+pub fn checkpoint_path(dir: &Path, index: u64, rollout: u32) -> PathBuf {
+    if rollout == 0 {
+        dir.join(format!("{index}.json"))
+    } else {
+        dir.join(format!("{index}.{rollout}.json"))
+    }
 }
 
 /// Writes the canonical record of a run in progress (atomically, so a crash
 /// leaves the previous step's version rather than half a file).
-pub async fn save_checkpoint(dir: &Path, trajectory: &Trajectory) -> Result<(), StoreError> {
-    let path = checkpoint_path(dir, trajectory.input_index);
+pub async fn save_checkpoint(
+    dir: &Path,
+    rollout: u32,
+    trajectory: &Trajectory,
+) -> Result<(), StoreError> {
+    let path = checkpoint_path(dir, trajectory.input_index, rollout);
     let bytes = serde_json::to_vec(trajectory).expect("trajectories serialise");
     tokio::task::spawn_blocking(move || write_atomic(&path, &bytes))
         .await
@@ -311,11 +365,7 @@ mod tests {
     use super::*;
 
     fn record(index: u64, text: &str) -> Record {
-        Record {
-            index,
-            id: format!("t{index}"),
-            text: text.into(),
-        }
+        Record::single(index, &format!("t{index}"), text.into())
     }
 
     #[test]
@@ -338,10 +388,10 @@ mod tests {
         d.write_all(b"{\"index\":1,\"id\":\"t1\",\"en").unwrap();
 
         let store = TrajectoryStore::open(Layout::Jsonl(out.clone()), true).unwrap();
-        assert!(store.is_finished(0, "t0").unwrap());
-        assert!(store.is_finished(2, "t2").unwrap());
-        assert!(!store.is_finished(1, "t1").unwrap());
-        assert!(store.is_finished(0, "changed").is_err());
+        assert!(store.is_finished(0, 0, "t0").unwrap());
+        assert!(store.is_finished(2, 0, "t2").unwrap());
+        assert!(!store.is_finished(1, 0, "t1").unwrap());
+        assert!(store.is_finished(0, 0, "changed").is_err());
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
             "{\"a\":0}\n{\"a\":2}\n"
@@ -356,7 +406,7 @@ mod tests {
         store.append(&[record(0, "old")]).unwrap();
         drop(store);
         let mut store = TrajectoryStore::open(Layout::Jsonl(out.clone()), false).unwrap();
-        assert!(!store.is_finished(0, "t0").unwrap());
+        assert!(!store.is_finished(0, 0, "t0").unwrap());
         store.append(&[record(0, "new")]).unwrap();
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "new\n");
     }

@@ -13,6 +13,8 @@ pub struct Task {
     /// blank lines, so it always points back at the right line).
     pub index: u64,
     pub id: String,
+    /// Which of the task's `--group-size` rollouts this is (0 without groups).
+    pub rollout: u32,
     pub prompt: String,
     /// The row as given; `{"prompt": ...}` for a raw line or `--task`.
     pub row: Map<String, Value>,
@@ -34,6 +36,7 @@ impl Task {
         Self {
             index: 0,
             id: "task-0".into(),
+            rollout: 0,
             prompt: prompt.to_string(),
             row,
         }
@@ -77,6 +80,7 @@ impl Task {
         Ok(Some(Self {
             index,
             id,
+            rollout: 0,
             prompt,
             row,
         }))

@@ -33,3 +33,29 @@ pub fn guest(name: &str) -> PathBuf {
 pub fn plinth_bin() -> &'static str {
     env!("CARGO_BIN_EXE_plinth")
 }
+
+/// A compiled-component cache private to the test build, so tests neither
+/// depend on nor write to the user's `~/.cache/plinth`.
+pub fn plugin_cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("plinth-cache")
+}
+
+/// Compiles the built-in components into [`plugin_cache_dir`] once per test
+/// process, so concurrent `plinth` runs load them instead of each compiling
+/// them on a cold cache.
+pub fn warm_plugin_cache() {
+    static WARM: OnceLock<()> = OnceLock::new();
+    WARM.get_or_init(|| {
+        let output = std::process::Command::new(plinth_bin())
+            .args(["plugins", "list"])
+            .env("PLINTH_CACHE_DIR", plugin_cache_dir())
+            .env_remove("PLINTH_PLUGIN_PATH")
+            .output()
+            .expect("running plinth plugins list");
+        assert!(
+            output.status.success(),
+            "plinth plugins list failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+}

@@ -232,7 +232,11 @@ impl Agent {
             if config.cost_limit > 0.0 && trajectory.cost >= config.cost_limit {
                 return Ending::status(exit::LIMITS_EXCEEDED);
             }
-            let reply = match self.model.chat(api_messages, self.tools.specs()).await {
+            let reply = match self
+                .model
+                .chat(&trajectory.id, api_messages, self.tools.specs())
+                .await
+            {
                 Ok(reply) => reply,
                 Err(e) => return Ending::error(exit::MODEL_ERROR, e.to_string()),
             };

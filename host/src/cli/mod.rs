@@ -3,4 +3,6 @@
 
 pub mod format;
 pub mod plugins;
+pub mod rescore;
 pub mod run;
+pub mod sandbox;

@@ -10,7 +10,13 @@ use super::{ModelClient, ModelError, ModelReply};
 pub trait ChatModel: Send + Sync {
     /// The model's name, recorded in trajectories.
     fn name(&self) -> &str;
-    async fn chat(&self, messages: &[Value], tools: &[Value]) -> Result<ModelReply, ModelError>;
+    /// The next assistant turn of task `task_id`'s conversation.
+    async fn chat(
+        &self,
+        task_id: &str,
+        messages: &[Value],
+        tools: &[Value],
+    ) -> Result<ModelReply, ModelError>;
 }
 
 #[async_trait::async_trait]
@@ -19,7 +25,12 @@ impl ChatModel for ModelClient {
         &self.config().model
     }
 
-    async fn chat(&self, messages: &[Value], tools: &[Value]) -> Result<ModelReply, ModelError> {
+    async fn chat(
+        &self,
+        _task_id: &str,
+        messages: &[Value],
+        tools: &[Value],
+    ) -> Result<ModelReply, ModelError> {
         ModelClient::chat(self, messages, tools).await
     }
 }

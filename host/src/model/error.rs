@@ -30,6 +30,9 @@ pub enum ModelError {
         body: String,
         attempts: u32,
     },
+    /// A replayed run has no recorded reply for this point.
+    #[error("replay: {0}")]
+    Replay(String),
     #[error("unusable reply from {url}: {reason}; body starts: {body}")]
     InvalidReply {
         url: String,

@@ -27,6 +27,7 @@ use wasmtime::component::{Component, Linker, Resource};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 pub use bindings::types as wit;
+pub use cache::default_dir as default_cache_dir;
 pub use error::{GuestError, PluginError};
 use state::StoreState;
 

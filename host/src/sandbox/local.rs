@@ -139,6 +139,10 @@ impl Sandbox for LocalSandbox {
         &self.cwd
     }
 
+    fn host_path(&self) -> Option<&Path> {
+        Some(Path::new(&self.cwd))
+    }
+
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError> {
         let cwd = request
             .cwd
@@ -166,12 +170,7 @@ impl Sandbox for LocalSandbox {
             // Its own process group, so a timeout kills everything it started.
             .process_group(0)
             .kill_on_drop(true)
-            .env("PAGER", "cat")
-            .env("MANPAGER", "cat")
-            .env("GIT_PAGER", "cat")
-            .env("TERM", "dumb")
-            .env("PIP_PROGRESS_BAR", "off")
-            .env("TQDM_DISABLE", "1");
+            .envs(super::COMMAND_ENV.iter().copied());
         for name in &self.config.hidden_env {
             cmd.env_remove(name);
         }

@@ -5,6 +5,7 @@
 //! reach it only through the `session` resource the plugin runtime lends them,
 //! which forwards to this trait.
 
+pub mod docker;
 mod local;
 mod output;
 
@@ -15,6 +16,17 @@ use crate::task::Task;
 
 pub use local::{LocalConfig, LocalProvider, LocalSandbox};
 pub use output::OutputPolicy;
+
+/// Environment every backend gives commands: no pagers or progress bars
+/// waiting on a terminal that is not there.
+pub(crate) const COMMAND_ENV: &[(&str, &str)] = &[
+    ("PAGER", "cat"),
+    ("MANPAGER", "cat"),
+    ("GIT_PAGER", "cat"),
+    ("TERM", "dumb"),
+    ("PIP_PROGRESS_BAR", "off"),
+    ("TQDM_DISABLE", "1"),
+];
 
 /// One command to run.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +79,32 @@ pub trait Sandbox: Send + Sync {
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError>;
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError>;
     async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), SandboxError>;
+
+    /// The working directory as a path on this machine, when the sandbox's
+    /// files live here (the local sandbox): workspaces can then be git
+    /// worktrees instead of copies.
+    fn host_path(&self) -> Option<&std::path::Path> {
+        None
+    }
+
+    /// Unpacks a tar archive into `dir`. The default writes it into the
+    /// sandbox and runs `tar`; backends with a native archive API override it.
+    async fn write_archive(&self, dir: &str, tar: &[u8]) -> Result<(), SandboxError> {
+        let file = ".plinth-upload.tar";
+        self.write_file(file, tar).await?;
+        let out = self
+            .exec(ExecRequest::new(format!(
+                "mkdir -p '{dir}' && tar -xf {file} -C '{dir}'; status=$?; rm -f {file}; exit $status"
+            )))
+            .await?;
+        if out.exit_code != 0 {
+            return Err(SandboxError::Other(format!(
+                "unpacking an archive into {dir} failed: {}",
+                out.output
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Makes each task's sandbox; one per backend, shared by a whole batch.
@@ -75,4 +113,8 @@ pub trait SandboxProvider: Send + Sync {
     /// `local`, `docker`, ...: recorded in every trajectory.
     fn kind(&self) -> &'static str;
     async fn create(&self, task: &Task) -> Result<Arc<dyn Sandbox>, SandboxError>;
+    /// Releases everything the provider still holds for the run (e.g. every
+    /// container it started). Called once when a batch ends, normally or on
+    /// SIGINT/SIGTERM; `create` must not be called after it.
+    async fn shutdown(&self) {}
 }

@@ -4,7 +4,7 @@
 //! are. Written as Python's `json.dumps(record, ensure_ascii=False)`.
 
 use plinth_pyjson::dumps;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 wit_bindgen::generate!({ path: "../../wit", world: "formatter-plugin" });
 
@@ -12,11 +12,11 @@ wit_bindgen::generate!({ path: "../../wit", world: "formatter-plugin" });
 mod common;
 
 use common::{
-    check_trajectory, num, object, opt_string, parse_options, role_name, score_value, string,
-    tool_parameters,
+    check_trajectory, group_value, num, object, openai_message, opt_string, parse_options,
+    score_value, string, tool_parameters,
 };
 use exports::plinth::plugin::formatter::{FormatterInfo, Guest};
-use plinth::plugin::types::{Message, PluginError, PluginInfo, Trajectory};
+use plinth::plugin::types::{PluginError, PluginInfo, Trajectory};
 
 struct OpenAi;
 
@@ -51,7 +51,7 @@ impl Guest for OpenAi {
 }
 
 fn record(t: &Trajectory, task: Value) -> Result<Value, PluginError> {
-    let messages = t.messages.iter().map(message).collect();
+    let messages = t.messages.iter().map(openai_message).collect();
     let mut tools = Vec::new();
     for spec in &t.tools {
         tools.push(object([
@@ -93,51 +93,19 @@ fn record(t: &Trajectory, task: Value) -> Result<Value, PluginError> {
         ("patch", opt_string(t.patch.as_deref())),
         ("score", score),
     ]);
+    let mut metadata = metadata;
+    if let Some(group) = &t.group {
+        metadata
+            .as_object_mut()
+            .expect("metadata is an object")
+            .insert("group".into(), group_value(group));
+    }
     Ok(object([
         ("id", string(&t.id)),
         ("messages", Value::Array(messages)),
         ("tools", Value::Array(tools)),
         ("metadata", metadata),
     ]))
-}
-
-/// A message as the OpenAI chat API has it: `role`, `content` (`null` when
-/// none), then only the keys that apply. plinth's own fields (`timestamp`,
-/// `cost`, `interrupt`) are not part of that shape and are left out.
-fn message(msg: &Message) -> Value {
-    let mut map = Map::new();
-    map.insert("role".into(), string(role_name(msg.role)));
-    map.insert("content".into(), opt_string(msg.content.as_deref()));
-    if let Some(reasoning) = &msg.reasoning {
-        map.insert("reasoning_content".into(), string(reasoning));
-    }
-    if !msg.tool_calls.is_empty() {
-        let calls = msg
-            .tool_calls
-            .iter()
-            .map(|call| {
-                object([
-                    ("id", string(&call.id)),
-                    ("type", string("function")),
-                    (
-                        "function",
-                        object([
-                            ("name", string(&call.name)),
-                            ("arguments", string(&call.arguments)),
-                        ]),
-                    ),
-                ])
-            })
-            .collect();
-        map.insert("tool_calls".into(), Value::Array(calls));
-    }
-    if let Some(id) = &msg.tool_call_id {
-        map.insert("tool_call_id".into(), string(id));
-    }
-    if let Some(name) = &msg.name {
-        map.insert("name".into(), string(name));
-    }
-    Value::Object(map)
 }
 
 #[cfg(test)]

@@ -1,0 +1,1 @@
+"""minicalc: small statistics helpers (a repository made for plinth's examples)."""

@@ -1,0 +1,417 @@
+//! Commands in a container through the exec API.
+//!
+//! Each command runs under a small POSIX `sh` wrapper that
+//! - merges stderr into stdout, so output keeps the order it was written in
+//!   (Docker copies the two streams separately and may reorder them);
+//! - starts the command in its own process group (`setsid`) and records the
+//!   group in a file under the container's control directory, so a timeout
+//!   (or a pool slot's release) can kill everything the command started,
+//!   inside the container, and check that it is gone;
+//! - prints an end marker carrying the exit code, with a nonce the command
+//!   cannot guess. The engine keeps an exec's stream open while background
+//!   processes hold its stdout (and then closes it only after ~2 s), so the
+//!   marker, not the end of the stream, says when the command finished; it
+//!   also saves asking the engine for the exit code.
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use futures_util::StreamExt;
+use tokio::time::Instant;
+
+use super::container::{check_running, short};
+use super::engines::Engine;
+use super::error::sandbox_error;
+use crate::sandbox::output::HeadTail;
+use crate::sandbox::{COMMAND_ENV, ExecOutput, ExecRequest, OutputPolicy, SandboxError};
+
+/// How long output is still read after the command exits, for background
+/// processes that hold the stream open (as the local sandbox does).
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(100);
+
+/// How long killing a timed-out command may take before the container is
+/// given up on.
+const KILL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The marker line is `\x1e` + this + nonce + `:` + exit code or `nocwd`.
+const MARKER: &str = "plinth-exit-";
+
+/// `$1` group file, `$2` nonce, `$3` command, `$4` directory (relative to the
+/// exec's working directory).
+const WRAPPER: &str = r#"exec 2>&1
+if ! cd "$4" 2>/dev/null; then printf '\036plinth-exit-%s:nocwd\n' "$2"; exit 0; fi
+if command -v bash >/dev/null 2>&1; then s=bash; else s=sh; fi
+if command -v setsid >/dev/null 2>&1; then setsid "$s" -c "$3" </dev/null & else "$s" -c "$3" </dev/null & fi
+g=$!
+echo "$g" > "$1"
+wait "$g"
+r=$?
+kill -0 -"$g" 2>/dev/null || rm -f "$1"
+printf '\036plinth-exit-%s:%d\n' "$2" "$r"
+"#;
+
+/// `$1` group file. Kills the group (or, without `setsid` in the image, the
+/// process) and waits until nothing of it is left; prints `alive` and fails
+/// when it cannot.
+const KILL: &str = r#"i=0
+while [ ! -s "$1" ]; do i=$((i+1)); [ $i -gt 20 ] && exit 0; sleep 0.1; done
+g=$(cat "$1")
+i=0
+while kill -0 -"$g" 2>/dev/null || kill -0 "$g" 2>/dev/null; do
+  kill -9 -"$g" 2>/dev/null || kill -9 "$g" 2>/dev/null
+  i=$((i+1)); [ $i -gt 50 ] && { echo alive; exit 1; }
+  sleep 0.1
+done
+rm -f "$1"
+"#;
+
+/// Where and how a sandbox's commands run.
+pub(super) struct ExecContext<'a> {
+    pub engine: &'a Engine,
+    pub container: &'a str,
+    /// The working directory (absolute).
+    pub cwd: &'a str,
+    /// This sandbox's directory for process-group files.
+    pub control: &'a str,
+    /// Environment of every command of this sandbox.
+    pub env: &'a [(String, String)],
+    pub output: &'a OutputPolicy,
+    pub default_timeout: Duration,
+}
+
+enum Status {
+    Exit(i32),
+    NoCwd,
+}
+
+pub(super) async fn exec(
+    ctx: &ExecContext<'_>,
+    request: ExecRequest,
+) -> Result<ExecOutput, SandboxError> {
+    let nonce = nonce();
+    let group_file = format!("{}/{nonce}.pid", ctx.control);
+    let env: Vec<String> = COMMAND_ENV
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .chain(
+            ctx.env
+                .iter()
+                .chain(&request.env)
+                .map(|(k, v)| format!("{k}={v}")),
+        )
+        .collect();
+    let dir = request.cwd.as_deref().unwrap_or(".");
+    let cmd = vec![
+        "/bin/sh",
+        "-c",
+        WRAPPER,
+        "plinth-exec",
+        &group_file,
+        &nonce,
+        &request.command,
+        dir,
+    ];
+    let timeout = request.timeout.unwrap_or(ctx.default_timeout);
+    let deadline = Instant::now() + timeout;
+    let what = format!("container {}", short(ctx.container));
+    let docker = ctx.engine.docker();
+    let created = docker
+        .create_exec(
+            ctx.container,
+            CreateExecOptions {
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                cmd: Some(cmd),
+                env: Some(env.iter().map(String::as_str).collect()),
+                working_dir: Some(ctx.cwd),
+                ..CreateExecOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| sandbox_error(&what, e))?;
+    let started = docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| sandbox_error(&what, e))?;
+    let StartExecResults::Attached { mut output, .. } = started else {
+        unreachable!("an exec started without `detach` is attached");
+    };
+
+    let mut captured = HeadTail::new(ctx.output.capture_limit());
+    let mut scan = MarkerScan::new(&nonce);
+    let mut status = None;
+    let mut stop_at = deadline;
+    let mut timed_out = false;
+    loop {
+        tokio::select! {
+            item = output.next() => match item {
+                Some(Ok(frame)) => {
+                    if let Some(s) = scan.feed(frame_bytes(&frame), &mut captured) {
+                        status = Some(s);
+                        stop_at = Instant::now() + DRAIN_AFTER_EXIT;
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::debug!("{what}: exec stream failed: {e}");
+                    break;
+                }
+                None => break,
+            },
+            _ = tokio::time::sleep_until(stop_at) => {
+                timed_out = status.is_none();
+                break;
+            }
+        }
+    }
+    drop(output);
+    scan.finish(&mut captured);
+
+    let exit_code = match status {
+        Some(Status::Exit(code)) => code,
+        Some(Status::NoCwd) => {
+            return Err(SandboxError::NotFound(format!(
+                "working directory {dir} does not exist"
+            )));
+        }
+        None if timed_out => {
+            kill_group(ctx.engine, ctx.container, &group_file).await?;
+            // What `timeout(1)` returns, so models recognise it.
+            124
+        }
+        // The stream ended without the marker: the wrapper itself was killed,
+        // or the container went away under it.
+        None => {
+            check_running(ctx.engine, ctx.container).await?;
+            let info = docker
+                .inspect_exec(&created.id)
+                .await
+                .map_err(|e| sandbox_error(&what, e))?;
+            match info.exit_code {
+                Some(code) => code as i32,
+                None => {
+                    return Err(SandboxError::Other(format!(
+                        "{what}: the command's output ended without an exit status"
+                    )));
+                }
+            }
+        }
+    };
+    let (bytes, dropped) = captured.finish();
+    let (mut output, truncated) = ctx.output.render(&bytes, dropped);
+    if timed_out {
+        output.push_str(&format!(
+            "\n[command timed out after {}s and was killed]",
+            timeout.as_secs_f64()
+        ));
+    }
+    Ok(ExecOutput {
+        exit_code,
+        output,
+        truncated,
+        timed_out,
+    })
+}
+
+/// Kills a timed-out command's process group inside the container and makes
+/// sure it is gone; a command that survives makes the sandbox unusable.
+async fn kill_group(
+    engine: &Engine,
+    container: &str,
+    group_file: &str,
+) -> Result<(), SandboxError> {
+    let args = [group_file];
+    let killing = run_script(engine, container, KILL, &args);
+    let (code, output) = tokio::time::timeout(KILL_TIMEOUT, killing)
+        .await
+        .map_err(|_| {
+            SandboxError::Dead(format!(
+                "container {}: killing a timed-out command did not finish",
+                short(container)
+            ))
+        })??;
+    if code != 0 {
+        return Err(SandboxError::Dead(format!(
+            "container {}: a timed-out command could not be killed ({})",
+            short(container),
+            output.trim()
+        )));
+    }
+    Ok(())
+}
+
+/// Runs one of plinth's own `sh` scripts in the container (as the image's
+/// user, without the sandbox's environment) and returns its exit code and
+/// output. The scripts start nothing that outlives them, so the end of the
+/// stream is their end.
+pub(super) async fn run_script(
+    engine: &Engine,
+    container: &str,
+    script: &str,
+    args: &[&str],
+) -> Result<(i64, String), SandboxError> {
+    let what = format!("container {}", short(container));
+    let docker = engine.docker();
+    let mut cmd = vec!["/bin/sh", "-c", script, "plinth"];
+    cmd.extend_from_slice(args);
+    let created = docker
+        .create_exec(
+            container,
+            CreateExecOptions {
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                cmd: Some(cmd),
+                ..CreateExecOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| sandbox_error(&what, e))?;
+    let StartExecResults::Attached { mut output, .. } = docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| sandbox_error(&what, e))?
+    else {
+        unreachable!("an exec started without `detach` is attached");
+    };
+    let mut text = Vec::new();
+    while let Some(frame) = output.next().await {
+        match frame {
+            Ok(frame) => text.extend_from_slice(frame_bytes(&frame)),
+            Err(e) => return Err(sandbox_error(&what, e)),
+        }
+    }
+    let info = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(|e| sandbox_error(&what, e))?;
+    Ok((
+        info.exit_code.unwrap_or(-1),
+        String::from_utf8_lossy(&text).into_owned(),
+    ))
+}
+
+fn frame_bytes(frame: &LogOutput) -> &[u8] {
+    match frame {
+        LogOutput::StdOut { message }
+        | LogOutput::StdErr { message }
+        | LogOutput::StdIn { message }
+        | LogOutput::Console { message } => message,
+    }
+}
+
+/// A value no command can predict, for the end marker and the group file.
+fn nonce() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // RandomState is seeded from the OS once per thread and stepped for each
+    // instance: unpredictable from inside the container.
+    let hash = RandomState::new().hash_one((n, std::time::SystemTime::now()));
+    format!("{hash:016x}")
+}
+
+/// Finds the end marker in the output stream, passing everything else on.
+struct MarkerScan {
+    needle: Vec<u8>,
+    /// Bytes that may be the start of the marker, held back until known.
+    pending: Vec<u8>,
+    done: bool,
+}
+
+impl MarkerScan {
+    fn new(nonce: &str) -> Self {
+        let mut needle = vec![0x1e];
+        needle.extend_from_slice(MARKER.as_bytes());
+        needle.extend_from_slice(nonce.as_bytes());
+        needle.push(b':');
+        Self {
+            needle,
+            pending: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Feeds one chunk; returns the status once the whole marker line is in.
+    fn feed(&mut self, bytes: &[u8], sink: &mut HeadTail) -> Option<Status> {
+        if self.done {
+            sink.push(bytes);
+            return None;
+        }
+        self.pending.extend_from_slice(bytes);
+        if let Some(at) = find(&self.pending, &self.needle) {
+            let after = at + self.needle.len();
+            // Wait for the rest of the line.
+            let end = self.pending[after..].iter().position(|b| *b == b'\n')?;
+            let code = String::from_utf8_lossy(&self.pending[after..after + end]).into_owned();
+            sink.push(&self.pending[..at]);
+            sink.push(&self.pending[after + end + 1..]);
+            self.pending = Vec::new();
+            self.done = true;
+            return Some(match code.as_str() {
+                "nocwd" => Status::NoCwd,
+                code => Status::Exit(code.parse().unwrap_or(-1)),
+            });
+        }
+        // Everything but a possible start of the marker can go on.
+        let keep = self.needle.len() - 1;
+        if self.pending.len() > keep {
+            let cut = self.pending.len() - keep;
+            sink.push(&self.pending[..cut]);
+            self.pending.drain(..cut);
+        }
+        None
+    }
+
+    fn finish(self, sink: &mut HeadTail) {
+        if !self.done {
+            sink.push(&self.pending);
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_all(chunks: &[&[u8]]) -> (String, Option<i32>) {
+        let mut scan = MarkerScan::new("abc");
+        let mut sink = HeadTail::new(1 << 20);
+        let mut code = None;
+        for chunk in chunks {
+            if let Some(Status::Exit(c)) = scan.feed(chunk, &mut sink) {
+                code = Some(c);
+            }
+        }
+        scan.finish(&mut sink);
+        let (bytes, _) = sink.finish();
+        (String::from_utf8(bytes).unwrap(), code)
+    }
+
+    #[test]
+    fn marker_is_found_and_removed_even_when_split() {
+        let whole = b"out\n\x1eplinth-exit-abc:3\nlate\n";
+        assert_eq!(scan_all(&[whole]), ("out\nlate\n".into(), Some(3)));
+        for split in 1..whole.len() {
+            let (a, b) = whole.split_at(split);
+            assert_eq!(
+                scan_all(&[a, b]),
+                ("out\nlate\n".into(), Some(3)),
+                "split at {split}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_nonces_and_no_marker_pass_through() {
+        let text = b"\x1eplinth-exit-xyz:0\nplain";
+        assert_eq!(
+            scan_all(&[text]),
+            (String::from_utf8(text.to_vec()).unwrap(), None)
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! Rewards: scorer components run in the task's live sandbox after the agent
+//! stops, combined with weights into one reward.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use crate::plugin::{GuestError, PluginError, ScorerPlugin};
+use crate::sandbox::Sandbox;
+use crate::task::Task;
+use crate::trajectory::{Score, Trajectory};
+
+/// One configured scorer.
+#[derive(Clone)]
+pub struct WeightedScorer {
+    pub plugin: ScorerPlugin,
+    pub weight: f64,
+    /// Its JSON options; the task row's `scorer_config` is merged over them.
+    pub config: Value,
+}
+
+/// Why there is no reward: the scorer could not judge (an infrastructure or
+/// plugin failure), which must never be mistaken for reward 0.
+#[derive(Debug, thiserror::Error)]
+#[error("scorer `{scorer}` could not score: {source}")]
+pub struct ScoringError {
+    pub scorer: String,
+    #[source]
+    pub source: PluginError,
+}
+
+impl ScoringError {
+    /// True when the sandbox or test command failed rather than the plugin.
+    pub fn is_infrastructure(&self) -> bool {
+        matches!(
+            self.source,
+            PluginError::Guest {
+                error: GuestError::Sandbox(_),
+                ..
+            }
+        )
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct Scorers {
+    scorers: Vec<WeightedScorer>,
+}
+
+impl Scorers {
+    pub fn new(scorers: Vec<WeightedScorer>) -> Self {
+        Self { scorers }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scorers.is_empty()
+    }
+
+    /// Runs every scorer and combines them: the reward is the weighted mean;
+    /// with several scorers, sub-scores are prefixed by scorer name and each
+    /// scorer's reward is a sub-score too.
+    pub async fn score(
+        &self,
+        task: &Task,
+        trajectory: &Trajectory,
+        sandbox: &Arc<dyn Sandbox>,
+    ) -> Result<Score, ScoringError> {
+        let wit_trajectory = trajectory.to_wit();
+        let task_json = Value::Object(task.row.clone()).to_string();
+        let mut results = Vec::with_capacity(self.scorers.len());
+        for scorer in &self.scorers {
+            let mut config = scorer.config.clone();
+            if let (Value::Object(base), Some(Value::Object(row))) =
+                (&mut config, task.row.get("scorer_config"))
+            {
+                base.extend(row.clone());
+            }
+            let score = scorer
+                .plugin
+                .score(
+                    &task_json,
+                    &wit_trajectory,
+                    &config.to_string(),
+                    sandbox.clone(),
+                )
+                .await
+                .map_err(|source| ScoringError {
+                    scorer: scorer.plugin.meta.name.clone(),
+                    source,
+                })?;
+            results.push((scorer, score));
+        }
+        if let [(scorer, score)] = results.as_slice() {
+            return Ok(Score {
+                reward: score.reward,
+                sub_scores: score
+                    .sub_scores
+                    .iter()
+                    .map(|s| (s.name.clone(), json!(s.value)))
+                    .collect(),
+                details: parse_details(&score.details, &scorer.plugin.meta.name),
+            });
+        }
+        let total_weight: f64 = results.iter().map(|(s, _)| s.weight).sum();
+        let mut reward = 0.0;
+        let mut sub_scores = Map::new();
+        let mut details = Map::new();
+        for (scorer, score) in &results {
+            let name = &scorer.plugin.meta.name;
+            if total_weight > 0.0 {
+                reward += scorer.weight * score.reward / total_weight;
+            }
+            sub_scores.insert(name.clone(), json!(score.reward));
+            for sub in &score.sub_scores {
+                sub_scores.insert(format!("{name}.{}", sub.name), json!(sub.value));
+            }
+            details.insert(name.clone(), parse_details(&score.details, name));
+        }
+        Ok(Score {
+            reward,
+            sub_scores,
+            details: Value::Object(details),
+        })
+    }
+}
+
+fn parse_details(details: &str, scorer: &str) -> Value {
+    serde_json::from_str(details).unwrap_or_else(|_| {
+        tracing::warn!("scorer `{scorer}` returned details that are not JSON; kept as text");
+        Value::String(details.to_string())
+    })
+}

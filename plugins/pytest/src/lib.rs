@@ -1,0 +1,120 @@
+//! The built-in `pytest` scorer: runs the task's FAIL_TO_PASS and
+//! PASS_TO_PASS pytest node ids in the task's live sandbox and rewards 1.0
+//! when every one of them passes, else 0.0 (SWE-bench / SWE-smith style).
+//!
+//! - Task row: `FAIL_TO_PASS`, `PASS_TO_PASS` (lists of node ids, or JSON text
+//!   of such lists), optional `test_cmd` (default `python -m pytest`).
+//! - Config: `test_cmd` (overrides the row's), `chunk_size` (ids per pytest
+//!   run, default 50), `timeout_secs` (per run, default 900), `cwd`,
+//!   `pytest_args` (string of shell text, or list of arguments).
+//! - Sub-scores `f2p` and `p2p`: the fraction of each list passing (1.0 for an
+//!   empty list). Passing means pytest's verdict is a success: `passed`,
+//!   `xfailed` or (non-strict) `xpassed`.
+//! - A trajectory without tool calls scores 0 without running anything.
+//! - A test command that cannot run (pytest missing, usage error, sandbox
+//!   failure) is a `sandbox` error, never reward 0.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "scorer-plugin",
+});
+
+mod parse;
+mod scorer;
+
+use exports::plinth::plugin::scorer::Guest;
+use plinth::plugin::host::{LogLevel, log};
+use plinth::plugin::sandbox::{ExecRequest, SandboxError, Session};
+use plinth::plugin::types::{PluginError, PluginInfo, Role, ScoreResult, SubScore, Trajectory};
+
+struct Pytest;
+
+impl Guest for Pytest {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "pytest".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Runs the task's FAIL_TO_PASS and PASS_TO_PASS pytest tests in the \
+                          sandbox; reward 1.0 when all pass"
+                .into(),
+        }
+    }
+
+    fn score(
+        task: String,
+        trajectory: Trajectory,
+        config: String,
+        session: &Session,
+    ) -> Result<ScoreResult, PluginError> {
+        let task = scorer::parse_task(&task).map_err(to_plugin_error)?;
+        let config = scorer::parse_config(&config).map_err(to_plugin_error)?;
+        let has_tool_calls = trajectory
+            .messages
+            .iter()
+            .any(|m| m.role == Role::Assistant && !m.tool_calls.is_empty());
+        let score = scorer::score(&task, &config, has_tool_calls, &HostSandbox(session))
+            .map_err(to_plugin_error)?;
+        Ok(ScoreResult {
+            reward: score.reward,
+            sub_scores: score
+                .sub_scores
+                .into_iter()
+                .map(|(name, value)| SubScore { name, value })
+                .collect(),
+            details: score.details.to_string(),
+        })
+    }
+}
+
+fn to_plugin_error(e: scorer::ScoreError) -> PluginError {
+    match e {
+        scorer::ScoreError::InvalidInput(m) => PluginError::InvalidInput(m),
+        scorer::ScoreError::Sandbox(m) => PluginError::Sandbox(m),
+    }
+}
+
+/// The host's sandbox session behind the scorer's [`scorer::Sandbox`] trait.
+struct HostSandbox<'a>(&'a Session);
+
+fn describe(e: SandboxError) -> String {
+    match e {
+        SandboxError::NotFound(m) => format!("not found: {m}"),
+        SandboxError::Dead(m) => format!("the sandbox is gone: {m}"),
+        SandboxError::Other(m) => m,
+    }
+}
+
+impl scorer::Sandbox for HostSandbox<'_> {
+    fn exec(
+        &self,
+        command: &str,
+        timeout_secs: Option<u32>,
+        cwd: Option<&str>,
+    ) -> Result<scorer::Exec, String> {
+        let request = ExecRequest {
+            command: command.to_string(),
+            timeout_secs,
+            env: Vec::new(),
+            cwd: cwd.map(str::to_string),
+        };
+        self.0
+            .exec(&request)
+            .map(|out| scorer::Exec {
+                exit_code: out.exit_code,
+                output: out.output,
+                truncated: out.truncated,
+                timed_out: out.timed_out,
+            })
+            .map_err(describe)
+    }
+
+    fn read_file(&self, path: &str) -> Result<Vec<u8>, String> {
+        self.0.read_file(path).map_err(describe)
+    }
+
+    fn log(&self, message: &str) {
+        log(LogLevel::Info, message);
+    }
+}
+
+export!(Pytest);

@@ -1,0 +1,1096 @@
+//! End-to-end tests of `plinth run`: the real binary against the scripted
+//! mock chat server over TCP, with real sandboxes and real output files.
+//!
+//! Each test scripts the model's side of the conversation with
+//! `plinth_mock_llm::Script` (a prompt carrying `SCRIPT=<key>` plays that
+//! script) and checks what plinth recorded, mostly through the canonical
+//! format (`wit/canonical-trajectory.md`), and what the mock was sent.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use plinth_mock_llm::{
+    Attempt, MockConfig, MockServer, RecordedRequest, Reply, Script, ToolCallSpec,
+};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const MODEL: &str = "mock-model";
+
+/// Environment variables that would change what plinth does if the test
+/// runner happened to have them set.
+const CLEARED_ENV: &[&str] = &[
+    "OPENAI_API_KEY",
+    "OPENROUTER_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_BASE_URL",
+    "PLINTH_PLUGIN_PATH",
+    "PLINTH_LOG",
+];
+
+/// A mock server playing a script, and a scratch directory for one test.
+struct Ctx {
+    server: MockServer,
+    dir: TempDir,
+}
+
+/// What a finished `plinth` process left behind.
+struct Outcome {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn describe(&self) -> String {
+        format!(
+            "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    #[track_caller]
+    fn assert_success(&self) {
+        assert_eq!(self.code, Some(0), "{}", self.describe());
+    }
+
+    /// The machine-readable summary plinth prints as its last stdout line.
+    fn summary(&self) -> Value {
+        let line = self.stdout.lines().last().unwrap_or_default();
+        serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("no summary line ({e}):\n{}", self.describe()))
+    }
+}
+
+impl Ctx {
+    async fn new(script: Script) -> Self {
+        support::warm_plugin_cache();
+        let server = MockServer::start(MockConfig::scripted(script))
+            .await
+            .expect("starting the mock server");
+        let dir = tempfile::Builder::new()
+            .prefix("plinth-agent-run-")
+            .tempdir()
+            .expect("creating a scratch directory");
+        Self { server, dir }
+    }
+
+    /// A server playing `steps` for every prompt.
+    async fn with_steps(steps: Vec<Vec<Attempt>>) -> Self {
+        Self::new(Script::new().task("t", steps).default_task("t")).await
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn output(&self) -> PathBuf {
+        self.path("out.jsonl")
+    }
+
+    /// `plinth run` against the mock, writing canonical records to
+    /// [`Ctx::output`] unless `args` say otherwise (later flags win).
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(support::plinth_bin());
+        command
+            .arg("run")
+            .args(["--base-url", &self.server.base_url(), "--model", MODEL])
+            .arg("--output-file")
+            .arg(self.output())
+            .args(["--format", "canonical"])
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("PLINTH_CACHE_DIR", support::plugin_cache_dir())
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        for name in CLEARED_ENV {
+            command.env_remove(name);
+        }
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> Outcome {
+        outcome(self.command(args).output().await.expect("running plinth"))
+    }
+
+    /// Runs one `--task` and returns its canonical record; the run must
+    /// succeed.
+    async fn run_task(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--task", "Please do the task."];
+        all.extend_from_slice(args);
+        let outcome = self.run(&all).await;
+        outcome.assert_success();
+        let mut records = read_jsonl(&self.output());
+        assert_eq!(records.len(), 1, "{}", outcome.describe());
+        records.remove(0)
+    }
+
+    fn requests(&self) -> Vec<RecordedRequest> {
+        self.server.requests()
+    }
+}
+
+fn outcome(output: std::process::Output) -> Outcome {
+    Outcome {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A JSONL file: every line complete (newline-terminated) and valid JSON.
+#[track_caller]
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "{} ends with a torn line: {:?}",
+        path.display(),
+        &text[text.len().saturating_sub(200)..]
+    );
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!(
+                    "{} line {} is not JSON ({e}): {line}",
+                    path.display(),
+                    i + 1
+                )
+            })
+        })
+        .collect()
+}
+
+/// Polls `condition` until it holds, failing after `limit`.
+async fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A native call of the terminal tool running `command`.
+fn run_cmd(command: &str) -> Attempt {
+    Attempt::tool_call("terminal", &json!({ "command": command }).to_string())
+}
+
+fn messages(trajectory: &Value) -> &[Value] {
+    trajectory["messages"].as_array().expect("messages")
+}
+
+fn messages_of<'a>(trajectory: &'a Value, role: &str) -> Vec<&'a Value> {
+    messages(trajectory)
+        .iter()
+        .filter(|m| m["role"] == role)
+        .collect()
+}
+
+fn content(message: &Value) -> &str {
+    message["content"].as_str().unwrap_or_default()
+}
+
+/// The terminal tool's result in a tool message:
+/// `{"content": {"output", "exit_code", "error"}}`.
+#[track_caller]
+fn terminal_result(message: &Value) -> (String, i64) {
+    let result: Value = serde_json::from_str(content(message))
+        .unwrap_or_else(|e| panic!("not a terminal result ({e}): {message}"));
+    let result = &result["content"];
+    (
+        result["output"].as_str().expect("output").to_string(),
+        result["exit_code"].as_i64().expect("exit_code"),
+    )
+}
+
+/// Outputs of every terminal call, in order.
+fn terminal_outputs(trajectory: &Value) -> Vec<String> {
+    messages_of(trajectory, "tool")
+        .into_iter()
+        .map(|m| terminal_result(m).0)
+        .collect()
+}
+
+fn status(trajectory: &Value) -> &str {
+    trajectory["exit_status"].as_str().expect("exit_status")
+}
+
+/// Messages of a recorded chat request.
+fn sent_messages(request: &RecordedRequest) -> Vec<Value> {
+    request.json()["messages"]
+        .as_array()
+        .expect("request messages")
+        .clone()
+}
+
+/// Seconds between the task message and the first model reply: the time
+/// spent getting the first answer, without plinth's start-up.
+fn first_reply_secs(trajectory: &Value) -> f64 {
+    let user = messages_of(trajectory, "user")[0]["timestamp"]
+        .as_f64()
+        .unwrap();
+    let reply = messages_of(trajectory, "assistant")[0]["timestamp"]
+        .as_f64()
+        .unwrap();
+    reply - user
+}
+
+// ---------------------------------------------------------------- completion
+
+#[tokio::test]
+async fn hermes_marker_anywhere_in_the_output_submits() {
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd("echo looking around")],
+        vec![run_cmd(
+            "echo 'all checks pass'; echo MINI_SWE_AGENT_FINAL_OUTPUT; echo 'Fixed the bug in parser.py'",
+        )],
+        vec![Attempt::text("not reached")],
+    ])
+    .await;
+    let t = ctx.run_task(&[]).await;
+    assert_eq!(status(&t), "Submitted", "{t:#}");
+    assert_eq!(t["submission"], "Fixed the bug in parser.py");
+    assert_eq!(t["api_calls"], 2);
+    assert_eq!(ctx.server.stats().chat_completions, 2);
+    let outputs = terminal_outputs(&t);
+    assert_eq!(outputs[0], "looking around\n");
+    assert!(outputs[1].starts_with("all checks pass\nMINI_SWE_AGENT_FINAL_OUTPUT\n"));
+}
+
+#[tokio::test]
+async fn mswea_marker_on_the_first_output_line_submits() {
+    let ctx = Ctx::with_steps(vec![
+        // The marker not on the first line is just output.
+        vec![run_cmd(
+            "echo 'about to run'; echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT",
+        )],
+        vec![run_cmd(
+            "printf 'COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT\\ndiff --git a/x b/x\\n+fixed\\n'",
+        )],
+        vec![Attempt::text("not reached")],
+    ])
+    .await;
+    let t = ctx.run_task(&[]).await;
+    assert_eq!(status(&t), "Submitted", "{t:#}");
+    assert_eq!(t["submission"], "diff --git a/x b/x\n+fixed\n");
+    assert_eq!(t["api_calls"], 2);
+}
+
+#[tokio::test]
+async fn a_reply_without_tool_calls_finishes() {
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd("echo 41")],
+        vec![Attempt::text("The answer is 42.")],
+        vec![run_cmd("echo not reached")],
+    ])
+    .await;
+    let t = ctx.run_task(&[]).await;
+    assert_eq!(status(&t), "Finished", "{t:#}");
+    assert_eq!(t["api_calls"], 2);
+    let last = messages(&t).last().unwrap();
+    assert_eq!(last["role"], "assistant");
+    assert_eq!(last["content"], "The answer is 42.");
+    assert!(last.get("tool_calls").is_none(), "{last}");
+    assert_eq!(ctx.server.stats().chat_completions, 2);
+}
+
+#[tokio::test]
+async fn require_tool_calls_answers_a_text_reply_with_a_format_error() {
+    let ctx = Ctx::with_steps(vec![
+        vec![Attempt::text("I think it is done.")],
+        vec![run_cmd("echo MINI_SWE_AGENT_FINAL_OUTPUT; echo checked")],
+    ])
+    .await;
+    let t = ctx.run_task(&["--require-tool-calls"]).await;
+    assert_eq!(status(&t), "Submitted", "{t:#}");
+    assert_eq!(t["submission"], "checked");
+
+    // system, task, the text reply, then the host's format-error message.
+    let error = &messages(&t)[3];
+    assert_eq!(error["role"], "user", "{t:#}");
+    assert_eq!(error["interrupt"], "FormatError");
+    let text = content(error);
+    assert!(text.contains("did not call a tool"), "{text}");
+    assert!(text.contains("terminal"), "{text}");
+
+    // The model was told: its second request ends with that message.
+    let requests = ctx.requests();
+    assert_eq!(requests.len(), 2);
+    let sent = sent_messages(&requests[1]);
+    let last = sent.last().unwrap();
+    assert_eq!(last["role"], "user");
+    assert_eq!(last["content"], text);
+}
+
+// -------------------------------------------------------------------- limits
+
+#[tokio::test]
+async fn max_iterations_ends_with_limits_exceeded() {
+    let ctx = Ctx::with_steps(vec![vec![run_cmd("echo step")]]).await;
+    let t = ctx.run_task(&["--max-iterations", "3"]).await;
+    assert_eq!(status(&t), "LimitsExceeded", "{t:#}");
+    assert_eq!(t["api_calls"], 3);
+    assert_eq!(ctx.server.stats().chat_completions, 3);
+    assert_eq!(terminal_outputs(&t), vec!["step\n"; 3]);
+}
+
+#[tokio::test]
+async fn cost_limit_ends_with_limits_exceeded() {
+    // $1 per million input tokens and $2 per million output tokens: each
+    // reply below costs 0.4 + 0.1 = $0.50.
+    let ctx = Ctx::with_steps(vec![vec![run_cmd("echo spend").usage(400_000, 50_000)]]).await;
+    let prices = ctx.path("prices.toml");
+    std::fs::write(
+        &prices,
+        format!("[\"{MODEL}\"]\ninput_per_million = 1.0\noutput_per_million = 2.0\n"),
+    )
+    .unwrap();
+    let t = ctx
+        .run_task(&[
+            "--price-table",
+            prices.to_str().unwrap(),
+            "--cost-limit",
+            "1.2",
+            "--max-iterations",
+            "50",
+        ])
+        .await;
+    assert_eq!(status(&t), "LimitsExceeded", "{t:#}");
+    // $1.00 after two calls is under the limit; $1.50 after three is not.
+    assert_eq!(t["api_calls"], 3);
+    assert!(
+        (t["cost"].as_f64().unwrap() - 1.5).abs() < 1e-9,
+        "{}",
+        t["cost"]
+    );
+    assert_eq!(
+        t["usage"],
+        json!({"prompt_tokens": 1_200_000, "completion_tokens": 150_000})
+    );
+    for reply in messages_of(&t, "assistant") {
+        assert!(
+            (reply["cost"].as_f64().unwrap() - 0.5).abs() < 1e-9,
+            "{reply}"
+        );
+    }
+    assert_eq!(ctx.server.stats().chat_completions, 3);
+}
+
+#[tokio::test]
+async fn time_limit_ends_with_time_exceeded_and_kills_the_command() {
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd(
+            "echo $$ > shell.pid; sleep 30; echo finished > late.txt",
+        )],
+        vec![Attempt::text("not reached")],
+    ])
+    .await;
+    let work = ctx.path("work");
+    let started = Instant::now();
+    let t = ctx
+        .run_task(&["--time-limit", "1", "--cwd", work.to_str().unwrap()])
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(status(&t), "TimeExceeded", "{t:#}");
+    let duration = t["duration_secs"].as_f64().unwrap();
+    assert!((1.0..10.0).contains(&duration), "{duration}");
+    assert_eq!(t["api_calls"], 1);
+
+    // The command's whole process group is gone, the `sleep` included.
+    let pid: i32 = std::fs::read_to_string(work.join("shell.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    wait_for(
+        "the command's process group to be killed",
+        Duration::from_secs(5),
+        || {
+            // SAFETY: signal 0 only checks whether the group exists.
+            unsafe { libc::kill(-pid, 0) != 0 }
+        },
+    )
+    .await;
+    assert!(!work.join("late.txt").exists());
+}
+
+// ------------------------------------------------------------- format errors
+
+#[tokio::test]
+async fn repeated_format_errors_end_the_run_and_each_is_explained() {
+    let ctx = Ctx::with_steps(vec![
+        vec![Attempt::tool_call("terminal", r#"{"command": "ls -la"#)],
+        vec![Attempt::tool_call("run_python", r#"{"code": "print(1)"}"#)],
+        vec![Attempt::tool_call("terminal", r#"{"cmd": "ls"}"#)],
+        vec![run_cmd("echo not reached")],
+    ])
+    .await;
+    let t = ctx.run_task(&[]).await;
+    assert_eq!(status(&t), "RepeatedFormatError", "{t:#}");
+    assert_eq!(t["api_calls"], 3);
+    assert!(
+        t["error"].as_str().unwrap().contains("3 consecutive"),
+        "{}",
+        t["error"]
+    );
+
+    let observations: Vec<&str> = messages_of(&t, "tool").into_iter().map(content).collect();
+    assert_eq!(observations.len(), 3, "{t:#}");
+    let expectations: [&[&str]; 3] = [
+        &["invalid arguments for `terminal`", "not valid JSON"],
+        &["unknown tool `run_python`", "Available tools: terminal"],
+        &[
+            "invalid arguments for `terminal`",
+            "\"command\" is a required property",
+        ],
+    ];
+    for (observation, needles) in observations.iter().zip(expectations) {
+        for needle in needles {
+            assert!(
+                observation.contains(needle),
+                "{needle:?} not in {observation:?}"
+            );
+        }
+    }
+    // Each tool message answers its call.
+    for (reply, tool) in messages_of(&t, "assistant")
+        .iter()
+        .zip(messages_of(&t, "tool"))
+    {
+        assert_eq!(reply["tool_calls"][0]["id"], tool["tool_call_id"]);
+    }
+
+    // The model saw the first two observations (the third ended the run).
+    let requests = ctx.requests();
+    assert_eq!(requests.len(), 3);
+    for (request, observation) in requests[1..].iter().zip(&observations) {
+        let sent = sent_messages(request);
+        let last = sent.last().unwrap();
+        assert_eq!(last["role"], "tool");
+        assert_eq!(last["content"], *observation);
+    }
+}
+
+#[tokio::test]
+async fn format_errors_must_be_consecutive_to_end_the_run() {
+    let bad = || Attempt::tool_call("terminal", "not json");
+    let ctx = Ctx::with_steps(vec![
+        vec![bad()],
+        vec![bad()],
+        vec![run_cmd("echo recovered")],
+        vec![bad()],
+        vec![bad()],
+        vec![run_cmd("echo MINI_SWE_AGENT_FINAL_OUTPUT done")],
+    ])
+    .await;
+    let t = ctx.run_task(&[]).await;
+    assert_eq!(status(&t), "Submitted", "{t:#}");
+    assert_eq!(t["submission"], "done");
+    assert_eq!(t["api_calls"], 6);
+}
+
+// ------------------------------------------------------------------- retries
+
+#[tokio::test]
+async fn retries_a_429_after_its_retry_after() {
+    // The first back-off is 1-2 s with jitter, so only a client that honours
+    // Retry-After waits the full 2 s.
+    let ctx = Ctx::with_steps(vec![vec![
+        Attempt::http_error(429, Some(2), None),
+        Attempt::text("made it"),
+    ]])
+    .await;
+    let t = ctx.run_task(&[]).await;
+    assert_eq!(status(&t), "Finished", "{t:#}");
+    assert_eq!(t["submission"], "made it");
+    assert_eq!(t["api_calls"], 1);
+    let waited = first_reply_secs(&t);
+    assert!(waited >= 2.0, "answered after {waited}s");
+    let stats = ctx.server.stats();
+    assert_eq!((stats.chat_completions, stats.error_responses), (2, 1));
+}
+
+#[tokio::test]
+async fn retries_server_errors() {
+    let ctx = Ctx::with_steps(vec![vec![
+        Attempt::http_error(500, None, None),
+        Attempt::http_error(503, None, Some("upstream overloaded")),
+        Attempt::text("third time lucky"),
+    ]])
+    .await;
+    let t = ctx.run_task(&[]).await;
+    assert_eq!(status(&t), "Finished", "{t:#}");
+    assert_eq!(t["submission"], "third time lucky");
+    assert_eq!(t["api_calls"], 1);
+    let stats = ctx.server.stats();
+    assert_eq!((stats.chat_completions, stats.error_responses), (3, 2));
+}
+
+#[tokio::test]
+async fn retries_a_reply_slower_than_the_request_timeout() {
+    let ctx = Ctx::with_steps(vec![vec![
+        Attempt::text("too late").delay(Duration::from_secs(10)),
+        Attempt::text("in time"),
+    ]])
+    .await;
+    let t = ctx.run_task(&["--request-timeout", "0.5"]).await;
+    assert_eq!(status(&t), "Finished", "{t:#}");
+    assert_eq!(t["submission"], "in time");
+    assert_eq!(ctx.server.stats().chat_completions, 2);
+    // It gave up on the slow reply rather than waiting it out.
+    let waited = first_reply_secs(&t);
+    assert!((0.5..8.0).contains(&waited), "answered after {waited}s");
+}
+
+#[tokio::test]
+async fn a_failed_model_call_ends_with_a_model_error() {
+    let ctx = Ctx::with_steps(vec![vec![Attempt::http_error(
+        400,
+        None,
+        Some(r#"{"error": {"message": "context length exceeded"}}"#),
+    )]])
+    .await;
+    let outcome = ctx.run(&["--task", "Please do the task."]).await;
+    assert_eq!(outcome.code, Some(2), "{}", outcome.describe());
+    let records = read_jsonl(&ctx.output());
+    let t = &records[0];
+    assert_eq!(status(t), "ModelError", "{t:#}");
+    let error = t["error"].as_str().unwrap();
+    assert!(error.contains("400"), "{error}");
+    assert!(error.contains("context length exceeded"), "{error}");
+    // A client error is not retried.
+    assert_eq!(ctx.server.stats().chat_completions, 1);
+}
+
+// ------------------------------------------------------------ what is recorded
+
+#[tokio::test]
+async fn reasoning_is_recorded() {
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd("echo hi").reasoning("First, look at the files.")],
+        vec![Attempt::text("Done.").reasoning("Nothing left to do.")],
+    ])
+    .await;
+    let t = ctx.run_task(&[]).await;
+    let replies = messages_of(&t, "assistant");
+    assert_eq!(replies[0]["reasoning"], "First, look at the files.");
+    assert_eq!(replies[1]["reasoning"], "Nothing left to do.");
+    assert!(messages_of(&t, "tool")[0].get("reasoning").is_none());
+}
+
+#[tokio::test]
+async fn text_actions_run_bash_blocks_and_tool_call_tags() {
+    let script = Script::new().default_task("t").task(
+        "t",
+        vec![
+            vec![Attempt::bash("echo from-a-bash-block > a.txt")],
+            vec![Attempt::xml_tool_call(
+                "terminal",
+                r#"{"command": "cat a.txt; echo MINI_SWE_AGENT_FINAL_OUTPUT; echo tagged"}"#,
+            )],
+            vec![Attempt::text("not reached")],
+        ],
+    );
+    let ctx = Ctx::new(script).await;
+    let work = ctx.path("work");
+    let t = ctx
+        .run_task(&["--text-actions", "--cwd", work.to_str().unwrap()])
+        .await;
+    assert_eq!(status(&t), "Submitted", "{t:#}");
+    assert_eq!(t["submission"], "tagged");
+    assert_eq!(
+        std::fs::read_to_string(work.join("a.txt")).unwrap(),
+        "from-a-bash-block\n"
+    );
+    let replies = messages_of(&t, "assistant");
+    assert_eq!(
+        replies[0]["tool_calls"][0]["function"],
+        json!({"name": "terminal", "arguments": r#"{"command":"echo from-a-bash-block > a.txt"}"#})
+    );
+    assert_eq!(replies[1]["tool_calls"][0]["function"]["name"], "terminal");
+    let outputs = terminal_outputs(&t);
+    assert_eq!(outputs[0], "");
+    assert!(
+        outputs[1].starts_with("from-a-bash-block\n"),
+        "{}",
+        outputs[1]
+    );
+
+    // Without the flag the same bash block is a final answer.
+    std::fs::remove_file(work.join("a.txt")).unwrap();
+    let t = ctx.run_task(&["--cwd", work.to_str().unwrap()]).await;
+    assert_eq!(status(&t), "Finished", "{t:#}");
+    assert!(!work.join("a.txt").exists());
+}
+
+#[tokio::test]
+async fn commands_really_run_in_the_working_directory() {
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd(
+            "mkdir -p src/pkg && printf 'made by the agent\\n' > src/pkg/made.txt && pwd",
+        )],
+        vec![Attempt::tool_calls(&[
+            ("terminal", r#"{"command": "cat src/pkg/made.txt"}"#),
+            (
+                "terminal",
+                r#"{"command": "echo to-stderr >&2; ls no-such-file"}"#,
+            ),
+        ])],
+        vec![Attempt::text("Files written.")],
+    ])
+    .await;
+    let work = ctx.path("work");
+    let t = ctx.run_task(&["--cwd", work.to_str().unwrap()]).await;
+    assert_eq!(status(&t), "Finished", "{t:#}");
+    assert_eq!(
+        std::fs::read_to_string(work.join("src/pkg/made.txt")).unwrap(),
+        "made by the agent\n"
+    );
+    let tools = messages_of(&t, "tool");
+    let (pwd, code) = terminal_result(tools[0]);
+    assert_eq!(
+        Path::new(pwd.trim()).canonicalize().unwrap(),
+        work.canonicalize().unwrap()
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        terminal_result(tools[1]),
+        ("made by the agent\n".to_string(), 0)
+    );
+    let (output, code) = terminal_result(tools[2]);
+    assert!(output.starts_with("to-stderr\n"), "{output}");
+    assert!(output.contains("no-such-file"), "{output}");
+    assert_ne!(code, 0);
+}
+
+#[tokio::test]
+async fn long_output_is_cut_in_the_middle_with_a_marker() {
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd("seq 1 5000")],
+        vec![Attempt::text("Seen.")],
+    ])
+    .await;
+    let t = ctx.run_task(&["--max-output-bytes", "1000"]).await;
+    let output = &terminal_outputs(&t)[0];
+    let total: usize = (1..=5000).map(|i: u32| i.to_string().len() + 1).sum();
+    // 500 bytes of head and 500 of tail are kept.
+    let marker = format!(
+        "\n[... {} bytes of output cut; showing the first and last 500 bytes ...]\n",
+        total - 1000
+    );
+    let (head, tail) = output
+        .split_once(&marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in {output:?}"));
+    let full: String = (1..=5000).map(|i| format!("{i}\n")).collect();
+    assert_eq!(head, &full[..500]);
+    assert_eq!(tail, &full[full.len() - 500..]);
+    assert!(tail.ends_with("4999\n5000\n"));
+}
+
+// ------------------------------------------------------------------- batches
+
+/// `n` task rows with ids `job-000`..., each naming `script`.
+fn write_tasks(path: &Path, script: &str, n: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..n).map(|i| format!("job-{i:03}")).collect();
+    let rows: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            format!(
+                "{}\n",
+                json!({"id": id, "prompt": format!("SCRIPT={script} task number {i}")})
+            )
+        })
+        .collect();
+    std::fs::write(path, rows).unwrap();
+    ids
+}
+
+/// Every task exactly once, each at its input index.
+#[track_caller]
+fn assert_each_task_once(records: &[Value], ids: &[String]) {
+    let mut seen = BTreeMap::new();
+    for record in records {
+        let id = record["id"].as_str().expect("id").to_string();
+        let index = record["input_index"].as_u64().expect("input_index");
+        assert_eq!(ids[index as usize], id, "{id} at input index {index}");
+        assert!(seen.insert(id.clone(), index).is_none(), "{id} twice");
+    }
+    let missing: Vec<&String> = ids.iter().filter(|id| !seen.contains_key(*id)).collect();
+    assert!(missing.is_empty(), "missing records: {missing:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_200_tasks_at_concurrency_32() {
+    let script = Script::new().task(
+        "batch",
+        vec![
+            vec![run_cmd("echo working").delay(Duration::from_millis(100))],
+            vec![Attempt::text("done")],
+        ],
+    );
+    let ctx = Ctx::new(script).await;
+    let tasks = ctx.path("tasks.jsonl");
+    let ids = write_tasks(&tasks, "batch", 200);
+    let started = Instant::now();
+    let outcome = ctx
+        .run(&[
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--concurrency",
+            "32",
+        ])
+        .await;
+    let wall = started.elapsed();
+    outcome.assert_success();
+    let records = read_jsonl(&ctx.output());
+    assert_eq!(records.len(), 200);
+    assert_each_task_once(&records, &ids);
+    for record in &records {
+        assert_eq!(status(record), "Finished", "{record:#}");
+        assert_eq!(terminal_outputs(record), vec!["working\n"]);
+    }
+    let summary = outcome.summary();
+    assert_eq!(summary["tasks"], 200);
+    assert_eq!(summary["api_calls"], 400);
+    assert_eq!(summary["by_status"], json!({"Finished": 200}));
+    let stats = ctx.server.stats();
+    assert_eq!(stats.chat_completions, 400);
+    // Up to 32 at once, and really more than one.
+    assert!(
+        (8..=32).contains(&stats.max_in_flight),
+        "max in flight: {}",
+        stats.max_in_flight
+    );
+    // Serially, the 100 ms first replies alone would take 20 s.
+    assert!(wall < Duration::from_secs(15), "{wall:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_after_sigkill_runs_every_task_exactly_once() {
+    const TASKS: usize = 40;
+    let script = Script::new().task(
+        "slow",
+        vec![
+            vec![run_cmd("echo step one").delay(Duration::from_millis(150))],
+            vec![Attempt::text("done").delay(Duration::from_millis(150))],
+        ],
+    );
+    let ctx = Ctx::new(script).await;
+    let tasks = ctx.path("tasks.jsonl");
+    let ids = write_tasks(&tasks, "slow", TASKS);
+    let args = [
+        "--prompts-file",
+        tasks.to_str().unwrap(),
+        "--concurrency",
+        "4",
+    ];
+    let done_file = ctx.path("out.jsonl.done");
+    let complete_lines =
+        |path: &Path| std::fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+
+    // First run: killed once some records are stored and others are in flight.
+    let log = std::fs::File::create(ctx.path("first.log")).unwrap();
+    let mut first = ctx
+        .command(&args)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_for(
+        "the first records to be stored",
+        Duration::from_secs(30),
+        || complete_lines(&done_file) >= 8,
+    )
+    .await;
+    first.kill().await.unwrap(); // SIGKILL
+    let killed_status = first.wait().await.unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&killed_status),
+        Some(libc::SIGKILL)
+    );
+    let done_before = complete_lines(&done_file);
+    assert!(
+        done_before < TASKS,
+        "the batch finished before it was killed"
+    );
+    // What a kill in the middle of a write leaves: half a record.
+    let mut torn = std::fs::OpenOptions::new()
+        .append(true)
+        .open(ctx.output())
+        .unwrap();
+    std::io::Write::write_all(
+        &mut torn,
+        br#"{"schema": "plinth-trajectory/0.1", "id": "jo"#,
+    )
+    .unwrap();
+    drop(torn);
+    let requests_before = ctx.requests().len();
+
+    // Second run: resumes.
+    let mut resumed_args = args.to_vec();
+    resumed_args.push("--resume");
+    let outcome = ctx.run(&resumed_args).await;
+    outcome.assert_success();
+    let summary = outcome.summary();
+    assert_eq!(summary["skipped"], done_before, "{}", outcome.describe());
+    assert_eq!(summary["tasks"], TASKS - done_before);
+
+    let records = read_jsonl(&ctx.output());
+    assert_eq!(records.len(), TASKS);
+    assert_each_task_once(&records, &ids);
+    assert!(records.iter().all(|r| status(r) == "Finished"));
+    assert_eq!(complete_lines(&done_file), TASKS);
+
+    // Tasks stored by the first run were not asked again.
+    let skipped: BTreeSet<String> = records[..done_before]
+        .iter()
+        .map(|r| format!("task number {}", r["input_index"]))
+        .collect();
+    for request in &ctx.requests()[requests_before..] {
+        let task = sent_messages(request)
+            .iter()
+            .find(|m| m["role"] == "user")
+            .map(|m| content(m).to_string())
+            .unwrap();
+        let number = task.rsplit_once("task number ").unwrap().1;
+        assert!(
+            !skipped.contains(&format!("task number {number}")),
+            "{task} ran again"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_input_lines_are_reported_and_the_others_run() {
+    let ctx = Ctx::with_steps(vec![vec![Attempt::text("done")]]).await;
+    let tasks = ctx.path("tasks.jsonl");
+    std::fs::write(
+        &tasks,
+        concat!(
+            "{\"id\": \"good-1\", \"prompt\": \"first\"}\n",
+            "{\"id\": \"broken\", \"prompt\": \"unterminated\n",
+            "{\"id\": \"no-prompt\", \"repo\": \"x\"}\n",
+            "{\"id\": \"empty\", \"prompt\": \"   \"}\n",
+            "{\"id\": \"good-2\", \"task\": \"second\"}\n",
+        ),
+    )
+    .unwrap();
+    let outcome = ctx.run(&["--prompts-file", tasks.to_str().unwrap()]).await;
+    assert_eq!(outcome.code, Some(2), "{}", outcome.describe());
+    for (line, reason) in [(2, "invalid JSON"), (3, "no `prompt`"), (4, "empty")] {
+        let needle = format!("line {line}: ");
+        assert!(
+            outcome
+                .stderr
+                .lines()
+                .any(|l| l.contains(&needle) && l.contains(reason)),
+            "no report of line {line} ({reason}):\n{}",
+            outcome.stderr
+        );
+    }
+    let records = read_jsonl(&ctx.output());
+    let mut ran: Vec<(String, u64)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["input_index"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    ran.sort();
+    assert_eq!(
+        ran,
+        vec![("good-1".to_string(), 0), ("good-2".to_string(), 4)]
+    );
+    assert!(records.iter().all(|r| status(r) == "Finished"));
+    assert_eq!(outcome.summary()["bad_lines"], 3);
+}
+
+// ------------------------------------------------------------------- secrets
+
+#[tokio::test]
+async fn api_keys_stay_out_of_outputs_checkpoints_and_logs() {
+    const KEY: &str = "sk-plinth-test-4f9d2c7e1b8a";
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd(
+            "echo \"env=[$OPENAI_API_KEY]\"; echo \"file=[$(cat key.txt)]\"; \
+             echo \"argv=[$(tr '\\0' ' ' < /proc/$PPID/cmdline)]\"",
+        )],
+        // Slow, so the checkpoint after step one can be read meanwhile.
+        vec![Attempt::text("done").delay(Duration::from_millis(1500))],
+    ])
+    .await;
+    let work = ctx.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("key.txt"), KEY).unwrap();
+    let log = ctx.path("plinth.log");
+    let mut child = ctx
+        .command(&[
+            "--task",
+            "Please do the task.",
+            "--api-key",
+            KEY,
+            "--cwd",
+            work.to_str().unwrap(),
+            "--verbose",
+        ])
+        .env("OPENAI_API_KEY", KEY)
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(ctx.path("plinth.err")).unwrap())
+        .spawn()
+        .unwrap();
+
+    let checkpoint = ctx.path("out.jsonl.partial/0.json");
+    let mut saved = String::new();
+    wait_for(
+        "the checkpoint after step one",
+        Duration::from_secs(20),
+        || {
+            saved = std::fs::read_to_string(&checkpoint).unwrap_or_default();
+            saved.contains("env=[")
+        },
+    )
+    .await;
+    assert!(!saved.contains(KEY), "checkpoint holds the key: {saved}");
+    assert!(child.wait().await.unwrap().success());
+
+    let records = read_jsonl(&ctx.output());
+    let output = &terminal_outputs(&records[0])[0];
+    assert!(output.contains("env=[]\n"), "{output}");
+    assert!(output.contains("file=[[REDACTED]]\n"), "{output}");
+    assert!(output.contains("--api-key [REDACTED]"), "{output}");
+    for path in [
+        ctx.output(),
+        ctx.path("out.jsonl.done"),
+        log,
+        ctx.path("plinth.err"),
+    ] {
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains(KEY), "{} holds the key", path.display());
+    }
+    // Checkpoints of finished runs are removed; any left must be clean too.
+    for entry in std::fs::read_dir(ctx.path("out.jsonl.partial"))
+        .into_iter()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(!text.contains(KEY), "a checkpoint holds the key");
+    }
+
+    // The key went where it belongs, and only there.
+    let requests = ctx.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        let expected = format!("Bearer {KEY}");
+        assert_eq!(request.header("authorization"), Some(expected.as_str()));
+        let body = String::from_utf8_lossy(&request.body);
+        assert!(!body.contains(KEY), "the model was shown the key: {body}");
+    }
+}
+
+// ------------------------------------------------------------------ start-up
+
+#[tokio::test]
+async fn two_tools_with_the_same_name_are_a_start_up_error() {
+    let ctx = Ctx::with_steps(vec![vec![Attempt::text("done")]]).await;
+    let outcome = ctx
+        .run(&["--task", "Please do the task.", "--tool", "terminal"])
+        .await;
+    assert_eq!(outcome.code, Some(1), "{}", outcome.describe());
+    assert!(
+        outcome
+            .stderr
+            .contains("error: tool `terminal` is offered by both"),
+        "{}",
+        outcome.describe()
+    );
+    assert_eq!(ctx.server.stats().chat_completions, 0);
+    assert!(!ctx.output().exists());
+}
+
+// ------------------------------------------------------------------- golden
+
+/// The `metadata.timestamp` of a Hermes record (the run's start time, the
+/// only part that changes between runs) replaced by the golden file's.
+fn normalise_hermes_timestamp(line: &str) -> String {
+    const GOLDEN_TIMESTAMP: &str = "2026-01-01T00:00:00.000Z";
+    let record: Value = serde_json::from_str(line).expect("a Hermes record is JSON");
+    let actual = record["metadata"]["timestamp"]
+        .as_str()
+        .expect("metadata.timestamp");
+    assert!(
+        humantime::parse_rfc3339(actual).is_ok(),
+        "not an RFC 3339 timestamp: {actual}"
+    );
+    let field = |t: &str| format!("\"timestamp\": \"{t}\"}}");
+    assert_eq!(line.matches(&field(actual)).count(), 1, "{line}");
+    line.replace(&field(actual), &field(GOLDEN_TIMESTAMP))
+}
+
+#[tokio::test]
+async fn hermes_output_of_a_scripted_run_matches_the_golden_file() {
+    let with_content = Attempt {
+        reply: Reply::ToolCalls {
+            calls: vec![
+                ToolCallSpec {
+                    name: "terminal".into(),
+                    arguments: r#"{"command": "cat notes.txt"}"#.into(),
+                },
+                ToolCallSpec {
+                    name: "search".into(),
+                    arguments: r#"{"query": "notes"}"#.into(),
+                },
+            ],
+            content: Some("Now reading them back — ünïcode ✓".into()),
+        },
+        ..Attempt::text("")
+    };
+    let script = Script::new().task(
+        "golden",
+        vec![
+            vec![
+                run_cmd("printf 'alpha\\nbeta\\n' > notes.txt && wc -l < notes.txt")
+                    .reasoning("I should write the notes first."),
+            ],
+            vec![with_content],
+            vec![Attempt::text("Done: notes.txt has 2 lines.").reasoning("Both lines are there.")],
+        ],
+    );
+    let ctx = Ctx::new(script).await;
+    let outcome = ctx
+        .run(&[
+            "--task",
+            "SCRIPT=golden Write two lines to notes.txt and count them.",
+            "--format",
+            "hermes",
+        ])
+        .await;
+    outcome.assert_success();
+    let actual = std::fs::read_to_string(ctx.output()).unwrap();
+    let lines: Vec<&str> = actual.lines().collect();
+    assert_eq!(lines.len(), 1, "{actual}");
+    let actual = format!("{}\n", normalise_hermes_timestamp(lines[0]));
+    let golden = support::workspace().join("tests/golden/agent_run.hermes.expected.jsonl");
+    let expected = std::fs::read_to_string(&golden).unwrap();
+    if actual != expected {
+        let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join("agent_run.hermes.actual.jsonl");
+        std::fs::write(&kept, &actual).unwrap();
+        panic!(
+            "Hermes output differs from {}; actual output kept in {}",
+            golden.display(),
+            kept.display()
+        );
+    }
+}

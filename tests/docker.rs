@@ -1,0 +1,945 @@
+//! The Docker backends against a real engine: the real `plinth` binary with
+//! the scripted mock model, and the sandbox API directly.
+//!
+//! `tests/docker-setup.sh` prepares what these need: dockerd on the default
+//! socket (or `DOCKER_HOST`), a second engine in its own network namespace
+//! (`PLINTH_TEST_DOCKER_HOST2`, default `unix:///var/run/plinth-docker2.sock`),
+//! and the image `plinth-test-busybox` on both. Without an engine each test
+//! says loudly that it is skipped and passes, unless PLINTH_REQUIRE_DOCKER=1
+//! (as `tests/run.sh` sets after a successful setup): then it fails.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::query_parameters::{KillContainerOptions, ListContainersOptions, TopOptions};
+use plinth::sandbox::docker::{DockerConfig, DockerProvider, Engines};
+use plinth::sandbox::{
+    ExecRequest, LocalConfig, LocalSandbox, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
+};
+use plinth::task::Task;
+use plinth_mock_llm::{Attempt, MockConfig, MockServer, Script};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const IMAGE: &str = "plinth-test-busybox";
+const SECOND_HOST: &str = "unix:///var/run/plinth-docker2.sock";
+
+/// Environment variables that would change what plinth does if the test
+/// runner happened to have them set.
+const CLEARED_ENV: &[&str] = &[
+    "OPENAI_API_KEY",
+    "OPENROUTER_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_BASE_URL",
+    "PLINTH_PLUGIN_PATH",
+    "PLINTH_LOG",
+];
+
+// ------------------------------------------------------------------ engines
+
+fn required() -> bool {
+    std::env::var("PLINTH_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
+/// Passes a test that cannot run, loudly, or fails it when Docker is
+/// required.
+fn skip(test: &str, problem: &str) {
+    assert!(
+        !required(),
+        "PLINTH_REQUIRE_DOCKER=1 but {problem} (run tests/docker-setup.sh)"
+    );
+    eprintln!(
+        "\n*** SKIPPED docker::{test}: {problem}. tests/docker-setup.sh prepares an engine; \
+         PLINTH_REQUIRE_DOCKER=1 turns this skip into a failure. ***\n"
+    );
+}
+
+/// A client of the engine at `host` (`None`: DOCKER_HOST or the local
+/// socket), if it answers and has the test image.
+async fn connect(host: Option<&str>) -> Result<Docker, String> {
+    let docker = match host {
+        Some(url) => Docker::connect_with_unix(url, 60, bollard::API_DEFAULT_VERSION),
+        None => Docker::connect_with_defaults(),
+    }
+    .map_err(|e| format!("no docker engine at {}: {e}", host.unwrap_or("the default socket")))?;
+    let docker = docker.negotiate_version().await.map_err(|e| {
+        format!(
+            "no docker engine answers at {}: {e}",
+            host.unwrap_or("the default socket")
+        )
+    })?;
+    docker
+        .inspect_image(IMAGE)
+        .await
+        .map_err(|e| format!("the image {IMAGE} is missing: {e}"))?;
+    Ok(docker)
+}
+
+/// The default engine, or `None` when the test is skipped.
+async fn engine(test: &str) -> Option<Docker> {
+    match connect(None).await {
+        Ok(docker) => Some(docker),
+        Err(problem) => {
+            skip(test, &problem);
+            None
+        }
+    }
+}
+
+fn second_host() -> String {
+    std::env::var("PLINTH_TEST_DOCKER_HOST2").unwrap_or_else(|_| SECOND_HOST.into())
+}
+
+/// Containers on `docker` labelled by the plinth process `pid`.
+async fn containers_of(docker: &Docker, pid: u32) -> Vec<String> {
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(HashMap::from([(
+            "label".to_string(),
+            vec![format!("plinth.pid={pid}")],
+        )])),
+        ..ListContainersOptions::default()
+    };
+    docker
+        .list_containers(Some(options))
+        .await
+        .expect("listing containers")
+        .into_iter()
+        .filter_map(|c| c.id)
+        .collect()
+}
+
+/// Polls until `check` returns `Some`, failing after `limit`.
+async fn wait_until<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+// ------------------------------------------------------------ plinth runs
+
+/// A mock model playing a script, and a scratch directory.
+struct Ctx {
+    server: MockServer,
+    dir: TempDir,
+}
+
+/// What a finished `plinth` process left behind.
+struct Outcome {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn describe(&self) -> String {
+        format!(
+            "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    fn summary(&self) -> Value {
+        let line = self.stdout.lines().last().unwrap_or_default();
+        serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("no summary line ({e}):\n{}", self.describe()))
+    }
+}
+
+impl Ctx {
+    async fn new(script: Script) -> Self {
+        support::warm_plugin_cache();
+        let server = MockServer::start(MockConfig::scripted(script))
+            .await
+            .expect("starting the mock server");
+        let dir = tempfile::Builder::new()
+            .prefix("plinth-docker-")
+            .tempdir()
+            .expect("creating a scratch directory");
+        Self { server, dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes JSONL task rows and returns the file's path.
+    fn tasks(&self, rows: &[Value]) -> PathBuf {
+        let path = self.path("tasks.jsonl");
+        let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+        std::fs::write(&path, text).expect("writing tasks");
+        path
+    }
+
+    /// `plinth run` against the mock, canonical records in `out.jsonl`.
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(support::plinth_bin());
+        command
+            .arg("run")
+            .args(["--base-url", &self.server.base_url(), "--model", "mock"])
+            .arg("--output-file")
+            .arg(self.path("out.jsonl"))
+            .args(["--format", "canonical"])
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("PLINTH_CACHE_DIR", support::plugin_cache_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for name in CLEARED_ENV {
+            command.env_remove(name);
+        }
+        command
+    }
+
+    /// Runs plinth to its end; returns its pid (for its containers' labels)
+    /// and what it did.
+    async fn run_with_pid(&self, args: &[&str]) -> (u32, Outcome) {
+        let child = self.command(args).spawn().expect("starting plinth");
+        let pid = child.id().expect("a pid");
+        let output = child.wait_with_output().await.expect("plinth ends");
+        (pid, outcome(output))
+    }
+
+    /// The records by task id.
+    fn records(&self) -> BTreeMap<String, Value> {
+        read_jsonl(&self.path("out.jsonl"))
+            .into_iter()
+            .map(|t| (t["id"].as_str().expect("id").to_string(), t))
+            .collect()
+    }
+}
+
+fn outcome(output: std::process::Output) -> Outcome {
+    Outcome {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON record"))
+        .collect()
+}
+
+/// A native call of the terminal tool.
+fn run_cmd(command: &str) -> Attempt {
+    Attempt::tool_call("terminal", &json!({ "command": command }).to_string())
+}
+
+fn run_cmd_timeout(command: &str, timeout: u64) -> Attempt {
+    Attempt::tool_call(
+        "terminal",
+        &json!({ "command": command, "timeout": timeout }).to_string(),
+    )
+}
+
+fn submit() -> Attempt {
+    run_cmd("echo MINI_SWE_AGENT_FINAL_OUTPUT; echo done")
+}
+
+/// Outputs of every terminal call of a trajectory, in order.
+fn outputs(trajectory: &Value) -> Vec<String> {
+    trajectory["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| {
+            let result: Value =
+                serde_json::from_str(m["content"].as_str().unwrap_or_default()).unwrap_or_default();
+            result["content"]["output"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+fn status(trajectory: &Value) -> &str {
+    trajectory["exit_status"].as_str().expect("exit_status")
+}
+
+fn statuses(records: &BTreeMap<String, Value>) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for t in records.values() {
+        *counts.entry(status(t).to_string()).or_default() += 1;
+    }
+    counts
+}
+
+fn send_signal(pid: u32, signal: i32) {
+    // SAFETY: kill only sends a signal to the plinth child this test started.
+    assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0, "kill {pid}");
+}
+
+// ------------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn a_scripted_task_runs_in_a_hardened_container_and_its_files_are_there() {
+    let Some(docker) = engine("a_scripted_task_runs_in_a_hardened_container_and_its_files_are_there").await else {
+        return;
+    };
+    let ctx = Ctx::new(Script::new().default_task("t").task(
+        "t",
+        vec![
+            vec![run_cmd(
+                "pwd; echo hello > made.txt; mkdir -p sub && echo deep > sub/x.txt; echo one; echo two >&2; echo three",
+            )],
+            vec![run_cmd(
+                "cat made.txt sub/x.txt; test -f /.dockerenv && echo in-docker; \
+                 grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; ls /sys/class/net",
+            )],
+            vec![submit()],
+        ],
+    ))
+    .await;
+    // The row's image and cwd win over the flags.
+    let tasks = ctx.tasks(&[json!({"id": "a", "prompt": "make files", "image": IMAGE, "cwd": "/work/here"})]);
+    let (pid, run) = ctx
+        .run_with_pid(&[
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--sandbox",
+            "docker",
+            "--image",
+            "no-such-image-for-plinth",
+            "--memory",
+            "256m",
+            "--pids-limit",
+            "128",
+        ])
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert!(containers_of(&docker, pid).await.is_empty(), "the container is gone");
+    let records = ctx.records();
+    let t = &records["a"];
+    assert_eq!(status(t), "Submitted", "{t:#}");
+    assert_eq!(t["sandbox"], "docker");
+    let out = outputs(t);
+    assert_eq!(out[0], "/work/here\none\ntwo\nthree\n");
+    assert!(out[1].starts_with("hello\ndeep\nin-docker\n"), "{}", out[1]);
+    // Only the documented capabilities (CHOWN DAC_OVERRIDE FOWNER KILL
+    // SETGID SETUID = 0xeb), no new privileges, and no network but lo.
+    assert!(out[1].contains("CapEff:\t00000000000000eb"), "{}", out[1]);
+    assert!(out[1].contains("NoNewPrivs:\t1"), "{}", out[1]);
+    assert!(out[1].ends_with("lo\n"), "{}", out[1]);
+}
+
+/// The sandbox API directly: exec (order, exit codes, truncation identical
+/// to the local sandbox), files through the archive API, a missing working
+/// directory, a read-only root, and removal on drop.
+#[tokio::test]
+async fn the_sandbox_api_behaves_like_the_local_one() {
+    let Some(docker) = engine("the_sandbox_api_behaves_like_the_local_one").await else {
+        return;
+    };
+    let output = OutputPolicy {
+        max_bytes: 1000,
+        secrets: vec!["sk-secret-value".into()],
+    };
+    let provider = DockerProvider::new(
+        Engines::connect(&[]).await.expect("engine"),
+        DockerConfig {
+            image: Some(IMAGE.into()),
+            output: output.clone(),
+            ..DockerConfig::default()
+        },
+    );
+    let task = Task::parse_line(0, r#"{"id": "api", "prompt": "x"}"#)
+        .unwrap()
+        .unwrap();
+    let sandbox = provider.create(&task).await.expect("a container");
+    assert_eq!(sandbox.cwd(), "/workspace");
+    let local = LocalSandbox::new(
+        None,
+        LocalConfig {
+            output,
+            ..LocalConfig::default()
+        },
+    )
+    .unwrap();
+
+    // The same commands give the same observations in both backends.
+    for command in [
+        "echo one; echo two >&2; echo three; exit 3",
+        "i=0; while [ $i -lt 3000 ]; do echo \"line $i\"; i=$((i+1)); done",
+        "printf '\\033[31mred\\033[0m and sk-secret-value\\n'",
+        "printf 'no newline'",
+        "sleep 20 & echo started",
+    ] {
+        let started = Instant::now();
+        let in_docker = sandbox.exec(ExecRequest::new(command)).await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{command} took {:?}",
+            started.elapsed()
+        );
+        let on_host = local.exec(ExecRequest::new(command)).await.unwrap();
+        assert_eq!(in_docker, on_host, "{command}");
+    }
+
+    // Files through the archive API, seen by commands and back.
+    sandbox.write_file("a/b/c.txt", b"hello\n").await.unwrap();
+    sandbox.write_file("/tmp/abs.txt", b"abs").await.unwrap();
+    let out = sandbox
+        .exec(ExecRequest::new("cat a/b/c.txt /tmp/abs.txt; echo x > made.txt"))
+        .await
+        .unwrap();
+    assert_eq!(out.output, "hello\nabs");
+    assert_eq!(sandbox.read_file("made.txt").await.unwrap(), b"x\n");
+    assert_eq!(sandbox.read_file("/workspace/a/b/c.txt").await.unwrap(), b"hello\n");
+    assert!(matches!(
+        sandbox.read_file("missing.txt").await,
+        Err(SandboxError::NotFound(_))
+    ));
+    assert!(matches!(sandbox.read_file("a").await, Err(SandboxError::Other(_))));
+    // Commands may run elsewhere; a missing directory is not found.
+    let out = sandbox
+        .exec(ExecRequest {
+            cwd: Some("a/b".into()),
+            env: vec![("GREETING".into(), "hi there".into())],
+            ..ExecRequest::new("echo \"$GREETING\" from $(pwd)")
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.output, "hi there from /workspace/a/b\n");
+    assert!(matches!(
+        sandbox
+            .exec(ExecRequest {
+                cwd: Some("nowhere".into()),
+                ..ExecRequest::new("true")
+            })
+            .await,
+        Err(SandboxError::NotFound(_))
+    ));
+
+    // Dropping the sandbox removes its container.
+    let pid = std::process::id();
+    assert_eq!(containers_of(&docker, pid).await.len(), 1);
+    drop(sandbox);
+    wait_until("the container's removal", Duration::from_secs(20), || async {
+        containers_of(&docker, pid).await.is_empty().then_some(())
+    })
+    .await;
+
+    // A read-only root: the workspace (a volume) and /tmp stay writable.
+    let provider = DockerProvider::new(
+        Engines::connect(&[]).await.expect("engine"),
+        DockerConfig {
+            image: Some(IMAGE.into()),
+            read_only: true,
+            ..DockerConfig::default()
+        },
+    );
+    let sandbox = provider.create(&task).await.expect("a container");
+    sandbox.write_file("w.txt", b"written").await.unwrap();
+    let out = sandbox
+        .exec(ExecRequest::new(
+            "cat w.txt; echo t > /tmp/t && echo tmp-ok; touch /etc/nope 2>/dev/null || echo root-ro",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(out.output, "writtentmp-ok\nroot-ro\n");
+    provider.shutdown().await;
+    assert!(containers_of(&docker, pid).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_command_past_its_timeout_is_stopped_inside_the_container() {
+    if engine("a_command_past_its_timeout_is_stopped_inside_the_container")
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let provider = DockerProvider::new(
+        Engines::connect(&[]).await.expect("engine"),
+        DockerConfig {
+            image: Some(IMAGE.into()),
+            ..DockerConfig::default()
+        },
+    );
+    let task = Task::parse_line(0, r#"{"id": "timeout", "prompt": "x"}"#)
+        .unwrap()
+        .unwrap();
+    let sandbox = provider.create(&task).await.expect("a container");
+    let started = Instant::now();
+    let out = sandbox
+        .exec(ExecRequest {
+            timeout: Some(Duration::from_secs(1)),
+            ..ExecRequest::new("echo before; sleep 3071 & sleep 3072; echo never")
+        })
+        .await
+        .unwrap();
+    assert!(out.timed_out, "{out:?}");
+    assert_eq!(out.exit_code, 124);
+    assert!(out.output.starts_with("before\n"), "{}", out.output);
+    assert!(out.output.contains("timed out after 1s"), "{}", out.output);
+    assert!(!out.output.contains("never"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // Nothing of it is left running in the container, the background
+    // process included.
+    let ps = sandbox.exec(ExecRequest::new("ps")).await.unwrap();
+    assert!(!ps.output.contains("sleep 307"), "{}", ps.output);
+    provider.shutdown().await;
+}
+
+#[tokio::test]
+async fn containers_are_gone_after_the_run_and_after_errors() {
+    let Some(docker) = engine("containers_are_gone_after_the_run_and_after_errors").await else {
+        return;
+    };
+    let script = Script::new()
+        .task("ok", vec![vec![run_cmd("echo hi")], vec![submit()]])
+        // A model that fails for good mid-run.
+        .task(
+            "model-error",
+            vec![
+                vec![run_cmd("echo hi")],
+                vec![Attempt::http_error(400, None, None)],
+            ],
+        )
+        // A container that dies under the command: the trajectory is an
+        // infrastructure error, not the model's failure.
+        .task(
+            "dies",
+            // (PID 1, the init, ignores signals from inside: kill the
+            // container's main process, its child.)
+            vec![
+                vec![run_cmd(
+                    "for p in /proc/[0-9]*; do set -- $(cat $p/stat 2>/dev/null); \
+                     [ \"$4\" = 1 ] && kill -9 \"$1\"; done; sleep 5",
+                )],
+                vec![submit()],
+            ],
+        );
+    let ctx = Ctx::new(script).await;
+    let tasks = ctx.tasks(&[
+        json!({"id": "ok", "prompt": "SCRIPT=ok"}),
+        json!({"id": "model-error", "prompt": "SCRIPT=model-error"}),
+        json!({"id": "dies", "prompt": "SCRIPT=dies"}),
+        json!({"id": "no-image", "prompt": "SCRIPT=ok", "image": "plinth-no-such-image:1"}),
+    ]);
+    let (pid, run) = ctx
+        .run_with_pid(&[
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--sandbox",
+            "docker",
+            "--image",
+            IMAGE,
+            "--concurrency",
+            "4",
+        ])
+        .await;
+    let records = ctx.records();
+    assert_eq!(records.len(), 4, "{}", run.describe());
+    assert_eq!(status(&records["ok"]), "Submitted");
+    assert_eq!(status(&records["model-error"]), "ModelError");
+    assert_eq!(status(&records["dies"]), "InfrastructureError", "{:#}", records["dies"]);
+    let error = records["dies"]["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("sandbox failed: container"), "{error}");
+    assert_eq!(status(&records["no-image"]), "InfrastructureError");
+    let error = records["no-image"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("image `plinth-no-such-image:1` is missing locally"),
+        "{error}"
+    );
+    assert_eq!(run.code, Some(2), "errors make the run fail: {}", run.describe());
+    assert!(
+        containers_of(&docker, pid).await.is_empty(),
+        "containers left: {}",
+        run.describe()
+    );
+}
+
+#[tokio::test]
+async fn sigint_and_sigterm_remove_every_container_of_the_run() {
+    let Some(docker) = engine("sigint_and_sigterm_remove_every_container_of_the_run").await else {
+        return;
+    };
+    let ctx = Ctx::new(
+        Script::new()
+            .default_task("slow")
+            .task("slow", vec![vec![run_cmd_timeout("sleep 120", 300)], vec![submit()]]),
+    )
+    .await;
+    let tasks = ctx.tasks(&[
+        json!({"id": "a", "prompt": "wait"}),
+        json!({"id": "b", "prompt": "wait"}),
+        json!({"id": "c", "prompt": "wait"}),
+    ]);
+    let tasks = tasks.to_str().unwrap();
+    let per_task: &[&str] = &["--sandbox", "docker", "--concurrency", "3"];
+    let pool: &[&str] = &[
+        "--sandbox",
+        "docker-pool",
+        "--slots-per-container",
+        "2",
+        "--min-containers",
+        "1",
+        "--max-containers",
+        "2",
+        "--concurrency",
+        "3",
+    ];
+    // (signal, its name, backend flags, containers the run makes)
+    for (signal, name, backend, want) in [
+        (libc::SIGINT, "SIGINT", per_task, 3),
+        (libc::SIGTERM, "SIGTERM", pool, 2),
+    ] {
+        let mut args = vec!["--prompts-file", tasks, "--image", IMAGE];
+        args.extend_from_slice(backend);
+        let child = ctx.command(&args).spawn().expect("starting plinth");
+        let pid = child.id().expect("a pid");
+        wait_until("the run's containers", Duration::from_secs(60), || async {
+            (containers_of(&docker, pid).await.len() >= want).then_some(())
+        })
+        .await;
+        // Let the commands start.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let sent = Instant::now();
+        send_signal(pid, signal);
+        let run = outcome(
+            tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+                .await
+                .expect("plinth stops soon after the signal")
+                .expect("plinth ends"),
+        );
+        assert!(sent.elapsed() < Duration::from_secs(20), "took {:?}", sent.elapsed());
+        assert_eq!(run.code, Some(2), "{}", run.describe());
+        assert_eq!(run.summary()["interrupted"], name, "{}", run.describe());
+        assert!(
+            containers_of(&docker, pid).await.is_empty(),
+            "{name} left containers: {}",
+            run.describe()
+        );
+    }
+}
+
+#[tokio::test]
+async fn reap_removes_the_containers_of_a_killed_run() {
+    let Some(docker) = engine("reap_removes_the_containers_of_a_killed_run").await else {
+        return;
+    };
+    let ctx = Ctx::new(
+        Script::new()
+            .default_task("slow")
+            .task("slow", vec![vec![run_cmd_timeout("sleep 120", 300)], vec![submit()]]),
+    )
+    .await;
+    let mut child = ctx
+        .command(&["--task", "wait", "--sandbox", "docker", "--image", IMAGE])
+        .spawn()
+        .expect("starting plinth");
+    let pid = child.id().expect("a pid");
+    wait_until("the run's container", Duration::from_secs(60), || async {
+        (!containers_of(&docker, pid).await.is_empty()).then_some(())
+    })
+    .await;
+    // A run killed outright cannot clean up.
+    send_signal(pid, libc::SIGKILL);
+    child.wait().await.expect("plinth ends");
+    assert_eq!(containers_of(&docker, pid).await.len(), 1);
+
+    // Too young for --older-than: kept.
+    let reap = |older_than: &'static str| async move {
+        outcome(
+            tokio::process::Command::new(support::plinth_bin())
+                .args(["sandbox", "reap", "--older-than", older_than])
+                .output()
+                .await
+                .expect("running plinth sandbox reap"),
+        )
+    };
+    let kept = reap("1h").await;
+    assert_eq!(kept.code, Some(0), "{}", kept.describe());
+    assert_eq!(containers_of(&docker, pid).await.len(), 1);
+    let reaped = reap("0s").await;
+    assert_eq!(reaped.code, Some(0), "{}", reaped.describe());
+    assert!(reaped.stdout.contains("removed plinth-"), "{}", reaped.describe());
+    assert!(containers_of(&docker, pid).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_pool_of_2x4_serves_16_trajectories_without_slots_seeing_each_other() {
+    let Some(docker) = engine("a_pool_of_2x4_serves_16_trajectories_without_slots_seeing_each_other").await else {
+        return;
+    };
+    // Each trajectory checks that its slot starts clean (no files, none of
+    // the processes a previous holder left behind, in or out of its process
+    // group), then leaves files and processes behind for the next one.
+    let look = "ls -A; echo procs=$(ps | grep -c '[s]leep [12]000'\"$PLINTH_SLOT\"); \
+                echo \"$HOME|$TMPDIR|$(pwd)|$PLINTH_SLOT\"; hostname";
+    let leave = "echo mine > mine-$$.txt; sleep 1000$PLINTH_SLOT & setsid sleep 2000$PLINTH_SLOT & \
+                 sleep 1; ls -A";
+    let ctx = Ctx::new(Script::new().default_task("pool").task(
+        "pool",
+        vec![vec![run_cmd(look)], vec![run_cmd(leave)], vec![submit()]],
+    ))
+    .await;
+    let rows: Vec<Value> = (0..16)
+        .map(|i| json!({"id": format!("t{i:02}"), "prompt": "share"}))
+        .collect();
+    let tasks = ctx.tasks(&rows);
+    let (pid, run) = ctx
+        .run_with_pid(&[
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--sandbox",
+            "docker-pool",
+            "--image",
+            IMAGE,
+            "--slots-per-container",
+            "4",
+            "--min-containers",
+            "2",
+            "--max-containers",
+            "2",
+            "--concurrency",
+            "16",
+        ])
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let records = ctx.records();
+    assert_eq!(statuses(&records), BTreeMap::from([("Submitted".into(), 16)]));
+    let mut hosts = BTreeSet::new();
+    for (id, t) in &records {
+        let out = outputs(t);
+        let lines: Vec<&str> = out[0].lines().collect();
+        assert_eq!(lines[0], ".tmp", "{id} found a used slot: {}", out[0]);
+        assert_eq!(lines[1], "procs=0", "{id} found processes left: {}", out[0]);
+        let slot = lines[2].rsplit('|').next().unwrap();
+        let dir = format!("/workspace/slot-{slot}");
+        assert_eq!(lines[2], format!("{dir}|{dir}/.tmp|{dir}|{slot}"), "{id}");
+        hosts.insert(lines[3].to_string());
+        let files: Vec<&str> = out[1].lines().collect();
+        assert_eq!(files.len(), 2, "{id} sees others' files: {}", out[1]);
+        assert!(files[0] == ".tmp" && files[1].starts_with("mine-"), "{id}: {}", out[1]);
+    }
+    assert_eq!(hosts.len(), 2, "two containers served them all: {hosts:?}");
+    assert!(containers_of(&docker, pid).await.is_empty());
+}
+
+#[tokio::test]
+async fn killing_a_pool_container_fails_its_slots_and_replaces_it() {
+    let Some(docker) = engine("killing_a_pool_container_fails_its_slots_and_replaces_it").await else {
+        return;
+    };
+    let ctx = Ctx::new(Script::new().default_task("busy").task(
+        "busy",
+        vec![vec![run_cmd_timeout("hostname; sleep 6", 60)], vec![submit()]],
+    ))
+    .await;
+    let rows: Vec<Value> = (0..16)
+        .map(|i| json!({"id": format!("t{i:02}"), "prompt": "work"}))
+        .collect();
+    let tasks = ctx.tasks(&rows);
+    let child = ctx
+        .command(&[
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--sandbox",
+            "docker-pool",
+            "--image",
+            IMAGE,
+            "--slots-per-container",
+            "4",
+            "--min-containers",
+            "2",
+            "--max-containers",
+            "2",
+            "--concurrency",
+            "8",
+        ])
+        .spawn()
+        .expect("starting plinth");
+    let pid = child.id().expect("a pid");
+    // Wait for a container running four commands, then kill it.
+    let victim = wait_until("a pool container with 4 busy slots", Duration::from_secs(60), || async {
+        for id in containers_of(&docker, pid).await {
+            let Ok(top) = docker.top_processes(&id, None::<TopOptions>).await else {
+                continue;
+            };
+            let sleeping = top
+                .processes
+                .unwrap_or_default()
+                .iter()
+                .filter(|p| p.last().is_some_and(|cmd| cmd.trim() == "sleep 6"))
+                .count();
+            if sleeping == 4 {
+                return Some(id);
+            }
+        }
+        None
+    })
+    .await;
+    docker
+        .kill_container(&victim, None::<KillContainerOptions>)
+        .await
+        .expect("killing the container");
+    let run = outcome(child.wait_with_output().await.expect("plinth ends"));
+    let records = ctx.records();
+    assert_eq!(records.len(), 16, "{}", run.describe());
+    assert_eq!(
+        statuses(&records),
+        BTreeMap::from([("InfrastructureError".into(), 4), ("Submitted".into(), 12)]),
+        "{}",
+        run.describe()
+    );
+    let victim_host = &victim[..12];
+    for t in records.values() {
+        let out = outputs(t);
+        if status(t) == "Submitted" {
+            assert_ne!(out[0].trim(), victim_host, "a slot of the dead container succeeded");
+        } else {
+            let error = t["error"].as_str().unwrap_or_default();
+            assert!(error.contains("sandbox"), "{error}");
+        }
+    }
+    // A replacement started: three containers in all.
+    assert_eq!(run.stderr.matches("slots) started on").count(), 3, "{}", run.describe());
+    assert!(run.stderr.contains("is lost"), "{}", run.describe());
+    assert!(containers_of(&docker, pid).await.is_empty());
+}
+
+#[tokio::test]
+async fn two_engines_share_one_pool() {
+    let Some(first) = engine("two_engines_share_one_pool").await else {
+        return;
+    };
+    let host2 = second_host();
+    let second = match connect(Some(&host2)).await {
+        Ok(docker) => docker,
+        Err(problem) => return skip("two_engines_share_one_pool", &problem),
+    };
+    let ctx = Ctx::new(Script::new().default_task("t").task(
+        "t",
+        vec![vec![run_cmd("hostname; sleep 1")], vec![submit()]],
+    ))
+    .await;
+    let rows: Vec<Value> = (0..8)
+        .map(|i| json!({"id": format!("t{i}"), "prompt": "spread"}))
+        .collect();
+    let tasks = ctx.tasks(&rows);
+    let host1 = "unix:///var/run/docker.sock".to_string();
+    let host1 = std::env::var("DOCKER_HOST").unwrap_or(host1);
+    let child = ctx
+        .command(&[
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--sandbox",
+            "docker-pool",
+            "--image",
+            IMAGE,
+            "--docker-host",
+            &host1,
+            "--docker-host",
+            &host2,
+            "--slots-per-container",
+            "2",
+            "--min-containers",
+            "2",
+            "--max-containers",
+            "2",
+            "--concurrency",
+            "4",
+        ])
+        .spawn()
+        .expect("starting plinth");
+    let pid = child.id().expect("a pid");
+    // While it runs, each engine holds one of the pool's containers.
+    wait_until("a pool container on each engine", Duration::from_secs(60), || async {
+        let on_first = containers_of(&first, pid).await.len();
+        let on_second = containers_of(&second, pid).await.len();
+        (on_first == 1 && on_second == 1).then_some(())
+    })
+    .await;
+    let run = outcome(child.wait_with_output().await.expect("plinth ends"));
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert_eq!(
+        statuses(&ctx.records()),
+        BTreeMap::from([("Submitted".into(), 8)])
+    );
+    let hosts: BTreeSet<String> = ctx
+        .records()
+        .values()
+        .map(|t| outputs(t)[0].trim().to_string())
+        .collect();
+    assert_eq!(hosts.len(), 2, "both containers served: {hosts:?}");
+    assert!(run.stderr.contains(&format!("started on {host1}")), "{}", run.describe());
+    assert!(run.stderr.contains(&format!("started on {host2}")), "{}", run.describe());
+    assert!(containers_of(&first, pid).await.is_empty());
+    assert!(containers_of(&second, pid).await.is_empty());
+}
+
+/// The slot pool's own API: acquiring from a warm pool is fast, and a full
+/// pool at its maximum makes the next trajectory wait for a release.
+#[tokio::test]
+async fn a_full_pool_waits_for_a_release() {
+    if engine("a_full_pool_waits_for_a_release").await.is_none() {
+        return;
+    }
+    use plinth::sandbox::docker::{PoolConfig, PoolProvider};
+    let provider = Arc::new(
+        PoolProvider::start(
+            Engines::connect(&[]).await.expect("engine"),
+            DockerConfig {
+                image: Some(IMAGE.into()),
+                ..DockerConfig::default()
+            },
+            PoolConfig {
+                slots_per_container: 2,
+                min_containers: 1,
+                max_containers: 1,
+            },
+        )
+        .await
+        .expect("a warm pool"),
+    );
+    let task = Task::parse_line(0, r#"{"id": "p", "prompt": "x"}"#)
+        .unwrap()
+        .unwrap();
+    let started = Instant::now();
+    let first = provider.create(&task).await.unwrap();
+    let second = provider.create(&task).await.unwrap();
+    assert!(started.elapsed() < Duration::from_millis(100), "{:?}", started.elapsed());
+    assert_ne!(first.cwd(), second.cwd());
+    let waiting = {
+        let provider = provider.clone();
+        let task = task.clone();
+        tokio::spawn(async move { provider.create(&task).await.map(|s| s.cwd().to_string()) })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "the third trajectory waits");
+    let freed = first.cwd().to_string();
+    drop(first);
+    let third = tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .expect("a slot is released")
+        .unwrap()
+        .unwrap();
+    assert_eq!(third, freed);
+    drop(second);
+    provider.shutdown().await;
+}
