@@ -1,0 +1,354 @@
+//! SWE tasks end to end on the local sandbox: workspaces from the repo cache,
+//! a replayed agent whose commands really run, the pytest scorer in the live
+//! sandbox, groups, and rescoring. Uses the example repository
+//! (`examples/minicalc.bundle`) and needs `python3 -m pytest`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::{Value, json};
+
+/// A scratch directory with the task rows (absolute repo path) and the
+/// recorded trajectories of the example, optionally edited.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        support::warm_plugin_cache();
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The example's task rows, with `edit` applied to each.
+    fn tasks(&self, edit: impl Fn(&mut Value)) -> PathBuf {
+        let bundle = support::workspace().join("examples/minicalc.bundle");
+        let rows = read_jsonl(&support::workspace().join("examples/tasks.jsonl"));
+        let path = self.path("tasks.jsonl");
+        let mut text = String::new();
+        for mut row in rows {
+            row["repo"] = json!(bundle.to_string_lossy());
+            edit(&mut row);
+            text.push_str(&format!("{row}\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Runs `plinth run` with the replayed example agent and the pytest scorer.
+    fn run(&self, tasks: &Path, replay: &Path, extra: &[&str]) -> (Output, Vec<Value>) {
+        let out = self.path("out.jsonl");
+        let mut args = vec![
+            "run",
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--scorer",
+            "pytest",
+            "--format",
+            "canonical",
+            "--output-file",
+            out.to_str().unwrap(),
+            "--repo-cache",
+        ];
+        let cache = self.path("repos");
+        args.push(cache.to_str().unwrap());
+        let model = format!("replay:{}", replay.display());
+        args.extend(["--model", &model]);
+        args.extend(extra);
+        let output = self.plinth(&args);
+        let records = if out.exists() { read_jsonl(&out) } else { Vec::new() };
+        (output, records)
+    }
+
+    fn plinth(&self, args: &[&str]) -> Output {
+        std::process::Command::new(support::plinth_bin())
+            .args(args)
+            .env("PLINTH_CACHE_DIR", support::plugin_cache_dir())
+            .output()
+            .unwrap()
+    }
+}
+
+fn example_trajectories() -> PathBuf {
+    support::workspace().join("examples/trajectories.jsonl")
+}
+
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn by_id<'a>(records: &'a [Value], id: &str) -> &'a Value {
+    records.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("no record {id}"))
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Recorded trajectories whose agent does nothing useful: it only submits.
+fn lazy_agent(fixture: &Fixture, with_tool_call: bool) -> PathBuf {
+    let mut text = String::new();
+    for mut record in read_jsonl(&example_trajectories()) {
+        let messages = record["messages"].as_array().unwrap();
+        let mut kept: Vec<Value> = messages[..2].to_vec();
+        kept.push(if with_tool_call {
+            json!({"role": "assistant", "content": "Done.", "timestamp": 0.0, "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "terminal",
+                 "arguments": "{\"command\": \"echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT\"}"}}]})
+        } else {
+            json!({"role": "assistant", "content": "I think it is fine as it is.", "timestamp": 0.0})
+        });
+        record["messages"] = Value::Array(kept);
+        text.push_str(&format!("{record}\n"));
+    }
+    let path = fixture.path("lazy.jsonl");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn fixing_trajectories_earn_reward_one_and_record_their_patch() {
+    let f = Fixture::new();
+    let tasks = f.tasks(|_| {});
+    let (output, records) = f.run(&tasks, &example_trajectories(), &["--concurrency", "3"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(records.len(), 3);
+    for record in &records {
+        assert_eq!(record["exit_status"], "Submitted", "{record}");
+        assert_eq!(record["score"]["reward"], 1.0, "{}", record["score"]);
+        assert_eq!(record["score"]["sub_scores"], json!({"f2p": 1.0, "p2p": 1.0}));
+        assert!(record["patch"].as_str().unwrap().starts_with("diff --git"));
+    }
+    let median = by_id(&records, "minicalc-median");
+    assert!(median["patch"].as_str().unwrap().contains("+    values = sorted(values)"));
+    // Parametrized ids with spaces made it through to per-test outcomes.
+    let details = median["score"]["details"].to_string();
+    assert!(details.contains("test_median[odd unsorted]"), "{details}");
+}
+
+#[test]
+fn no_fix_scores_zero_and_no_tool_calls_scores_zero_without_tests() {
+    let f = Fixture::new();
+    let tasks = f.tasks(|_| {});
+    let lazy = lazy_agent(&f, true);
+    let (output, records) = f.run(&tasks, &lazy, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for record in &records {
+        assert_eq!(record["exit_status"], "Submitted");
+        assert_eq!(record["score"]["reward"], 0.0, "{}", record["score"]);
+        assert_eq!(record["score"]["sub_scores"]["f2p"], 0.0);
+        assert_eq!(record["score"]["sub_scores"]["p2p"], 1.0);
+        assert_eq!(record["patch"], "");
+    }
+
+    let silent = lazy_agent(&f, false);
+    let (output, records) = f.run(&tasks, &silent, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for record in &records {
+        assert_eq!(record["exit_status"], "Finished");
+        assert_eq!(record["score"]["reward"], 0.0);
+        let details = record["score"]["details"].to_string();
+        assert!(details.contains("no tool calls"), "{details}");
+        assert!(!details.contains("PASSED") && !details.contains("\"passed\""), "{details}");
+    }
+}
+
+#[test]
+fn infrastructure_failures_are_kept_apart_from_reward_zero() {
+    let f = Fixture::new();
+    // The test command cannot run.
+    let tasks = f.tasks(|row| row["test_cmd"] = json!("no-such-pytest-binary"));
+    let (output, records) = f.run(&tasks, &example_trajectories(), &[]);
+    assert!(!output.status.success(), "an infrastructure error is a failed run");
+    for record in &records {
+        assert_eq!(record["exit_status"], "InfrastructureError", "{record}");
+        assert_eq!(record["score"], Value::Null);
+        assert!(record["error"].as_str().unwrap().contains("pytest"), "{}", record["error"]);
+    }
+
+    // A setup command fails: the agent never starts.
+    let tasks = f.tasks(|row| row["setup"] = json!(["exit 3"]));
+    let (_, records) = f.run(&tasks, &example_trajectories(), &[]);
+    for record in &records {
+        assert_eq!(record["exit_status"], "InfrastructureError");
+        assert_eq!(record["api_calls"], 0);
+        assert!(record["error"].as_str().unwrap().contains("setup command `exit 3` failed"));
+    }
+
+    // A base commit that does not exist.
+    let tasks = f.tasks(|row| row["base_commit"] = json!("0000000000000000000000000000000000000000"));
+    let (_, records) = f.run(&tasks, &example_trajectories(), &[]);
+    for record in &records {
+        assert_eq!(record["exit_status"], "InfrastructureError");
+        assert!(record["error"].as_str().unwrap().contains("not found"), "{}", record["error"]);
+    }
+}
+
+#[test]
+fn rescoring_a_batch_gives_the_same_rewards() {
+    let f = Fixture::new();
+    let tasks = f.tasks(|_| {});
+    // Mixed outcomes: the mean task is not fixed, the others are.
+    let mut text = String::new();
+    for record in read_jsonl(&example_trajectories()) {
+        if record["id"] == "minicalc-mean" {
+            continue;
+        }
+        text.push_str(&format!("{record}\n"));
+    }
+    for record in read_jsonl(&lazy_agent(&f, true)) {
+        if record["id"] == "minicalc-mean" {
+            text.push_str(&format!("{record}\n"));
+        }
+    }
+    let mixed = f.path("mixed.jsonl");
+    std::fs::write(&mixed, text).unwrap();
+    let (output, records) = f.run(&tasks, &mixed, &["--concurrency", "3"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let rescored = f.path("rescored.jsonl");
+    let cache = f.path("repos");
+    let output = f.plinth(&[
+        "rescore",
+        "--input",
+        f.path("out.jsonl").to_str().unwrap(),
+        "--scorer",
+        "pytest",
+        "--output",
+        rescored.to_str().unwrap(),
+        "--repo-cache",
+        cache.to_str().unwrap(),
+        "--concurrency",
+        "2",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rescored = read_jsonl(&rescored);
+    assert_eq!(rescored.len(), records.len());
+    for original in &records {
+        let again = by_id(&rescored, original["id"].as_str().unwrap());
+        assert_eq!(again["score"]["reward"], original["score"]["reward"], "{}", original["id"]);
+        assert_eq!(again["score"]["sub_scores"], original["score"]["sub_scores"]);
+        assert_eq!(again["messages"], original["messages"], "rescoring keeps the run");
+    }
+    assert_eq!(by_id(&rescored, "minicalc-mean")["score"]["reward"], 0.0);
+    assert_eq!(by_id(&rescored, "minicalc-parse")["score"]["reward"], 1.0);
+}
+
+#[test]
+fn groups_carry_statistics_and_atropos_writes_one_record_per_group() {
+    let f = Fixture::new();
+    let tasks = f.tasks(|_| {});
+    let (output, records) = f.run(
+        &tasks,
+        &example_trajectories(),
+        &["--group-size", "2", "--concurrency", "6"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(records.len(), 6);
+    for record in &records {
+        let group = &record["group"];
+        assert_eq!(group["size"], 2);
+        assert_eq!(group["mean"], 1.0);
+        assert_eq!(group["std"], 0.0);
+        assert_eq!(group["all_equal"], true);
+    }
+    let rollouts: Vec<(String, u64)> = records
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r["group"]["rollout"].as_u64().unwrap()))
+        .collect();
+    for id in ["minicalc-mean", "minicalc-median", "minicalc-parse"] {
+        for rollout in 0..2 {
+            assert!(rollouts.contains(&(id.to_string(), rollout)), "{id} rollout {rollout}");
+        }
+    }
+
+    // Mixed rewards in one group via the atropos formatter.
+    let out = f.path("atropos.jsonl");
+    let cache = f.path("repos");
+    let replay = format!("replay:{}", lazy_agent(&f, true).display());
+    let output = f.plinth(&[
+        "run",
+        "--prompts-file",
+        tasks.to_str().unwrap(),
+        "--model",
+        &replay,
+        "--scorer",
+        "pytest",
+        "--format",
+        "atropos",
+        "--group-size",
+        "3",
+        "--output-file",
+        out.to_str().unwrap(),
+        "--repo-cache",
+        cache.to_str().unwrap(),
+        "--concurrency",
+        "4",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let groups = read_jsonl(&out);
+    assert_eq!(groups.len(), 3, "one record per task group");
+    for group in &groups {
+        assert_eq!(group["scores"], json!([0.0, 0.0, 0.0]));
+        assert_eq!(group["messages"].as_array().unwrap().len(), 3);
+        assert_eq!(group["all_equal"], true, "no signal: trainers may drop it");
+        assert_eq!(group["messages"][0][0]["role"], "system");
+    }
+}
+
+#[test]
+fn many_trajectories_share_one_repo_cache_concurrently() {
+    let f = Fixture::new();
+    let rows = read_jsonl(&f.tasks(|_| {}));
+    // 12 tasks over one repository, 8 at a time.
+    let mut text = String::new();
+    let mut replay = String::new();
+    let recorded = read_jsonl(&example_trajectories());
+    for copy in 0..4 {
+        for (row, record) in rows.iter().zip(&recorded) {
+            let id = format!("{}-{copy}", row["id"].as_str().unwrap());
+            let mut row = row.clone();
+            row["id"] = json!(id);
+            text.push_str(&format!("{row}\n"));
+            let mut record = record.clone();
+            record["id"] = json!(id);
+            replay.push_str(&format!("{record}\n"));
+        }
+    }
+    let tasks = f.path("many.jsonl");
+    std::fs::write(&tasks, text).unwrap();
+    let replay_path = f.path("many-replay.jsonl");
+    std::fs::write(&replay_path, replay).unwrap();
+    let (output, records) = f.run(&tasks, &replay_path, &["--concurrency", "8"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(records.len(), 12);
+    assert!(records.iter().all(|r| r["score"]["reward"] == 1.0));
+    let clones: Vec<_> = std::fs::read_dir(f.path("repos"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".git"))
+        .collect();
+    assert_eq!(clones.len(), 1, "one bare clone per repository");
+    // Every worktree was detached again.
+    let list = std::process::Command::new("git")
+        .arg("-C")
+        .arg(clones[0].path())
+        .args(["worktree", "list", "--porcelain"])
+        .output()
+        .unwrap();
+    let worktrees = String::from_utf8_lossy(&list.stdout).matches("worktree ").count();
+    assert_eq!(worktrees, 1, "only the bare repository itself remains");
+}
