@@ -8,6 +8,21 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2
 fi
 
-# The default members: the host (unit and end-to-end tests), the mock LLM
-# server, and the native helper crates. Guests are built by the tests.
+# The SWE tests grade real pytest runs on the local sandbox.
+if ! python3 -m pytest --version >/dev/null 2>&1; then
+    python3 -m pip install --quiet pytest
+fi
+
+# Docker engines and the test image for tests/docker.rs. When they are ready
+# the Docker tests must run (a skip is then a failure); when setup cannot be
+# done here (not root, no apt) they skip, loudly.
+if tests/docker-setup.sh; then
+    export PLINTH_REQUIRE_DOCKER=1
+else
+    echo "tests/run.sh: Docker setup failed: the Docker tests will be skipped" >&2
+fi
+
+# Every crate: the host's unit and end-to-end tests, the mock LLM server, and
+# the plugins' own unit tests (they compile natively too). The components
+# themselves are built for wasm32-wasip2 by host/build.rs and the tests.
 cargo test "$@"
