@@ -141,6 +141,57 @@ pub fn check_trajectory(t: &Trajectory) -> Result<Value, PluginError> {
     Ok(task)
 }
 
+/// A message as the OpenAI chat API has it: `role`, `content` (`null` when
+/// none), then only the keys that apply. plinth's own fields (`timestamp`,
+/// `cost`, `interrupt`) are not part of that shape and are left out.
+pub fn openai_message(msg: &Message) -> Value {
+    let mut map = Map::new();
+    map.insert("role".into(), string(role_name(msg.role)));
+    map.insert("content".into(), opt_string(msg.content.as_deref()));
+    if let Some(reasoning) = &msg.reasoning {
+        map.insert("reasoning_content".into(), string(reasoning));
+    }
+    if !msg.tool_calls.is_empty() {
+        let calls = msg
+            .tool_calls
+            .iter()
+            .map(|call| {
+                object([
+                    ("id", string(&call.id)),
+                    ("type", string("function")),
+                    (
+                        "function",
+                        object([
+                            ("name", string(&call.name)),
+                            ("arguments", string(&call.arguments)),
+                        ]),
+                    ),
+                ])
+            })
+            .collect();
+        map.insert("tool_calls".into(), Value::Array(calls));
+    }
+    if let Some(id) = &msg.tool_call_id {
+        map.insert("tool_call_id".into(), string(id));
+    }
+    if let Some(name) = &msg.name {
+        map.insert("name".into(), string(name));
+    }
+    Value::Object(map)
+}
+
+/// A rollout's group statistics as JSON.
+pub fn group_value(g: &GroupInfo) -> Value {
+    object([
+        ("id", string(&g.id)),
+        ("size", Value::from(g.size)),
+        ("rollout", Value::from(g.rollout)),
+        ("mean", num(g.mean)),
+        ("std", num(g.std)),
+        ("all_equal", Value::Bool(g.all_equal)),
+    ])
+}
+
 /// Checks every formatter runs (natively: `cargo test -p plinth-plugin-<name>`).
 #[cfg(test)]
 pub mod testing {
@@ -217,6 +268,7 @@ pub mod testing {
                 }],
                 details: r#"{"passed": 1}"#.into(),
             }),
+            group: None,
         }
     }
 
@@ -286,55 +338,4 @@ pub mod testing {
         t.score = None;
         G::format(t, r#"{"jsonl": true}"#.into()).expect("formats an empty run");
     }
-}
-
-/// A message as the OpenAI chat API has it: `role`, `content` (`null` when
-/// none), then only the keys that apply. plinth's own fields (`timestamp`,
-/// `cost`, `interrupt`) are not part of that shape and are left out.
-pub fn openai_message(msg: &Message) -> Value {
-    let mut map = Map::new();
-    map.insert("role".into(), string(role_name(msg.role)));
-    map.insert("content".into(), opt_string(msg.content.as_deref()));
-    if let Some(reasoning) = &msg.reasoning {
-        map.insert("reasoning_content".into(), string(reasoning));
-    }
-    if !msg.tool_calls.is_empty() {
-        let calls = msg
-            .tool_calls
-            .iter()
-            .map(|call| {
-                object([
-                    ("id", string(&call.id)),
-                    ("type", string("function")),
-                    (
-                        "function",
-                        object([
-                            ("name", string(&call.name)),
-                            ("arguments", string(&call.arguments)),
-                        ]),
-                    ),
-                ])
-            })
-            .collect();
-        map.insert("tool_calls".into(), Value::Array(calls));
-    }
-    if let Some(id) = &msg.tool_call_id {
-        map.insert("tool_call_id".into(), string(id));
-    }
-    if let Some(name) = &msg.name {
-        map.insert("name".into(), string(name));
-    }
-    Value::Object(map)
-}
-
-/// A rollout's group statistics as JSON.
-pub fn group_value(g: &GroupInfo) -> Value {
-    object([
-        ("id", string(&g.id)),
-        ("size", Value::from(g.size)),
-        ("rollout", Value::from(g.rollout)),
-        ("mean", num(g.mean)),
-        ("std", num(g.std)),
-        ("all_equal", Value::Bool(g.all_equal)),
-    ])
 }
