@@ -92,16 +92,19 @@ impl Ctx {
         self.path("out.jsonl")
     }
 
-    /// `plinth run` against the mock, writing canonical records to
-    /// [`Ctx::output`] unless `args` say otherwise (later flags win).
+    /// `plinth run` against the mock, writing records to [`Ctx::output`] in
+    /// the canonical format unless `args` name another `--format`.
     fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(support::plinth_bin());
         command
             .arg("run")
             .args(["--base-url", &self.server.base_url(), "--model", MODEL])
             .arg("--output-file")
-            .arg(self.output())
-            .args(["--format", "canonical"])
+            .arg(self.output());
+        if !args.contains(&"--format") {
+            command.args(["--format", "canonical"]);
+        }
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env("PLINTH_CACHE_DIR", support::plugin_cache_dir())
@@ -645,6 +648,10 @@ async fn commands_really_run_in_the_working_directory() {
                 "terminal",
                 r#"{"command": "echo to-stderr >&2; ls no-such-file"}"#,
             ),
+            (
+                "terminal",
+                r#"{"command": "printf '\\033[1;31mred\\033[0m plain\\n'"}"#,
+            ),
         ])],
         vec![Attempt::text("Files written.")],
     ])
@@ -671,6 +678,8 @@ async fn commands_really_run_in_the_working_directory() {
     assert!(output.starts_with("to-stderr\n"), "{output}");
     assert!(output.contains("no-such-file"), "{output}");
     assert_ne!(code, 0);
+    // Colour escapes are stripped.
+    assert_eq!(terminal_result(tools[3]), ("red plain\n".to_string(), 0));
 }
 
 #[tokio::test]
@@ -735,7 +744,7 @@ async fn a_batch_of_200_tasks_at_concurrency_32() {
     let script = Script::new().task(
         "batch",
         vec![
-            vec![run_cmd("echo working").delay(Duration::from_millis(100))],
+            vec![run_cmd("touch mine && pwd && ls").delay(Duration::from_millis(100))],
             vec![Attempt::text("done")],
         ],
     );
@@ -756,10 +765,17 @@ async fn a_batch_of_200_tasks_at_concurrency_32() {
     let records = read_jsonl(&ctx.output());
     assert_eq!(records.len(), 200);
     assert_each_task_once(&records, &ids);
+    // Each task ran in a fresh directory of its own, removed afterwards.
+    let mut dirs = BTreeSet::new();
     for record in &records {
         assert_eq!(status(record), "Finished", "{record:#}");
-        assert_eq!(terminal_outputs(record), vec!["working\n"]);
+        let output = &terminal_outputs(record)[0];
+        let (dir, listing) = output.split_once('\n').unwrap();
+        assert_eq!(listing, "mine\n", "{output}");
+        assert!(!Path::new(dir).exists(), "{dir} was left behind");
+        dirs.insert(dir.to_string());
     }
+    assert_eq!(dirs.len(), 200);
     let summary = outcome.summary();
     assert_eq!(summary["tasks"], 200);
     assert_eq!(summary["api_calls"], 400);
@@ -774,6 +790,48 @@ async fn a_batch_of_200_tasks_at_concurrency_32() {
     );
     // Serially, the 100 ms first replies alone would take 20 s.
     assert!(wall < Duration::from_secs(15), "{wall:?}");
+}
+
+/// Complete lines of a file (0 when it does not exist).
+fn complete_lines(path: &Path) -> usize {
+    std::fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+}
+
+/// Starts `plinth run args`, kills it with SIGKILL once its done file lists
+/// at least `stored` records, and appends half a record to the output, as a
+/// kill in the middle of a write leaves it. Returns the records the done file
+/// lists.
+async fn run_and_kill(ctx: &Ctx, args: &[&str], stored: usize, log: &str) -> usize {
+    let done_file = ctx.path("out.jsonl.done");
+    let log = std::fs::File::create(ctx.path(log)).unwrap();
+    let mut child = ctx
+        .command(args)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_for(
+        &format!("{stored} records to be stored"),
+        Duration::from_secs(30),
+        || complete_lines(&done_file) >= stored,
+    )
+    .await;
+    child.kill().await.unwrap();
+    let status = child.wait().await.unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
+    let mut output = std::fs::OpenOptions::new()
+        .append(true)
+        .open(ctx.output())
+        .unwrap();
+    std::io::Write::write_all(
+        &mut output,
+        br#"{"schema": "plinth-trajectory/0.1", "id": "jo"#,
+    )
+    .unwrap();
+    complete_lines(&done_file)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -795,67 +853,41 @@ async fn resume_after_sigkill_runs_every_task_exactly_once() {
         "--concurrency",
         "4",
     ];
-    let done_file = ctx.path("out.jsonl.done");
-    let complete_lines =
-        |path: &Path| std::fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+    let mut resume = args.to_vec();
+    resume.push("--resume");
 
-    // First run: killed once some records are stored and others are in flight.
-    let log = std::fs::File::create(ctx.path("first.log")).unwrap();
-    let mut first = ctx
-        .command(&args)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    wait_for(
-        "the first records to be stored",
-        Duration::from_secs(30),
-        || complete_lines(&done_file) >= 8,
-    )
-    .await;
-    first.kill().await.unwrap(); // SIGKILL
-    let killed_status = first.wait().await.unwrap();
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&killed_status),
-        Some(libc::SIGKILL)
-    );
-    let done_before = complete_lines(&done_file);
+    // Killed mid-batch, then killed again mid-way through resuming.
+    let first = run_and_kill(&ctx, &args, 8, "first.log").await;
+    assert!(first < TASKS, "the first run finished before it was killed");
+    let second = run_and_kill(&ctx, &resume, first + 8, "second.log").await;
     assert!(
-        done_before < TASKS,
-        "the batch finished before it was killed"
+        second < TASKS,
+        "the second run finished before it was killed"
     );
-    // What a kill in the middle of a write leaves: half a record.
-    let mut torn = std::fs::OpenOptions::new()
-        .append(true)
-        .open(ctx.output())
-        .unwrap();
-    std::io::Write::write_all(
-        &mut torn,
-        br#"{"schema": "plinth-trajectory/0.1", "id": "jo"#,
-    )
-    .unwrap();
-    drop(torn);
     let requests_before = ctx.requests().len();
 
-    // Second run: resumes.
-    let mut resumed_args = args.to_vec();
-    resumed_args.push("--resume");
-    let outcome = ctx.run(&resumed_args).await;
+    let outcome = ctx.run(&resume).await;
     outcome.assert_success();
     let summary = outcome.summary();
-    assert_eq!(summary["skipped"], done_before, "{}", outcome.describe());
-    assert_eq!(summary["tasks"], TASKS - done_before);
+    assert_eq!(summary["skipped"], second, "{}", outcome.describe());
+    assert_eq!(summary["tasks"], TASKS - second);
 
     let records = read_jsonl(&ctx.output());
     assert_eq!(records.len(), TASKS);
     assert_each_task_once(&records, &ids);
     assert!(records.iter().all(|r| status(r) == "Finished"));
-    assert_eq!(complete_lines(&done_file), TASKS);
+    assert_eq!(complete_lines(&ctx.path("out.jsonl.done")), TASKS);
+    let left: Vec<_> = std::fs::read_dir(ctx.path("out.jsonl.partial"))
+        .into_iter()
+        .flatten()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "checkpoints left behind: {left:?}");
 
-    // Tasks stored by the first run were not asked again.
-    let skipped: BTreeSet<String> = records[..done_before]
+    // Tasks stored before the last run were not asked again.
+    let stored: BTreeSet<String> = records[..second]
         .iter()
-        .map(|r| format!("task number {}", r["input_index"]))
+        .map(|r| r["input_index"].to_string())
         .collect();
     for request in &ctx.requests()[requests_before..] {
         let task = sent_messages(request)
@@ -864,10 +896,7 @@ async fn resume_after_sigkill_runs_every_task_exactly_once() {
             .map(|m| content(m).to_string())
             .unwrap();
         let number = task.rsplit_once("task number ").unwrap().1;
-        assert!(
-            !skipped.contains(&format!("task number {number}")),
-            "{task} ran again"
-        );
+        assert!(!stored.contains(number), "{task} ran again");
     }
 }
 
@@ -877,18 +906,25 @@ async fn bad_input_lines_are_reported_and_the_others_run() {
     let tasks = ctx.path("tasks.jsonl");
     std::fs::write(
         &tasks,
-        concat!(
-            "{\"id\": \"good-1\", \"prompt\": \"first\"}\n",
-            "{\"id\": \"broken\", \"prompt\": \"unterminated\n",
-            "{\"id\": \"no-prompt\", \"repo\": \"x\"}\n",
-            "{\"id\": \"empty\", \"prompt\": \"   \"}\n",
-            "{\"id\": \"good-2\", \"task\": \"second\"}\n",
-        ),
+        [
+            b"{\"id\": \"good-1\", \"prompt\": \"first\"}\n".as_slice(),
+            b"{\"id\": \"broken\", \"prompt\": \"unterminated\n",
+            b"{\"id\": \"no-prompt\", \"repo\": \"x\"}\n",
+            b"{\"id\": \"empty\", \"prompt\": \"   \"}\n",
+            b"{\"id\": \"latin-1\", \"prompt\": \"caf\xe9\"}\n",
+            b"{\"id\": \"good-2\", \"task\": \"second\"}\n",
+        ]
+        .concat(),
     )
     .unwrap();
     let outcome = ctx.run(&["--prompts-file", tasks.to_str().unwrap()]).await;
     assert_eq!(outcome.code, Some(2), "{}", outcome.describe());
-    for (line, reason) in [(2, "invalid JSON"), (3, "no `prompt`"), (4, "empty")] {
+    for (line, reason) in [
+        (2, "invalid JSON"),
+        (3, "no `prompt`"),
+        (4, "empty"),
+        (5, "not valid UTF-8"),
+    ] {
         let needle = format!("line {line}: ");
         assert!(
             outcome
@@ -912,10 +948,10 @@ async fn bad_input_lines_are_reported_and_the_others_run() {
     ran.sort();
     assert_eq!(
         ran,
-        vec![("good-1".to_string(), 0), ("good-2".to_string(), 4)]
+        vec![("good-1".to_string(), 0), ("good-2".to_string(), 5)]
     );
     assert!(records.iter().all(|r| status(r) == "Finished"));
-    assert_eq!(outcome.summary()["bad_lines"], 3);
+    assert_eq!(outcome.summary()["bad_lines"], 4);
 }
 
 // ------------------------------------------------------------------- secrets
@@ -1018,6 +1054,23 @@ async fn two_tools_with_the_same_name_are_a_start_up_error() {
     );
     assert_eq!(ctx.server.stats().chat_completions, 0);
     assert!(!ctx.output().exists());
+}
+
+#[tokio::test]
+async fn unusable_durations_are_start_up_errors() {
+    let ctx = Ctx::with_steps(vec![vec![Attempt::text("done")]]).await;
+    for (flag, value) in [("--request-timeout", "nan"), ("--time-limit", "1e300")] {
+        let outcome = ctx
+            .run(&["--task", "Please do the task.", flag, value])
+            .await;
+        assert_eq!(outcome.code, Some(1), "{}", outcome.describe());
+        assert!(
+            outcome.stderr.contains(&format!("error: {flag}")),
+            "{}",
+            outcome.describe()
+        );
+    }
+    assert_eq!(ctx.server.stats().chat_completions, 0);
 }
 
 // ------------------------------------------------------------------- golden

@@ -64,7 +64,11 @@ impl Fixture {
         args.extend(["--model", &model]);
         args.extend(extra);
         let output = self.plinth(&args);
-        let records = if out.exists() { read_jsonl(&out) } else { Vec::new() };
+        let records = if out.exists() {
+            read_jsonl(&out)
+        } else {
+            Vec::new()
+        };
         (output, records)
     }
 
@@ -91,7 +95,10 @@ fn read_jsonl(path: &Path) -> Vec<Value> {
 }
 
 fn by_id<'a>(records: &'a [Value], id: &str) -> &'a Value {
-    records.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("no record {id}"))
+    records
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no record {id}"))
 }
 
 fn stderr(output: &Output) -> String {
@@ -129,11 +136,19 @@ fn fixing_trajectories_earn_reward_one_and_record_their_patch() {
     for record in &records {
         assert_eq!(record["exit_status"], "Submitted", "{record}");
         assert_eq!(record["score"]["reward"], 1.0, "{}", record["score"]);
-        assert_eq!(record["score"]["sub_scores"], json!({"f2p": 1.0, "p2p": 1.0}));
+        assert_eq!(
+            record["score"]["sub_scores"],
+            json!({"f2p": 1.0, "p2p": 1.0})
+        );
         assert!(record["patch"].as_str().unwrap().starts_with("diff --git"));
     }
     let median = by_id(&records, "minicalc-median");
-    assert!(median["patch"].as_str().unwrap().contains("+    values = sorted(values)"));
+    assert!(
+        median["patch"]
+            .as_str()
+            .unwrap()
+            .contains("+    values = sorted(values)")
+    );
     // Parametrized ids with spaces made it through to per-test outcomes.
     let details = median["score"]["details"].to_string();
     assert!(details.contains("test_median[odd unsorted]"), "{details}");
@@ -162,7 +177,10 @@ fn no_fix_scores_zero_and_no_tool_calls_scores_zero_without_tests() {
         assert_eq!(record["score"]["reward"], 0.0);
         let details = record["score"]["details"].to_string();
         assert!(details.contains("no tool calls"), "{details}");
-        assert!(!details.contains("PASSED") && !details.contains("\"passed\""), "{details}");
+        assert!(
+            !details.contains("PASSED") && !details.contains("\"passed\""),
+            "{details}"
+        );
     }
 }
 
@@ -172,11 +190,18 @@ fn infrastructure_failures_are_kept_apart_from_reward_zero() {
     // The test command cannot run.
     let tasks = f.tasks(|row| row["test_cmd"] = json!("no-such-pytest-binary"));
     let (output, records) = f.run(&tasks, &example_trajectories(), &[]);
-    assert!(!output.status.success(), "an infrastructure error is a failed run");
+    assert!(
+        !output.status.success(),
+        "an infrastructure error is a failed run"
+    );
     for record in &records {
         assert_eq!(record["exit_status"], "InfrastructureError", "{record}");
         assert_eq!(record["score"], Value::Null);
-        assert!(record["error"].as_str().unwrap().contains("pytest"), "{}", record["error"]);
+        assert!(
+            record["error"].as_str().unwrap().contains("pytest"),
+            "{}",
+            record["error"]
+        );
     }
 
     // A setup command fails: the agent never starts.
@@ -185,15 +210,25 @@ fn infrastructure_failures_are_kept_apart_from_reward_zero() {
     for record in &records {
         assert_eq!(record["exit_status"], "InfrastructureError");
         assert_eq!(record["api_calls"], 0);
-        assert!(record["error"].as_str().unwrap().contains("setup command `exit 3` failed"));
+        assert!(
+            record["error"]
+                .as_str()
+                .unwrap()
+                .contains("setup command `exit 3` failed")
+        );
     }
 
     // A base commit that does not exist.
-    let tasks = f.tasks(|row| row["base_commit"] = json!("0000000000000000000000000000000000000000"));
+    let tasks =
+        f.tasks(|row| row["base_commit"] = json!("0000000000000000000000000000000000000000"));
     let (_, records) = f.run(&tasks, &example_trajectories(), &[]);
     for record in &records {
         assert_eq!(record["exit_status"], "InfrastructureError");
-        assert!(record["error"].as_str().unwrap().contains("not found"), "{}", record["error"]);
+        assert!(
+            record["error"].as_str().unwrap().contains("not found"),
+            "{}",
+            record["error"]
+        );
     }
 }
 
@@ -239,9 +274,19 @@ fn rescoring_a_batch_gives_the_same_rewards() {
     assert_eq!(rescored.len(), records.len());
     for original in &records {
         let again = by_id(&rescored, original["id"].as_str().unwrap());
-        assert_eq!(again["score"]["reward"], original["score"]["reward"], "{}", original["id"]);
-        assert_eq!(again["score"]["sub_scores"], original["score"]["sub_scores"]);
-        assert_eq!(again["messages"], original["messages"], "rescoring keeps the run");
+        assert_eq!(
+            again["score"]["reward"], original["score"]["reward"],
+            "{}",
+            original["id"]
+        );
+        assert_eq!(
+            again["score"]["sub_scores"],
+            original["score"]["sub_scores"]
+        );
+        assert_eq!(
+            again["messages"], original["messages"],
+            "rescoring keeps the run"
+        );
     }
     assert_eq!(by_id(&rescored, "minicalc-mean")["score"]["reward"], 0.0);
     assert_eq!(by_id(&rescored, "minicalc-parse")["score"]["reward"], 1.0);
@@ -267,11 +312,19 @@ fn groups_carry_statistics_and_atropos_writes_one_record_per_group() {
     }
     let rollouts: Vec<(String, u64)> = records
         .iter()
-        .map(|r| (r["id"].as_str().unwrap().to_string(), r["group"]["rollout"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["group"]["rollout"].as_u64().unwrap(),
+            )
+        })
         .collect();
     for id in ["minicalc-mean", "minicalc-median", "minicalc-parse"] {
         for rollout in 0..2 {
-            assert!(rollouts.contains(&(id.to_string(), rollout)), "{id} rollout {rollout}");
+            assert!(
+                rollouts.contains(&(id.to_string(), rollout)),
+                "{id} rollout {rollout}"
+            );
         }
     }
 
@@ -349,6 +402,8 @@ fn many_trajectories_share_one_repo_cache_concurrently() {
         .args(["worktree", "list", "--porcelain"])
         .output()
         .unwrap();
-    let worktrees = String::from_utf8_lossy(&list.stdout).matches("worktree ").count();
+    let worktrees = String::from_utf8_lossy(&list.stdout)
+        .matches("worktree ")
+        .count();
     assert_eq!(worktrees, 1, "only the bare repository itself remains");
 }

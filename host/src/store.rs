@@ -127,8 +127,7 @@ impl TrajectoryStore {
         };
         let done = OpenOptions::new()
             .create(true)
-            .write(true)
-            .truncate(false)
+            .append(true)
             .open(&done_path)
             .map_err(io(&done_path))?;
         // Drop a torn last entry (or everything, for a fresh run).
@@ -180,6 +179,9 @@ impl TrajectoryStore {
         if let Some(file) = store.output.as_mut() {
             file.seek(std::io::SeekFrom::End(0))
                 .map_err(io(&store.done_path))?;
+        }
+        for &(index, rollout) in store.finished.keys() {
+            let _ = std::fs::remove_file(checkpoint_path(&store.checkpoints, index, rollout));
         }
         Ok(store)
     }

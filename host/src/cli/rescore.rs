@@ -58,7 +58,13 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
         max_instances: (concurrency as u32).saturating_mul(2).max(16),
         ..RuntimeConfig::default()
     })?;
-    let scorers = scorers_from(&runtime, &args.scorer, args.scorer_config.as_deref(), extra_plugins).await?;
+    let scorers = scorers_from(
+        &runtime,
+        &args.scorer,
+        args.scorer_config.as_deref(),
+        extra_plugins,
+    )
+    .await?;
     let sandbox_args = RunArgs {
         sandbox: args.sandbox.clone(),
         image: args.image.clone(),
@@ -69,11 +75,16 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
     let sandboxes = sandbox_provider(&sandbox_args, None, concurrency).await?;
     let rescorer = Arc::new(Rescorer {
         sandboxes: sandboxes.clone(),
-        repos: Arc::new(RepoCache::new(args.repo_cache.clone().unwrap_or_else(RepoCache::default_dir))),
+        repos: Arc::new(RepoCache::new(
+            args.repo_cache
+                .clone()
+                .unwrap_or_else(RepoCache::default_dir),
+        )),
         scorers,
     });
 
-    let input = std::fs::File::open(&args.input).with_context(|| format!("cannot open {}", args.input.display()))?;
+    let input = std::fs::File::open(&args.input)
+        .with_context(|| format!("cannot open {}", args.input.display()))?;
     let mut records = Vec::new();
     let mut bad = 0usize;
     for (n, line) in std::io::BufReader::new(input).lines().enumerate() {
@@ -85,7 +96,11 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
             Ok(t) => records.push(t),
             Err(e) => {
                 bad += 1;
-                eprintln!("{}:{}: not a canonical trajectory: {e}", args.input.display(), n + 1);
+                eprintln!(
+                    "{}:{}: not a canonical trajectory: {e}",
+                    args.input.display(),
+                    n + 1
+                );
             }
         }
     }
@@ -95,7 +110,8 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
 
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
@@ -121,7 +137,11 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
             }
             None => {
                 failed += 1;
-                tracing::error!("{}: {}", t.id, t.error.as_deref().unwrap_or(exit::INFRASTRUCTURE_ERROR));
+                tracing::error!(
+                    "{}: {}",
+                    t.id,
+                    t.error.as_deref().unwrap_or(exit::INFRASTRUCTURE_ERROR)
+                );
             }
         }
         writeln!(out, "{}", serde_json::to_string(&t)?)?;
@@ -130,7 +150,11 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
     sandboxes.shutdown().await;
     eprintln!(
         "plinth rescore: {scored} scored (mean reward {:.3}), {failed} could not be scored, {bad} bad line(s)",
-        if scored > 0 { total / scored as f64 } else { 0.0 }
+        if scored > 0 {
+            total / scored as f64
+        } else {
+            0.0
+        }
     );
     Ok(if failed == 0 && bad == 0 {
         ExitCode::SUCCESS

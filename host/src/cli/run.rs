@@ -27,7 +27,7 @@ use plinth::sandbox::docker::{
 use plinth::sandbox::{LocalConfig, LocalProvider, OutputPolicy, SandboxProvider};
 use plinth::scoring::{Scorers, WeightedScorer};
 use plinth::store::{Layout, TrajectoryStore};
-use plinth::task::Task;
+use plinth::task::{BadLine, Task};
 use plinth::workspace::RepoCache;
 
 /// Every setting is optional here so a config file can fill what the
@@ -296,7 +296,8 @@ pub async fn run(args: RunArgs, extra_plugins: &[PathBuf]) -> Result<ExitCode> {
     let mut model_config = ModelConfig::new(model_name.clone(), endpoint);
     model_config.temperature = args.temperature;
     if let Some(secs) = args.request_timeout {
-        model_config.request_timeout = Duration::from_secs_f64(secs);
+        model_config.request_timeout = Duration::try_from_secs_f64(secs)
+            .context("--request-timeout must be a non-negative number of seconds")?;
     }
     if let Some(n) = args.max_retries {
         model_config.max_retries = n;
@@ -376,7 +377,9 @@ pub async fn run(args: RunArgs, extra_plugins: &[PathBuf]) -> Result<ExitCode> {
         time_limit: args
             .time_limit
             .filter(|s| *s > 0.0)
-            .map(Duration::from_secs_f64),
+            .map(Duration::try_from_secs_f64)
+            .transpose()
+            .context("--time-limit is not a usable number of seconds")?,
         max_format_errors: args.max_format_errors.unwrap_or(3),
         on_text_reply: if flag(args.require_tool_calls) {
             OnTextReply::FormatError
@@ -626,9 +629,16 @@ fn load_tasks(args: &RunArgs) -> Result<(Vec<Task>, usize)> {
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut tasks = Vec::new();
     let mut bad = 0;
-    for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
+    for (index, line) in std::io::BufReader::new(file).split(b'\n').enumerate() {
         let line = line.with_context(|| format!("reading {}", path.display()))?;
-        match Task::parse_line(index as u64, &line) {
+        let parsed = match String::from_utf8(line) {
+            Ok(line) => Task::parse_line(index as u64, &line),
+            Err(_) => Err(BadLine {
+                line: index as u64 + 1,
+                reason: "not valid UTF-8".into(),
+            }),
+        };
+        match parsed {
             Ok(Some(task)) => tasks.push(task),
             Ok(None) => {}
             Err(e) => {

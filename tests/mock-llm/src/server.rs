@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -224,12 +223,10 @@ async fn chat(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> R
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let mut hasher = DefaultHasher::new();
-    request.first_user.hash(&mut hasher);
     let cx = Context {
         model: &request.model,
         step: request.step,
-        conversation: hasher.finish(),
+        conversation: fnv1a(request.first_user.as_bytes()),
         request_bytes: body.len(),
         serial: in_flight.serial,
     };
@@ -284,4 +281,12 @@ async fn not_found(State(app): State<Arc<App>>) -> Response {
     app.stats.request();
     app.stats.not_found();
     json_response(StatusCode::NOT_FOUND, error_body("mock: no such route"))
+}
+
+/// FNV-1a: a hash that, unlike std's `DefaultHasher`, is the same in every
+/// Rust release, so tool-call ids (and golden files holding them) are stable.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
