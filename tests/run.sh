@@ -16,7 +16,7 @@ fi
 # Docker engines and the test image for tests/docker.rs. When they are ready
 # the Docker tests must run (a skip is then a failure); when setup cannot be
 # done here (not root, no apt) they skip, loudly.
-if tests/docker-setup.sh; then
+if tests/docker-setup.sh && tests/docker-python-image.sh; then
     export PLINTH_REQUIRE_DOCKER=1
 else
     echo "tests/run.sh: Docker setup failed: the Docker tests will be skipped" >&2

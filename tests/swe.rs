@@ -407,3 +407,51 @@ fn many_trajectories_share_one_repo_cache_concurrently() {
         .count();
     assert_eq!(worktrees, 1, "only the bare repository itself remains");
 }
+
+/// The same tasks in containers: the workspace is unpacked from `git archive`
+/// inside each container, the agent's commands and pytest run there. Needs
+/// the image `tests/docker-python-image.sh` builds; skipped (loudly) without
+/// it unless PLINTH_REQUIRE_DOCKER=1.
+#[test]
+fn swe_tasks_on_the_docker_backend() {
+    let image = "plinth-test-python";
+    let present = std::process::Command::new("docker")
+        .args(["image", "inspect", image])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        assert!(
+            std::env::var("PLINTH_REQUIRE_DOCKER").as_deref() != Ok("1"),
+            "PLINTH_REQUIRE_DOCKER=1 but the image {image} is missing (tests/docker-python-image.sh)"
+        );
+        eprintln!("\n*** SKIPPED swe::swe_tasks_on_the_docker_backend: no image {image} ***\n");
+        return;
+    }
+    let f = Fixture::new();
+    let tasks = f.tasks(|_| {});
+    for backend in ["docker", "docker-pool"] {
+        let (output, records) = f.run(
+            &tasks,
+            &example_trajectories(),
+            &["--sandbox", backend, "--image", image, "--concurrency", "3"],
+        );
+        assert!(output.status.success(), "{backend}: {}", stderr(&output));
+        assert_eq!(records.len(), 3, "{backend}");
+        for record in &records {
+            assert_eq!(record["sandbox"], backend);
+            assert_eq!(record["exit_status"], "Submitted", "{backend}: {record}");
+            assert_eq!(
+                record["score"]["reward"], 1.0,
+                "{backend}: {}",
+                record["score"]
+            );
+            assert!(
+                record["patch"]
+                    .as_str()
+                    .unwrap()
+                    .contains("+++ b/minicalc/"),
+                "{backend}"
+            );
+        }
+    }
+}
