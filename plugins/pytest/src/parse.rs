@@ -25,6 +25,11 @@
 //! them (non-ASCII parameters escaped, `\xe9`), which is also how SWE-bench
 //! and SWE-smith publish them.
 //!
+//! Only lines after the summary title count, so test output that got past
+//! pytest's capture cannot pose as results. A wanted id that names a module,
+//! class or parametrized function (`t.py::TestA`, `t.py::test_p`) takes the
+//! worst outcome of the tests under it.
+//!
 //! Skipped tests are folded into `SKIPPED [n] file:line: reason` lines, which
 //! name no test, unless pytest knows `--no-fold-skipped` (pytest >= 8.3); such
 //! lines are collected apart, and the tests they stand for stay unaccounted.

@@ -299,14 +299,19 @@ pub fn score(
     }
 
     if !has_tool_calls {
+        let not_run = |ids: &[String]| -> Map<String, Value> {
+            ids.iter()
+                .map(|id| (id.clone(), Value::from("not_run")))
+                .collect()
+        };
         return Ok(Score {
             reward: 0.0,
             sub_scores: vec![("f2p".into(), 0.0), ("p2p".into(), 0.0)],
             details: json!({
                 "reason": "the trajectory has no tool calls, so the tests were not run",
                 "test_cmd": test_cmd,
-                "FAIL_TO_PASS": task.fail_to_pass.len(),
-                "PASS_TO_PASS": task.pass_to_pass.len(),
+                "FAIL_TO_PASS": not_run(&task.fail_to_pass),
+                "PASS_TO_PASS": not_run(&task.pass_to_pass),
             }),
         });
     }
@@ -679,19 +684,13 @@ impl<'a> Runner<'a> {
         ids: &[String],
         report: &parse::Report,
     ) -> Result<(), ScoreError> {
-        let not_found = |_: &str| {
-            TestResult::new(
-                Outcome::NotFound,
-                Some("pytest could not find this test".into()),
-            )
-        };
         let named: Vec<&String> = ids
             .iter()
             .filter(|id| report.not_found.iter().any(|nf| nf.names(id)))
             .collect();
         if !named.is_empty() {
             for id in &named {
-                self.record(id, not_found(id));
+                self.record(id, not_found());
             }
             let rest: Vec<String> = ids
                 .iter()
@@ -705,7 +704,7 @@ impl<'a> Runner<'a> {
             };
         }
         if ids.len() == 1 {
-            self.record(&ids[0], not_found(&ids[0]));
+            self.record(&ids[0], not_found());
             return Ok(());
         }
         let suspects: Vec<String> = ids
@@ -728,13 +727,20 @@ impl<'a> Runner<'a> {
         }
         if suspects.len() == 1 {
             // Each message names some id of this run, and only this one fits.
-            self.record(&suspects[0], not_found(&suspects[0]));
+            self.record(&suspects[0], not_found());
             return Ok(());
         }
         let (left, right) = suspects.split_at(suspects.len() / 2);
         self.run_ids(left)?;
         self.run_ids(right)
     }
+}
+
+fn not_found() -> TestResult {
+    TestResult::new(
+        Outcome::NotFound,
+        Some("pytest could not find this test".into()),
+    )
 }
 
 /// The first `max` characters of `s`, with a note of how many were cut.

@@ -289,6 +289,10 @@ fn no_tool_calls_scores_zero_without_running_anything() {
             .unwrap()
             .contains("no tool calls")
     );
+    assert_eq!(outcome_of(&s, "FAIL_TO_PASS", "a.py::t"), "not_run");
+    assert_eq!(outcome_of(&s, "PASS_TO_PASS", "a.py::u"), "not_run");
+    // Nothing in the details may look like a test result.
+    assert!(!s.details.to_string().contains("\"passed\""));
     assert!(fake.commands.borrow().is_empty());
 }
 
