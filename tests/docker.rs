@@ -67,11 +67,16 @@ async fn connect(host: Option<&str>) -> Result<Docker, String> {
         Some(url) => Docker::connect_with_unix(url, 60, bollard::API_DEFAULT_VERSION),
         None => Docker::connect_with_defaults(),
     }
-    .map_err(|e| format!("no docker engine at {}: {e}", host.unwrap_or("the default socket")))?;
+    .map_err(|e| {
+        format!(
+            "no docker engine at {}: {e}",
+            host.unwrap_or("$DOCKER_HOST or the default socket")
+        )
+    })?;
     let docker = docker.negotiate_version().await.map_err(|e| {
         format!(
             "no docker engine answers at {}: {e}",
-            host.unwrap_or("the default socket")
+            host.unwrap_or("$DOCKER_HOST or the default socket")
         )
     })?;
     docker
@@ -296,7 +301,9 @@ fn send_signal(pid: u32, signal: i32) {
 
 #[tokio::test]
 async fn a_scripted_task_runs_in_a_hardened_container_and_its_files_are_there() {
-    let Some(docker) = engine("a_scripted_task_runs_in_a_hardened_container_and_its_files_are_there").await else {
+    let Some(docker) =
+        engine("a_scripted_task_runs_in_a_hardened_container_and_its_files_are_there").await
+    else {
         return;
     };
     let ctx = Ctx::new(Script::new().default_task("t").task(
@@ -314,7 +321,8 @@ async fn a_scripted_task_runs_in_a_hardened_container_and_its_files_are_there() 
     ))
     .await;
     // The row's image and cwd win over the flags.
-    let tasks = ctx.tasks(&[json!({"id": "a", "prompt": "make files", "image": IMAGE, "cwd": "/work/here"})]);
+    let tasks = ctx
+        .tasks(&[json!({"id": "a", "prompt": "make files", "image": IMAGE, "cwd": "/work/here"})]);
     let (pid, run) = ctx
         .run_with_pid(&[
             "--prompts-file",
@@ -330,7 +338,10 @@ async fn a_scripted_task_runs_in_a_hardened_container_and_its_files_are_there() 
         ])
         .await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
-    assert!(containers_of(&docker, pid).await.is_empty(), "the container is gone");
+    assert!(
+        containers_of(&docker, pid).await.is_empty(),
+        "the container is gone"
+    );
     let records = ctx.records();
     let t = &records["a"];
     assert_eq!(status(t), "Submitted", "{t:#}");
@@ -398,21 +409,73 @@ async fn the_sandbox_api_behaves_like_the_local_one() {
         assert_eq!(in_docker, on_host, "{command}");
     }
 
+    // Output of a background process that outlives its command does not
+    // leak into the next command's.
+    let out = sandbox
+        .exec(ExecRequest::new("(sleep 0.3; echo late) & echo now"))
+        .await
+        .unwrap();
+    assert_eq!(out.output, "now\n");
+    let out = sandbox
+        .exec(ExecRequest::new("sleep 0.6; echo next"))
+        .await
+        .unwrap();
+    assert_eq!(out.output, "next\n");
+    // Commands that do not go through the sandbox's command server (a
+    // newline in the environment; a second command while one runs) behave
+    // the same.
+    let multi = ExecRequest {
+        env: vec![("MULTI".into(), "a\nb".into())],
+        ..ExecRequest::new("printf '%s|' \"$MULTI\"; echo $TERM; exit 4")
+    };
+    let out = sandbox.exec(multi.clone()).await.unwrap();
+    assert_eq!((out.output.as_str(), out.exit_code), ("a\nb|dumb\n", 4));
+    let out = sandbox
+        .exec(ExecRequest {
+            timeout: Some(Duration::from_millis(500)),
+            command: "printf '%s|' \"$MULTI\"; sleep 30".into(),
+            ..multi
+        })
+        .await
+        .unwrap();
+    assert!(out.timed_out && out.exit_code == 124, "{out:?}");
+    assert!(
+        out.output.starts_with("a\nb|\n[command timed out"),
+        "{out:?}"
+    );
+    let (slow, quick) = tokio::join!(
+        sandbox.exec(ExecRequest::new("sleep 1; echo slow")),
+        async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            sandbox.exec(ExecRequest::new("echo quick")).await
+        }
+    );
+    assert_eq!(slow.unwrap().output, "slow\n");
+    assert_eq!(quick.unwrap().output, "quick\n");
+
     // Files through the archive API, seen by commands and back.
     sandbox.write_file("a/b/c.txt", b"hello\n").await.unwrap();
     sandbox.write_file("/tmp/abs.txt", b"abs").await.unwrap();
     let out = sandbox
-        .exec(ExecRequest::new("cat a/b/c.txt /tmp/abs.txt; echo x > made.txt"))
+        .exec(ExecRequest::new(
+            "cat a/b/c.txt /tmp/abs.txt; echo x > made.txt",
+        ))
         .await
         .unwrap();
     assert_eq!(out.output, "hello\nabs");
     assert_eq!(sandbox.read_file("made.txt").await.unwrap(), b"x\n");
-    assert_eq!(sandbox.read_file("/workspace/a/b/c.txt").await.unwrap(), b"hello\n");
+    assert_eq!(
+        sandbox.read_file("/workspace/a/b/c.txt").await.unwrap(),
+        b"hello\n"
+    );
     assert!(matches!(
         sandbox.read_file("missing.txt").await,
         Err(SandboxError::NotFound(_))
     ));
-    assert!(matches!(sandbox.read_file("a").await, Err(SandboxError::Other(_))));
+    assert!(matches!(
+        sandbox.read_file("a").await,
+        Err(SandboxError::Other(_))
+    ));
     // Commands may run elsewhere; a missing directory is not found.
     let out = sandbox
         .exec(ExecRequest {
@@ -437,9 +500,11 @@ async fn the_sandbox_api_behaves_like_the_local_one() {
     let pid = std::process::id();
     assert_eq!(containers_of(&docker, pid).await.len(), 1);
     drop(sandbox);
-    wait_until("the container's removal", Duration::from_secs(20), || async {
-        containers_of(&docker, pid).await.is_empty().then_some(())
-    })
+    wait_until(
+        "the container's removal",
+        Duration::from_secs(20),
+        || async { containers_of(&docker, pid).await.is_empty().then_some(()) },
+    )
     .await;
 
     // A read-only root: the workspace (a volume) and /tmp stay writable.
@@ -556,7 +621,12 @@ async fn containers_are_gone_after_the_run_and_after_errors() {
     assert_eq!(records.len(), 4, "{}", run.describe());
     assert_eq!(status(&records["ok"]), "Submitted");
     assert_eq!(status(&records["model-error"]), "ModelError");
-    assert_eq!(status(&records["dies"]), "InfrastructureError", "{:#}", records["dies"]);
+    assert_eq!(
+        status(&records["dies"]),
+        "InfrastructureError",
+        "{:#}",
+        records["dies"]
+    );
     let error = records["dies"]["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("sandbox failed: container"), "{error}");
     assert_eq!(status(&records["no-image"]), "InfrastructureError");
@@ -565,7 +635,12 @@ async fn containers_are_gone_after_the_run_and_after_errors() {
         error.contains("image `plinth-no-such-image:1` is missing locally"),
         "{error}"
     );
-    assert_eq!(run.code, Some(2), "errors make the run fail: {}", run.describe());
+    assert_eq!(
+        run.code,
+        Some(2),
+        "errors make the run fail: {}",
+        run.describe()
+    );
     assert!(
         containers_of(&docker, pid).await.is_empty(),
         "containers left: {}",
@@ -578,11 +653,10 @@ async fn sigint_and_sigterm_remove_every_container_of_the_run() {
     let Some(docker) = engine("sigint_and_sigterm_remove_every_container_of_the_run").await else {
         return;
     };
-    let ctx = Ctx::new(
-        Script::new()
-            .default_task("slow")
-            .task("slow", vec![vec![run_cmd_timeout("sleep 120", 300)], vec![submit()]]),
-    )
+    let ctx = Ctx::new(Script::new().default_task("slow").task(
+        "slow",
+        vec![vec![run_cmd_timeout("sleep 120", 300)], vec![submit()]],
+    ))
     .await;
     let tasks = ctx.tasks(&[
         json!({"id": "a", "prompt": "wait"}),
@@ -626,7 +700,11 @@ async fn sigint_and_sigterm_remove_every_container_of_the_run() {
                 .expect("plinth stops soon after the signal")
                 .expect("plinth ends"),
         );
-        assert!(sent.elapsed() < Duration::from_secs(20), "took {:?}", sent.elapsed());
+        assert!(
+            sent.elapsed() < Duration::from_secs(20),
+            "took {:?}",
+            sent.elapsed()
+        );
         assert_eq!(run.code, Some(2), "{}", run.describe());
         assert_eq!(run.summary()["interrupted"], name, "{}", run.describe());
         assert!(
@@ -642,11 +720,10 @@ async fn reap_removes_the_containers_of_a_killed_run() {
     let Some(docker) = engine("reap_removes_the_containers_of_a_killed_run").await else {
         return;
     };
-    let ctx = Ctx::new(
-        Script::new()
-            .default_task("slow")
-            .task("slow", vec![vec![run_cmd_timeout("sleep 120", 300)], vec![submit()]]),
-    )
+    let ctx = Ctx::new(Script::new().default_task("slow").task(
+        "slow",
+        vec![vec![run_cmd_timeout("sleep 120", 300)], vec![submit()]],
+    ))
     .await;
     let mut child = ctx
         .command(&["--task", "wait", "--sandbox", "docker", "--image", IMAGE])
@@ -677,13 +754,19 @@ async fn reap_removes_the_containers_of_a_killed_run() {
     assert_eq!(containers_of(&docker, pid).await.len(), 1);
     let reaped = reap("0s").await;
     assert_eq!(reaped.code, Some(0), "{}", reaped.describe());
-    assert!(reaped.stdout.contains("removed plinth-"), "{}", reaped.describe());
+    assert!(
+        reaped.stdout.contains("removed plinth-"),
+        "{}",
+        reaped.describe()
+    );
     assert!(containers_of(&docker, pid).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_pool_of_2x4_serves_16_trajectories_without_slots_seeing_each_other() {
-    let Some(docker) = engine("a_pool_of_2x4_serves_16_trajectories_without_slots_seeing_each_other").await else {
+    let Some(docker) =
+        engine("a_pool_of_2x4_serves_16_trajectories_without_slots_seeing_each_other").await
+    else {
         return;
     };
     // Each trajectory checks that its slot starts clean (no files, none of
@@ -722,7 +805,10 @@ async fn a_pool_of_2x4_serves_16_trajectories_without_slots_seeing_each_other() 
         .await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
     let records = ctx.records();
-    assert_eq!(statuses(&records), BTreeMap::from([("Submitted".into(), 16)]));
+    assert_eq!(
+        statuses(&records),
+        BTreeMap::from([("Submitted".into(), 16)])
+    );
     let mut hosts = BTreeSet::new();
     for (id, t) in &records {
         let out = outputs(t);
@@ -735,7 +821,11 @@ async fn a_pool_of_2x4_serves_16_trajectories_without_slots_seeing_each_other() 
         hosts.insert(lines[3].to_string());
         let files: Vec<&str> = out[1].lines().collect();
         assert_eq!(files.len(), 2, "{id} sees others' files: {}", out[1]);
-        assert!(files[0] == ".tmp" && files[1].starts_with("mine-"), "{id}: {}", out[1]);
+        assert!(
+            files[0] == ".tmp" && files[1].starts_with("mine-"),
+            "{id}: {}",
+            out[1]
+        );
     }
     assert_eq!(hosts.len(), 2, "two containers served them all: {hosts:?}");
     assert!(containers_of(&docker, pid).await.is_empty());
@@ -743,12 +833,16 @@ async fn a_pool_of_2x4_serves_16_trajectories_without_slots_seeing_each_other() 
 
 #[tokio::test]
 async fn killing_a_pool_container_fails_its_slots_and_replaces_it() {
-    let Some(docker) = engine("killing_a_pool_container_fails_its_slots_and_replaces_it").await else {
+    let Some(docker) = engine("killing_a_pool_container_fails_its_slots_and_replaces_it").await
+    else {
         return;
     };
     let ctx = Ctx::new(Script::new().default_task("busy").task(
         "busy",
-        vec![vec![run_cmd_timeout("hostname; sleep 6", 60)], vec![submit()]],
+        vec![
+            vec![run_cmd_timeout("hostname; sleep 6", 60)],
+            vec![submit()],
+        ],
     ))
     .await;
     let rows: Vec<Value> = (0..16)
@@ -776,23 +870,27 @@ async fn killing_a_pool_container_fails_its_slots_and_replaces_it() {
         .expect("starting plinth");
     let pid = child.id().expect("a pid");
     // Wait for a container running four commands, then kill it.
-    let victim = wait_until("a pool container with 4 busy slots", Duration::from_secs(60), || async {
-        for id in containers_of(&docker, pid).await {
-            let Ok(top) = docker.top_processes(&id, None::<TopOptions>).await else {
-                continue;
-            };
-            let sleeping = top
-                .processes
-                .unwrap_or_default()
-                .iter()
-                .filter(|p| p.last().is_some_and(|cmd| cmd.trim() == "sleep 6"))
-                .count();
-            if sleeping == 4 {
-                return Some(id);
+    let victim = wait_until(
+        "a pool container with 4 busy slots",
+        Duration::from_secs(60),
+        || async {
+            for id in containers_of(&docker, pid).await {
+                let Ok(top) = docker.top_processes(&id, None::<TopOptions>).await else {
+                    continue;
+                };
+                let sleeping = top
+                    .processes
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|p| p.last().is_some_and(|cmd| cmd.trim() == "sleep 6"))
+                    .count();
+                if sleeping == 4 {
+                    return Some(id);
+                }
             }
-        }
-        None
-    })
+            None
+        },
+    )
     .await;
     docker
         .kill_container(&victim, None::<KillContainerOptions>)
@@ -811,14 +909,23 @@ async fn killing_a_pool_container_fails_its_slots_and_replaces_it() {
     for t in records.values() {
         let out = outputs(t);
         if status(t) == "Submitted" {
-            assert_ne!(out[0].trim(), victim_host, "a slot of the dead container succeeded");
+            assert_ne!(
+                out[0].trim(),
+                victim_host,
+                "a slot of the dead container succeeded"
+            );
         } else {
             let error = t["error"].as_str().unwrap_or_default();
             assert!(error.contains("sandbox"), "{error}");
         }
     }
     // A replacement started: three containers in all.
-    assert_eq!(run.stderr.matches("slots) started on").count(), 3, "{}", run.describe());
+    assert_eq!(
+        run.stderr.matches("slots) started on").count(),
+        3,
+        "{}",
+        run.describe()
+    );
     assert!(run.stderr.contains("is lost"), "{}", run.describe());
     assert!(containers_of(&docker, pid).await.is_empty());
 }
@@ -869,11 +976,15 @@ async fn two_engines_share_one_pool() {
         .expect("starting plinth");
     let pid = child.id().expect("a pid");
     // While it runs, each engine holds one of the pool's containers.
-    wait_until("a pool container on each engine", Duration::from_secs(60), || async {
-        let on_first = containers_of(&first, pid).await.len();
-        let on_second = containers_of(&second, pid).await.len();
-        (on_first == 1 && on_second == 1).then_some(())
-    })
+    wait_until(
+        "a pool container on each engine",
+        Duration::from_secs(60),
+        || async {
+            let on_first = containers_of(&first, pid).await.len();
+            let on_second = containers_of(&second, pid).await.len();
+            (on_first == 1 && on_second == 1).then_some(())
+        },
+    )
     .await;
     let run = outcome(child.wait_with_output().await.expect("plinth ends"));
     assert_eq!(run.code, Some(0), "{}", run.describe());
@@ -887,8 +998,16 @@ async fn two_engines_share_one_pool() {
         .map(|t| outputs(t)[0].trim().to_string())
         .collect();
     assert_eq!(hosts.len(), 2, "both containers served: {hosts:?}");
-    assert!(run.stderr.contains(&format!("started on {host1}")), "{}", run.describe());
-    assert!(run.stderr.contains(&format!("started on {host2}")), "{}", run.describe());
+    assert!(
+        run.stderr.contains(&format!("started on {host1}")),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains(&format!("started on {host2}")),
+        "{}",
+        run.describe()
+    );
     assert!(containers_of(&first, pid).await.is_empty());
     assert!(containers_of(&second, pid).await.is_empty());
 }
@@ -923,7 +1042,11 @@ async fn a_full_pool_waits_for_a_release() {
     let started = Instant::now();
     let first = provider.create(&task).await.unwrap();
     let second = provider.create(&task).await.unwrap();
-    assert!(started.elapsed() < Duration::from_millis(100), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        started.elapsed()
+    );
     assert_ne!(first.cwd(), second.cwd());
     let waiting = {
         let provider = provider.clone();

@@ -2,6 +2,7 @@
 //! and removal, and the labels that tie a container to its run.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,13 +57,17 @@ pub(super) struct RunIdentity {
 
 impl RunIdentity {
     pub fn new() -> Self {
+        // Several providers of one process (tests, benchmarks) must not share
+        // an id: shutting one down would sweep the others' containers.
+        static MADE: AtomicU64 = AtomicU64::new(0);
         let pid = std::process::id();
         let millis = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_millis();
+        let n = MADE.fetch_add(1, Ordering::Relaxed);
         Self {
-            id: format!("{millis:x}-{pid}"),
+            id: format!("{millis:x}-{pid}-{n}"),
             pid,
             started: process_start(pid).unwrap_or(0),
             host: hostname(),

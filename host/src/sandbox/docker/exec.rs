@@ -1,25 +1,36 @@
 //! Commands in a container through the exec API.
 //!
-//! Each command runs under a small POSIX `sh` wrapper that
-//! - merges stderr into stdout, so output keeps the order it was written in
-//!   (Docker copies the two streams separately and may reorder them);
-//! - starts the command in its own process group (`setsid`) and records the
-//!   group in a file under the container's control directory, so a timeout
-//!   (or a pool slot's release) can kill everything the command started,
-//!   inside the container, and check that it is gone;
-//! - prints an end marker carrying the exit code, with a nonce the command
-//!   cannot guess. The engine keeps an exec's stream open while background
-//!   processes hold its stdout (and then closes it only after ~2 s), so the
-//!   marker, not the end of the stream, says when the command finished; it
-//!   also saves asking the engine for the exit code.
+//! A runc exec costs ~50 ms, so each sandbox keeps one long-lived exec, a
+//! small POSIX `sh` command server ([`SERVER`]), and sends it commands over
+//! its stdin; a command then costs a few forks inside the container. The
+//! server runs each command
+//! - with stderr merged into stdout, so output keeps the order it was
+//!   written in (Docker copies the two streams separately and may reorder
+//!   them), through a pipe of its own, so background processes that keep
+//!   writing cannot leak into the next command's output;
+//! - in its own process group (`setsid`), recorded in a file under the
+//!   sandbox's control directory, so a timeout (or a pool slot's release) can
+//!   kill everything the command started, inside the container, and check
+//!   that it is gone;
+//! - followed by an end marker carrying the exit code, with a nonce the
+//!   command cannot guess.
+//!
+//! A command that cannot go through the server (it is busy with another
+//! command of the same sandbox, the request holds a newline where the line
+//! protocol cannot carry one, or the image lacks `mkfifo`) takes an exec of
+//! its own under [`WRAPPER`], which does the same for one command.
 
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bollard::container::LogOutput;
+use bollard::errors::Error as ApiError;
 use bollard::exec::{CreateExecOptions, StartExecResults};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::container::{check_running, short};
@@ -51,6 +62,56 @@ wait "$g"
 r=$?
 kill -0 -"$g" 2>/dev/null || rm -f "$1"
 printf '\036plinth-exit-%s:%d\n' "$2" "$r"
+"#;
+
+/// The command server; `$1` is the control directory. A request is a line
+/// with the nonce, then lines `@dir`, `=NAME=value` (environment) and
+/// `.text` (the command, line by line), then `!`. Each command's output goes
+/// through a pipe of its own (`cat` relays it), which is read for at most
+/// 100 ms after the command exits while background processes hold it open,
+/// as the local sandbox does.
+const SERVER: &str = r#"exec 2>/dev/null
+nl='
+'
+if command -v bash >/dev/null 2>&1; then s=bash; else s=sh; fi
+if command -v setsid >/dev/null 2>&1; then g=setsid; else g=; fi
+while IFS= read -r n; do
+  c= d=. e=
+  while IFS= read -r l; do
+    case $l in
+      .*) c="$c${l#?}$nl" ;;
+      @*) d=${l#?} ;;
+      =*) e="$e${l#?}$nl" ;;
+      *) break ;;
+    esac
+  done
+  if [ ! -d "$d" ]; then printf '\036plinth-exit-%s:nocwd\n' "$n"; continue; fi
+  f="$1/$n.out"
+  if ! mkfifo "$f"; then printf '\036plinth-exit-%s:nofifo\n' "$n"; continue; fi
+  cat "$f" &
+  r=$!
+  (
+    set -f
+    IFS=$nl
+    for v in $e; do export "$v"; done
+    cd "$d" && exec $g "$s" -c "$c"
+  ) >"$f" 2>&1 </dev/null &
+  k=$!
+  echo "$k" >"$1/$n.pid"
+  wait "$k"
+  x=$?
+  if kill -0 "$r"; then
+    (sleep 0.1; kill "$r") &
+    t=$!
+    wait "$r"
+    kill "$t"
+    wait "$t"
+  fi
+  wait "$r"
+  kill -0 -"$k" || rm -f "$1/$n.pid"
+  rm -f "$f"
+  printf '\036plinth-exit-%s:%d\n' "$n" "$x"
+done
 "#;
 
 /// `$1` group file. Kills the group (or, without `setsid` in the image, the
@@ -85,9 +146,211 @@ pub(super) struct ExecContext<'a> {
 enum Status {
     Exit(i32),
     NoCwd,
+    /// The server cannot run commands in this image.
+    Unusable,
 }
 
+/// A sandbox's command server, started on first use and replaced when it
+/// fails; see the module documentation.
+#[derive(Default)]
+pub(super) struct Shell {
+    session: Mutex<Option<Session>>,
+    /// The image cannot host the server: every command takes its own exec.
+    unusable: AtomicBool,
+}
+
+struct Session {
+    exec_id: String,
+    output: Pin<Box<dyn Stream<Item = Result<LogOutput, ApiError>> + Send>>,
+    input: Pin<Box<dyn AsyncWrite + Send>>,
+}
+
+/// Runs one command, through the sandbox's command server when it can.
 pub(super) async fn exec(
+    ctx: &ExecContext<'_>,
+    shell: &Shell,
+    request: ExecRequest,
+) -> Result<ExecOutput, SandboxError> {
+    let one_line = |text: &str| !text.contains('\n');
+    let fits = request.cwd.as_deref().is_none_or(one_line)
+        && ctx
+            .env
+            .iter()
+            .chain(&request.env)
+            .all(|(k, v)| one_line(k) && one_line(v));
+    if fits
+        && !shell.unusable.load(Ordering::Relaxed)
+        && let Ok(mut session) = shell.session.try_lock()
+    {
+        match exec_in_session(ctx, &mut session, &request).await {
+            Some(result) => return result,
+            None => shell.unusable.store(true, Ordering::Relaxed),
+        }
+    }
+    exec_once(ctx, request).await
+}
+
+async fn start_session(ctx: &ExecContext<'_>) -> Result<Session, SandboxError> {
+    let what = format!("container {}", short(ctx.container));
+    let docker = ctx.engine.docker();
+    let created = docker
+        .create_exec(
+            ctx.container,
+            CreateExecOptions {
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                cmd: Some(vec!["/bin/sh", "-c", SERVER, "plinth-shell", ctx.control]),
+                working_dir: Some(ctx.cwd),
+                ..CreateExecOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| sandbox_error(&what, e))?;
+    let StartExecResults::Attached { output, input } = docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| sandbox_error(&what, e))?
+    else {
+        unreachable!("an exec started without `detach` is attached");
+    };
+    Ok(Session {
+        exec_id: created.id,
+        output,
+        input,
+    })
+}
+
+/// One command through the server; `None` when the server cannot run
+/// commands in this image (the caller falls back to an exec of its own).
+async fn exec_in_session(
+    ctx: &ExecContext<'_>,
+    slot: &mut Option<Session>,
+    request: &ExecRequest,
+) -> Option<Result<ExecOutput, SandboxError>> {
+    let timeout = request.timeout.unwrap_or(ctx.default_timeout);
+    let deadline = Instant::now() + timeout;
+    // Out of its slot while in use, and put back only after a clean
+    // answer: a request cancelled half-way (its future dropped) must not
+    // leave its output for the next command to read.
+    let mut session = match slot.take() {
+        Some(session) => session,
+        None => match start_session(ctx).await {
+            Ok(session) => session,
+            Err(e) => return Some(Err(e)),
+        },
+    };
+    let nonce = nonce();
+    let mut message = format!("{nonce}\n@{}\n", request.cwd.as_deref().unwrap_or("."));
+    for (k, v) in COMMAND_ENV.iter().map(|(k, v)| (*k, *v)).chain(
+        ctx.env
+            .iter()
+            .chain(&request.env)
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    ) {
+        message.push_str(&format!("={k}={v}\n"));
+    }
+    for line in request.command.split('\n') {
+        message.push('.');
+        message.push_str(line);
+        message.push('\n');
+    }
+    message.push_str("!\n");
+    let sent = async {
+        session.input.write_all(message.as_bytes()).await?;
+        session.input.flush().await
+    };
+    if sent.await.is_err() {
+        // The server is gone; the container may be too.
+        return Some(match check_running(ctx.engine, ctx.container).await {
+            Err(e) => Err(e),
+            Ok(()) => Err(SandboxError::Other(format!(
+                "container {}: the command shell is gone",
+                short(ctx.container)
+            ))),
+        });
+    }
+
+    let mut captured = HeadTail::new(ctx.output.capture_limit());
+    let mut scan = MarkerScan::new(&nonce);
+    let mut status = None;
+    let mut timed_out = false;
+    while status.is_none() {
+        tokio::select! {
+            item = session.output.next() => match item {
+                Some(Ok(frame)) => status = scan.feed(frame_bytes(&frame), &mut captured),
+                Some(Err(_)) | None => break,
+            },
+            _ = tokio::time::sleep_until(deadline) => {
+                timed_out = true;
+                break;
+            }
+        }
+    }
+    scan.finish(&mut captured);
+    let exit_code = match status {
+        Some(Status::Exit(code)) => {
+            *slot = Some(session);
+            code
+        }
+        Some(Status::NoCwd) => {
+            *slot = Some(session);
+            return Some(Err(SandboxError::NotFound(format!(
+                "working directory {} does not exist",
+                request.cwd.as_deref().unwrap_or(ctx.cwd)
+            ))));
+        }
+        Some(Status::Unusable) => return None,
+        None if timed_out => {
+            // The server finishes the killed command on its own, but a fresh
+            // one is simpler than catching up with this one's output.
+            let group_file = format!("{}/{nonce}.pid", ctx.control);
+            if let Err(e) = kill_group(ctx.engine, ctx.container, &group_file).await {
+                return Some(Err(e));
+            }
+            124
+        }
+        // The server ended mid-command: the container stopped, or the
+        // command killed the server (e.g. `kill -9 -1`).
+        None => {
+            let exec_id = session.exec_id;
+            if let Err(e) = check_running(ctx.engine, ctx.container).await {
+                return Some(Err(e));
+            }
+            let info = ctx.engine.docker().inspect_exec(&exec_id).await.ok();
+            info.and_then(|i| i.exit_code)
+                .map_or(137, |code| code as i32)
+        }
+    };
+    Some(Ok(render(ctx, captured, exit_code, timed_out, timeout)))
+}
+
+/// What the model sees of a finished command.
+fn render(
+    ctx: &ExecContext<'_>,
+    captured: HeadTail,
+    exit_code: i32,
+    timed_out: bool,
+    timeout: Duration,
+) -> ExecOutput {
+    let (bytes, dropped) = captured.finish();
+    let (mut output, truncated) = ctx.output.render(&bytes, dropped);
+    if timed_out {
+        output.push_str(&format!(
+            "\n[command timed out after {}s and was killed]",
+            timeout.as_secs_f64()
+        ));
+    }
+    ExecOutput {
+        exit_code,
+        output,
+        truncated,
+        timed_out,
+    }
+}
+
+/// One command in an exec of its own, under [`WRAPPER`].
+async fn exec_once(
     ctx: &ExecContext<'_>,
     request: ExecRequest,
 ) -> Result<ExecOutput, SandboxError> {
@@ -176,6 +439,7 @@ pub(super) async fn exec(
                 "working directory {dir} does not exist"
             )));
         }
+        Some(Status::Unusable) => unreachable!("the wrapper never says so"),
         None if timed_out => {
             kill_group(ctx.engine, ctx.container, &group_file).await?;
             // What `timeout(1)` returns, so models recognise it.
@@ -199,20 +463,7 @@ pub(super) async fn exec(
             }
         }
     };
-    let (bytes, dropped) = captured.finish();
-    let (mut output, truncated) = ctx.output.render(&bytes, dropped);
-    if timed_out {
-        output.push_str(&format!(
-            "\n[command timed out after {}s and was killed]",
-            timeout.as_secs_f64()
-        ));
-    }
-    Ok(ExecOutput {
-        exit_code,
-        output,
-        truncated,
-        timed_out,
-    })
+    Ok(render(ctx, captured, exit_code, timed_out, timeout))
 }
 
 /// Kills a timed-out command's process group inside the container and makes
@@ -350,6 +601,7 @@ impl MarkerScan {
             self.done = true;
             return Some(match code.as_str() {
                 "nocwd" => Status::NoCwd,
+                "nofifo" => Status::Unusable,
                 code => Status::Exit(code.parse().unwrap_or(-1)),
             });
         }

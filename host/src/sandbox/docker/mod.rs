@@ -8,7 +8,14 @@
 //!   workspaces ("slots"); a trajectory leases a slot and gives it back reset.
 //!
 //! Both spread their containers over one or more engines ([`Engines`]:
-//! `--docker-host`, else `DOCKER_HOST`, else the local socket).
+//! `--docker-host`, else `DOCKER_HOST`, else the local socket; plain HTTP
+//! over unix sockets or TCP, no TLS).
+//!
+//! Podman's Docker-compatible service (`podman system service`) works the
+//! same way, alone or in one pool with Docker engines: tried with Podman 4.3
+//! (Debian 12), which needs `catatonit` installed for the init process and,
+//! on hosts whose hard rlimits are below Podman's defaults, lower
+//! `default_ulimits` in `containers.conf`.
 //!
 //! # Hardening (every container)
 //! - All capabilities dropped, then [`CAPABILITIES`] added back: `CHOWN`,

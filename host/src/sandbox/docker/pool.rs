@@ -361,6 +361,7 @@ impl Pool {
             slot,
             cwd,
             env,
+            shell: exec::Shell::default(),
         }
     }
 
@@ -563,6 +564,7 @@ pub struct SlotSandbox {
     cwd: String,
     control: String,
     env: Vec<(String, String)>,
+    shell: exec::Shell,
 }
 
 impl SlotSandbox {
@@ -616,7 +618,7 @@ impl Sandbox for SlotSandbox {
             output: &config.output,
             default_timeout: config.default_timeout,
         };
-        let result = exec::exec(&ctx, request).await;
+        let result = exec::exec(&ctx, &self.shell, request).await;
         self.noticed(result)
     }
 

@@ -108,6 +108,7 @@ impl SandboxProvider for DockerProvider {
             id,
             cwd: workdir,
             config: self.config.clone(),
+            shell: exec::Shell::default(),
         }))
     }
 
@@ -123,6 +124,7 @@ pub struct DockerSandbox {
     id: String,
     cwd: String,
     config: Arc<DockerConfig>,
+    shell: exec::Shell,
 }
 
 impl Drop for DockerSandbox {
@@ -157,7 +159,7 @@ impl Sandbox for DockerSandbox {
             output: &self.config.output,
             default_timeout: self.config.default_timeout,
         };
-        exec::exec(&ctx, request).await
+        exec::exec(&ctx, &self.shell, request).await
     }
 
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError> {
