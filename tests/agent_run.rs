@@ -10,165 +10,12 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use plinth_mock_llm::{
-    Attempt, MockConfig, MockServer, RecordedRequest, Reply, Script, ToolCallSpec,
-};
+use plinth_mock_llm::{Attempt, RecordedRequest, Reply, Script, ToolCallSpec};
 use serde_json::{Value, json};
-use tempfile::TempDir;
-
-const MODEL: &str = "mock-model";
-
-/// Environment variables that would change what plinth does if the test
-/// runner happened to have them set.
-const CLEARED_ENV: &[&str] = &[
-    "OPENAI_API_KEY",
-    "OPENROUTER_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "OPENAI_BASE_URL",
-    "PLINTH_PLUGIN_PATH",
-    "PLINTH_LOG",
-];
-
-/// A mock server playing a script, and a scratch directory for one test.
-struct Ctx {
-    server: MockServer,
-    dir: TempDir,
-}
-
-/// What a finished `plinth` process left behind.
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn describe(&self) -> String {
-        format!(
-            "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    #[track_caller]
-    fn assert_success(&self) {
-        assert_eq!(self.code, Some(0), "{}", self.describe());
-    }
-
-    /// The machine-readable summary plinth prints as its last stdout line.
-    fn summary(&self) -> Value {
-        let line = self.stdout.lines().last().unwrap_or_default();
-        serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("no summary line ({e}):\n{}", self.describe()))
-    }
-}
-
-impl Ctx {
-    async fn new(script: Script) -> Self {
-        support::warm_plugin_cache();
-        let server = MockServer::start(MockConfig::scripted(script))
-            .await
-            .expect("starting the mock server");
-        let dir = tempfile::Builder::new()
-            .prefix("plinth-agent-run-")
-            .tempdir()
-            .expect("creating a scratch directory");
-        Self { server, dir }
-    }
-
-    /// A server playing `steps` for every prompt.
-    async fn with_steps(steps: Vec<Vec<Attempt>>) -> Self {
-        Self::new(Script::new().task("t", steps).default_task("t")).await
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn output(&self) -> PathBuf {
-        self.path("out.jsonl")
-    }
-
-    /// `plinth run` against the mock, writing records to [`Ctx::output`] in
-    /// the canonical format unless `args` name another `--format`.
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(support::plinth_bin());
-        command
-            .arg("run")
-            .args(["--base-url", &self.server.base_url(), "--model", MODEL])
-            .arg("--output-file")
-            .arg(self.output());
-        if !args.contains(&"--format") {
-            command.args(["--format", "canonical"]);
-        }
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("PLINTH_CACHE_DIR", support::plugin_cache_dir())
-            .stdin(Stdio::null())
-            .kill_on_drop(true);
-        for name in CLEARED_ENV {
-            command.env_remove(name);
-        }
-        command
-    }
-
-    async fn run(&self, args: &[&str]) -> Outcome {
-        outcome(self.command(args).output().await.expect("running plinth"))
-    }
-
-    /// Runs one `--task` and returns its canonical record; the run must
-    /// succeed.
-    async fn run_task(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--task", "Please do the task."];
-        all.extend_from_slice(args);
-        let outcome = self.run(&all).await;
-        outcome.assert_success();
-        let mut records = read_jsonl(&self.output());
-        assert_eq!(records.len(), 1, "{}", outcome.describe());
-        records.remove(0)
-    }
-
-    fn requests(&self) -> Vec<RecordedRequest> {
-        self.server.requests()
-    }
-}
-
-fn outcome(output: std::process::Output) -> Outcome {
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-/// A JSONL file: every line complete (newline-terminated) and valid JSON.
-#[track_caller]
-fn read_jsonl(path: &Path) -> Vec<Value> {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    assert!(
-        text.is_empty() || text.ends_with('\n'),
-        "{} ends with a torn line: {:?}",
-        path.display(),
-        &text[text.len().saturating_sub(200)..]
-    );
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| {
-            serde_json::from_str(line).unwrap_or_else(|e| {
-                panic!(
-                    "{} line {} is not JSON ({e}): {line}",
-                    path.display(),
-                    i + 1
-                )
-            })
-        })
-        .collect()
-}
+use support::mock::{Ctx, MODEL, run_cmd, status};
+use support::run::read_jsonl;
 
 /// Polls `condition` until it holds, failing after `limit`.
 async fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
@@ -177,11 +24,6 @@ async fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bo
         assert!(started.elapsed() < limit, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// A native call of the terminal tool running `command`.
-fn run_cmd(command: &str) -> Attempt {
-    Attempt::tool_call("terminal", &json!({ "command": command }).to_string())
 }
 
 fn messages(trajectory: &Value) -> &[Value] {
@@ -218,10 +60,6 @@ fn terminal_outputs(trajectory: &Value) -> Vec<String> {
         .into_iter()
         .map(|m| terminal_result(m).0)
         .collect()
-}
-
-fn status(trajectory: &Value) -> &str {
-    trajectory["exit_status"].as_str().expect("exit_status")
 }
 
 /// Messages of a recorded chat request.
@@ -708,21 +546,16 @@ async fn long_output_is_cut_in_the_middle_with_a_marker() {
 
 // ------------------------------------------------------------------- batches
 
-/// `n` task rows with ids `job-000`..., each naming `script`.
-fn write_tasks(path: &Path, script: &str, n: usize) -> Vec<String> {
+/// Writes `n` task rows with ids `job-000`..., each naming `script`;
+/// returns the file and the ids.
+fn write_tasks(ctx: &Ctx, script: &str, n: usize) -> (PathBuf, Vec<String>) {
     let ids: Vec<String> = (0..n).map(|i| format!("job-{i:03}")).collect();
-    let rows: String = ids
+    let rows: Vec<Value> = ids
         .iter()
         .enumerate()
-        .map(|(i, id)| {
-            format!(
-                "{}\n",
-                json!({"id": id, "prompt": format!("SCRIPT={script} task number {i}")})
-            )
-        })
+        .map(|(i, id)| json!({"id": id, "prompt": format!("SCRIPT={script} task number {i}")}))
         .collect();
-    std::fs::write(path, rows).unwrap();
-    ids
+    (ctx.tasks(&rows), ids)
 }
 
 /// Every task exactly once, each at its input index.
@@ -749,8 +582,7 @@ async fn a_batch_of_200_tasks_at_concurrency_32() {
         ],
     );
     let ctx = Ctx::new(script).await;
-    let tasks = ctx.path("tasks.jsonl");
-    let ids = write_tasks(&tasks, "batch", 200);
+    let (tasks, ids) = write_tasks(&ctx, "batch", 200);
     let started = Instant::now();
     let outcome = ctx
         .run(&[
@@ -845,8 +677,7 @@ async fn resume_after_sigkill_runs_every_task_exactly_once() {
         ],
     );
     let ctx = Ctx::new(script).await;
-    let tasks = ctx.path("tasks.jsonl");
-    let ids = write_tasks(&tasks, "slow", TASKS);
+    let (tasks, ids) = write_tasks(&ctx, "slow", TASKS);
     let args = [
         "--prompts-file",
         tasks.to_str().unwrap(),

@@ -11,8 +11,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,41 +21,21 @@ use plinth::sandbox::{
     ExecRequest, LocalConfig, LocalSandbox, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
 };
 use plinth::task::Task;
-use plinth_mock_llm::{Attempt, MockConfig, MockServer, Script};
+use plinth_mock_llm::{Attempt, Script};
 use serde_json::{Value, json};
-use tempfile::TempDir;
+use support::mock::{Ctx, finish, run_cmd, status};
+use support::run::{Outcome, plinth};
 
 const IMAGE: &str = "plinth-test-busybox";
 const SECOND_HOST: &str = "unix:///var/run/plinth-docker2.sock";
 
-/// Environment variables that would change what plinth does if the test
-/// runner happened to have them set.
-const CLEARED_ENV: &[&str] = &[
-    "OPENAI_API_KEY",
-    "OPENROUTER_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "OPENAI_BASE_URL",
-    "PLINTH_PLUGIN_PATH",
-    "PLINTH_LOG",
-];
-
 // ------------------------------------------------------------------ engines
-
-fn required() -> bool {
-    std::env::var("PLINTH_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
-}
 
 /// Passes a test that cannot run, loudly, or fails it when Docker is
 /// required.
+#[track_caller]
 fn skip(test: &str, problem: &str) {
-    assert!(
-        !required(),
-        "PLINTH_REQUIRE_DOCKER=1 but {problem} (run tests/docker-setup.sh)"
-    );
-    eprintln!(
-        "\n*** SKIPPED docker::{test}: {problem}. tests/docker-setup.sh prepares an engine; \
-         PLINTH_REQUIRE_DOCKER=1 turns this skip into a failure. ***\n"
-    );
+    support::skip_without_docker(&format!("docker::{test}"), problem, "tests/docker-setup.sh");
 }
 
 /// A client of the engine at `host` (`None`: DOCKER_HOST or the local
@@ -138,119 +116,6 @@ where
 
 // ------------------------------------------------------------ plinth runs
 
-/// A mock model playing a script, and a scratch directory.
-struct Ctx {
-    server: MockServer,
-    dir: TempDir,
-}
-
-/// What a finished `plinth` process left behind.
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn describe(&self) -> String {
-        format!(
-            "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn summary(&self) -> Value {
-        let line = self.stdout.lines().last().unwrap_or_default();
-        serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("no summary line ({e}):\n{}", self.describe()))
-    }
-}
-
-impl Ctx {
-    async fn new(script: Script) -> Self {
-        support::warm_plugin_cache();
-        let server = MockServer::start(MockConfig::scripted(script))
-            .await
-            .expect("starting the mock server");
-        let dir = tempfile::Builder::new()
-            .prefix("plinth-docker-")
-            .tempdir()
-            .expect("creating a scratch directory");
-        Self { server, dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Writes JSONL task rows and returns the file's path.
-    fn tasks(&self, rows: &[Value]) -> PathBuf {
-        let path = self.path("tasks.jsonl");
-        let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
-        std::fs::write(&path, text).expect("writing tasks");
-        path
-    }
-
-    /// `plinth run` against the mock, canonical records in `out.jsonl`.
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(support::plinth_bin());
-        command
-            .arg("run")
-            .args(["--base-url", &self.server.base_url(), "--model", "mock"])
-            .arg("--output-file")
-            .arg(self.path("out.jsonl"))
-            .args(["--format", "canonical"])
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("PLINTH_CACHE_DIR", support::plugin_cache_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for name in CLEARED_ENV {
-            command.env_remove(name);
-        }
-        command
-    }
-
-    /// Runs plinth to its end; returns its pid (for its containers' labels)
-    /// and what it did.
-    async fn run_with_pid(&self, args: &[&str]) -> (u32, Outcome) {
-        let child = self.command(args).spawn().expect("starting plinth");
-        let pid = child.id().expect("a pid");
-        let output = child.wait_with_output().await.expect("plinth ends");
-        (pid, outcome(output))
-    }
-
-    /// The records by task id.
-    fn records(&self) -> BTreeMap<String, Value> {
-        read_jsonl(&self.path("out.jsonl"))
-            .into_iter()
-            .map(|t| (t["id"].as_str().expect("id").to_string(), t))
-            .collect()
-    }
-}
-
-fn outcome(output: std::process::Output) -> Outcome {
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn read_jsonl(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON record"))
-        .collect()
-}
-
-/// A native call of the terminal tool.
-fn run_cmd(command: &str) -> Attempt {
-    Attempt::tool_call("terminal", &json!({ "command": command }).to_string())
-}
-
 fn run_cmd_timeout(command: &str, timeout: u64) -> Attempt {
     Attempt::tool_call(
         "terminal",
@@ -260,6 +125,34 @@ fn run_cmd_timeout(command: &str, timeout: u64) -> Attempt {
 
 fn submit() -> Attempt {
     run_cmd("echo MINI_SWE_AGENT_FINAL_OUTPUT; echo done")
+}
+
+/// A model whose first command sleeps for two minutes.
+fn sleeping() -> Vec<Vec<Attempt>> {
+    vec![vec![run_cmd_timeout("sleep 120", 300)], vec![submit()]]
+}
+
+/// `n` task rows with ids `t00`, `t01`..., all with `prompt`.
+fn copies(n: usize, prompt: &str) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"id": format!("t{i:02}"), "prompt": prompt}))
+        .collect()
+}
+
+/// Flags of the `docker-pool` backend on [`IMAGE`].
+fn pool<'a>(slots: &'a str, min: &'a str, max: &'a str) -> Vec<&'a str> {
+    vec![
+        "--sandbox",
+        "docker-pool",
+        "--image",
+        IMAGE,
+        "--slots-per-container",
+        slots,
+        "--min-containers",
+        min,
+        "--max-containers",
+        max,
+    ]
 }
 
 /// Outputs of every terminal call of a trajectory, in order.
@@ -280,10 +173,6 @@ fn outputs(trajectory: &Value) -> Vec<String> {
         .collect()
 }
 
-fn status(trajectory: &Value) -> &str {
-    trajectory["exit_status"].as_str().expect("exit_status")
-}
-
 fn statuses(records: &BTreeMap<String, Value>) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for t in records.values() {
@@ -297,6 +186,27 @@ fn send_signal(pid: u32, signal: i32) {
     assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0, "kill {pid}");
 }
 
+// ------------------------------------------------------------ sandbox API
+
+/// A configuration of the per-task backend on [`IMAGE`].
+fn on_image() -> DockerConfig {
+    DockerConfig {
+        image: Some(IMAGE.into()),
+        ..DockerConfig::default()
+    }
+}
+
+/// A per-task provider on the default engine.
+async fn per_task_provider(config: DockerConfig) -> DockerProvider {
+    DockerProvider::new(Engines::connect(&[]).await.expect("engine"), config)
+}
+
+fn task(id: &str) -> Task {
+    Task::parse_line(0, &format!(r#"{{"id": "{id}", "prompt": "x"}}"#))
+        .unwrap()
+        .unwrap()
+}
+
 // ------------------------------------------------------------------- tests
 
 #[tokio::test]
@@ -306,19 +216,16 @@ async fn a_scripted_task_runs_in_a_hardened_container_and_its_files_are_there() 
     else {
         return;
     };
-    let ctx = Ctx::new(Script::new().default_task("t").task(
-        "t",
-        vec![
-            vec![run_cmd(
-                "pwd; echo hello > made.txt; mkdir -p sub && echo deep > sub/x.txt; echo one; echo two >&2; echo three",
-            )],
-            vec![run_cmd(
-                "cat made.txt sub/x.txt; test -f /.dockerenv && echo in-docker; \
-                 grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; ls /sys/class/net",
-            )],
-            vec![submit()],
-        ],
-    ))
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd(
+            "pwd; echo hello > made.txt; mkdir -p sub && echo deep > sub/x.txt; echo one; echo two >&2; echo three",
+        )],
+        vec![run_cmd(
+            "cat made.txt sub/x.txt; test -f /.dockerenv && echo in-docker; \
+             grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; ls /sys/class/net",
+        )],
+        vec![submit()],
+    ])
     .await;
     // The row's image and cwd win over the flags.
     let tasks = ctx
@@ -337,7 +244,7 @@ async fn a_scripted_task_runs_in_a_hardened_container_and_its_files_are_there() 
             "128",
         ])
         .await;
-    assert_eq!(run.code, Some(0), "{}", run.describe());
+    run.assert_success();
     assert!(
         containers_of(&docker, pid).await.is_empty(),
         "the container is gone"
@@ -368,17 +275,12 @@ async fn the_sandbox_api_behaves_like_the_local_one() {
         max_bytes: 1000,
         secrets: vec!["sk-secret-value".into()],
     };
-    let provider = DockerProvider::new(
-        Engines::connect(&[]).await.expect("engine"),
-        DockerConfig {
-            image: Some(IMAGE.into()),
-            output: output.clone(),
-            ..DockerConfig::default()
-        },
-    );
-    let task = Task::parse_line(0, r#"{"id": "api", "prompt": "x"}"#)
-        .unwrap()
-        .unwrap();
+    let provider = per_task_provider(DockerConfig {
+        output: output.clone(),
+        ..on_image()
+    })
+    .await;
+    let task = task("api");
     let sandbox = provider.create(&task).await.expect("a container");
     assert_eq!(sandbox.cwd(), "/workspace");
     let local = LocalSandbox::new(
@@ -508,14 +410,11 @@ async fn the_sandbox_api_behaves_like_the_local_one() {
     .await;
 
     // A read-only root: the workspace (a volume) and /tmp stay writable.
-    let provider = DockerProvider::new(
-        Engines::connect(&[]).await.expect("engine"),
-        DockerConfig {
-            image: Some(IMAGE.into()),
-            read_only: true,
-            ..DockerConfig::default()
-        },
-    );
+    let provider = per_task_provider(DockerConfig {
+        read_only: true,
+        ..on_image()
+    })
+    .await;
     let sandbox = provider.create(&task).await.expect("a container");
     sandbox.write_file("w.txt", b"written").await.unwrap();
     let out = sandbox
@@ -537,17 +436,11 @@ async fn a_command_past_its_timeout_is_stopped_inside_the_container() {
     {
         return;
     }
-    let provider = DockerProvider::new(
-        Engines::connect(&[]).await.expect("engine"),
-        DockerConfig {
-            image: Some(IMAGE.into()),
-            ..DockerConfig::default()
-        },
-    );
-    let task = Task::parse_line(0, r#"{"id": "timeout", "prompt": "x"}"#)
-        .unwrap()
-        .unwrap();
-    let sandbox = provider.create(&task).await.expect("a container");
+    let provider = per_task_provider(on_image()).await;
+    let sandbox = provider
+        .create(&task("timeout"))
+        .await
+        .expect("a container");
     let started = Instant::now();
     let out = sandbox
         .exec(ExecRequest {
@@ -653,39 +546,22 @@ async fn sigint_and_sigterm_remove_every_container_of_the_run() {
     let Some(docker) = engine("sigint_and_sigterm_remove_every_container_of_the_run").await else {
         return;
     };
-    let ctx = Ctx::new(Script::new().default_task("slow").task(
-        "slow",
-        vec![vec![run_cmd_timeout("sleep 120", 300)], vec![submit()]],
-    ))
-    .await;
+    let ctx = Ctx::with_steps(sleeping()).await;
     let tasks = ctx.tasks(&[
         json!({"id": "a", "prompt": "wait"}),
         json!({"id": "b", "prompt": "wait"}),
         json!({"id": "c", "prompt": "wait"}),
     ]);
     let tasks = tasks.to_str().unwrap();
-    let per_task: &[&str] = &["--sandbox", "docker", "--concurrency", "3"];
-    let pool: &[&str] = &[
-        "--sandbox",
-        "docker-pool",
-        "--slots-per-container",
-        "2",
-        "--min-containers",
-        "1",
-        "--max-containers",
-        "2",
-        "--concurrency",
-        "3",
-    ];
+    let per_task = vec!["--sandbox", "docker", "--image", IMAGE];
     // (signal, its name, backend flags, containers the run makes)
     for (signal, name, backend, want) in [
         (libc::SIGINT, "SIGINT", per_task, 3),
-        (libc::SIGTERM, "SIGTERM", pool, 2),
+        (libc::SIGTERM, "SIGTERM", pool("2", "1", "2"), 2),
     ] {
-        let mut args = vec!["--prompts-file", tasks, "--image", IMAGE];
-        args.extend_from_slice(backend);
-        let child = ctx.command(&args).spawn().expect("starting plinth");
-        let pid = child.id().expect("a pid");
+        let mut args = vec!["--prompts-file", tasks, "--concurrency", "3"];
+        args.extend(backend);
+        let (child, pid) = ctx.start(&args);
         wait_until("the run's containers", Duration::from_secs(60), || async {
             (containers_of(&docker, pid).await.len() >= want).then_some(())
         })
@@ -694,12 +570,9 @@ async fn sigint_and_sigterm_remove_every_container_of_the_run() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let sent = Instant::now();
         send_signal(pid, signal);
-        let run = outcome(
-            tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-                .await
-                .expect("plinth stops soon after the signal")
-                .expect("plinth ends"),
-        );
+        let run = tokio::time::timeout(Duration::from_secs(60), finish(child))
+            .await
+            .expect("plinth stops soon after the signal");
         assert!(
             sent.elapsed() < Duration::from_secs(20),
             "took {:?}",
@@ -720,16 +593,8 @@ async fn reap_removes_the_containers_of_a_killed_run() {
     let Some(docker) = engine("reap_removes_the_containers_of_a_killed_run").await else {
         return;
     };
-    let ctx = Ctx::new(Script::new().default_task("slow").task(
-        "slow",
-        vec![vec![run_cmd_timeout("sleep 120", 300)], vec![submit()]],
-    ))
-    .await;
-    let mut child = ctx
-        .command(&["--task", "wait", "--sandbox", "docker", "--image", IMAGE])
-        .spawn()
-        .expect("starting plinth");
-    let pid = child.id().expect("a pid");
+    let ctx = Ctx::with_steps(sleeping()).await;
+    let (mut child, pid) = ctx.start(&["--task", "wait", "--sandbox", "docker", "--image", IMAGE]);
     wait_until("the run's container", Duration::from_secs(60), || async {
         (!containers_of(&docker, pid).await.is_empty()).then_some(())
     })
@@ -741,8 +606,8 @@ async fn reap_removes_the_containers_of_a_killed_run() {
 
     // Too young for --older-than: kept.
     let reap = |older_than: &'static str| async move {
-        outcome(
-            tokio::process::Command::new(support::plinth_bin())
+        Outcome::from(
+            tokio::process::Command::from(plinth())
                 .args(["sandbox", "reap", "--older-than", older_than])
                 .output()
                 .await
@@ -776,34 +641,22 @@ async fn a_pool_of_2x4_serves_16_trajectories_without_slots_seeing_each_other() 
                 echo \"$HOME|$TMPDIR|$(pwd)|$PLINTH_SLOT\"; hostname";
     let leave = "echo mine > mine-$$.txt; sleep 1000$PLINTH_SLOT & setsid sleep 2000$PLINTH_SLOT & \
                  sleep 1; ls -A";
-    let ctx = Ctx::new(Script::new().default_task("pool").task(
-        "pool",
-        vec![vec![run_cmd(look)], vec![run_cmd(leave)], vec![submit()]],
-    ))
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd(look)],
+        vec![run_cmd(leave)],
+        vec![submit()],
+    ])
     .await;
-    let rows: Vec<Value> = (0..16)
-        .map(|i| json!({"id": format!("t{i:02}"), "prompt": "share"}))
-        .collect();
-    let tasks = ctx.tasks(&rows);
-    let (pid, run) = ctx
-        .run_with_pid(&[
-            "--prompts-file",
-            tasks.to_str().unwrap(),
-            "--sandbox",
-            "docker-pool",
-            "--image",
-            IMAGE,
-            "--slots-per-container",
-            "4",
-            "--min-containers",
-            "2",
-            "--max-containers",
-            "2",
-            "--concurrency",
-            "16",
-        ])
-        .await;
-    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let tasks = ctx.tasks(&copies(16, "share"));
+    let mut args = vec![
+        "--prompts-file",
+        tasks.to_str().unwrap(),
+        "--concurrency",
+        "16",
+    ];
+    args.extend(pool("4", "2", "2"));
+    let (pid, run) = ctx.run_with_pid(&args).await;
+    run.assert_success();
     let records = ctx.records();
     assert_eq!(
         statuses(&records),
@@ -837,38 +690,20 @@ async fn killing_a_pool_container_fails_its_slots_and_replaces_it() {
     else {
         return;
     };
-    let ctx = Ctx::new(Script::new().default_task("busy").task(
-        "busy",
-        vec![
-            vec![run_cmd_timeout("hostname; sleep 6", 60)],
-            vec![submit()],
-        ],
-    ))
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd_timeout("hostname; sleep 6", 60)],
+        vec![submit()],
+    ])
     .await;
-    let rows: Vec<Value> = (0..16)
-        .map(|i| json!({"id": format!("t{i:02}"), "prompt": "work"}))
-        .collect();
-    let tasks = ctx.tasks(&rows);
-    let child = ctx
-        .command(&[
-            "--prompts-file",
-            tasks.to_str().unwrap(),
-            "--sandbox",
-            "docker-pool",
-            "--image",
-            IMAGE,
-            "--slots-per-container",
-            "4",
-            "--min-containers",
-            "2",
-            "--max-containers",
-            "2",
-            "--concurrency",
-            "8",
-        ])
-        .spawn()
-        .expect("starting plinth");
-    let pid = child.id().expect("a pid");
+    let tasks = ctx.tasks(&copies(16, "work"));
+    let mut args = vec![
+        "--prompts-file",
+        tasks.to_str().unwrap(),
+        "--concurrency",
+        "8",
+    ];
+    args.extend(pool("4", "2", "2"));
+    let (child, pid) = ctx.start(&args);
     // Wait for a container running four commands, then kill it.
     let victim = wait_until(
         "a pool container with 4 busy slots",
@@ -896,7 +731,7 @@ async fn killing_a_pool_container_fails_its_slots_and_replaces_it() {
         .kill_container(&victim, None::<KillContainerOptions>)
         .await
         .expect("killing the container");
-    let run = outcome(child.wait_with_output().await.expect("plinth ends"));
+    let run = finish(child).await;
     let records = ctx.records();
     assert_eq!(records.len(), 16, "{}", run.describe());
     assert_eq!(
@@ -940,41 +775,22 @@ async fn two_engines_share_one_pool() {
         Ok(docker) => docker,
         Err(problem) => return skip("two_engines_share_one_pool", &problem),
     };
-    let ctx = Ctx::new(Script::new().default_task("t").task(
-        "t",
-        vec![vec![run_cmd("hostname; sleep 1")], vec![submit()]],
-    ))
-    .await;
-    let rows: Vec<Value> = (0..8)
-        .map(|i| json!({"id": format!("t{i}"), "prompt": "spread"}))
-        .collect();
-    let tasks = ctx.tasks(&rows);
+    let ctx = Ctx::with_steps(vec![vec![run_cmd("hostname; sleep 1")], vec![submit()]]).await;
+    let tasks = ctx.tasks(&copies(8, "spread"));
     let host1 = "unix:///var/run/docker.sock".to_string();
     let host1 = std::env::var("DOCKER_HOST").unwrap_or(host1);
-    let child = ctx
-        .command(&[
-            "--prompts-file",
-            tasks.to_str().unwrap(),
-            "--sandbox",
-            "docker-pool",
-            "--image",
-            IMAGE,
-            "--docker-host",
-            &host1,
-            "--docker-host",
-            &host2,
-            "--slots-per-container",
-            "2",
-            "--min-containers",
-            "2",
-            "--max-containers",
-            "2",
-            "--concurrency",
-            "4",
-        ])
-        .spawn()
-        .expect("starting plinth");
-    let pid = child.id().expect("a pid");
+    let mut args = vec![
+        "--prompts-file",
+        tasks.to_str().unwrap(),
+        "--docker-host",
+        &host1,
+        "--docker-host",
+        &host2,
+        "--concurrency",
+        "4",
+    ];
+    args.extend(pool("2", "2", "2"));
+    let (child, pid) = ctx.start(&args);
     // While it runs, each engine holds one of the pool's containers.
     wait_until(
         "a pool container on each engine",
@@ -986,8 +802,8 @@ async fn two_engines_share_one_pool() {
         },
     )
     .await;
-    let run = outcome(child.wait_with_output().await.expect("plinth ends"));
-    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let run = finish(child).await;
+    run.assert_success();
     assert_eq!(
         statuses(&ctx.records()),
         BTreeMap::from([("Submitted".into(), 8)])
@@ -1023,10 +839,7 @@ async fn a_full_pool_waits_for_a_release() {
     let provider = Arc::new(
         PoolProvider::start(
             Engines::connect(&[]).await.expect("engine"),
-            DockerConfig {
-                image: Some(IMAGE.into()),
-                ..DockerConfig::default()
-            },
+            on_image(),
             PoolConfig {
                 slots_per_container: 2,
                 min_containers: 1,
@@ -1036,9 +849,7 @@ async fn a_full_pool_waits_for_a_release() {
         .await
         .expect("a warm pool"),
     );
-    let task = Task::parse_line(0, r#"{"id": "p", "prompt": "x"}"#)
-        .unwrap()
-        .unwrap();
+    let task = task("p");
     let started = Instant::now();
     let first = provider.create(&task).await.unwrap();
     let second = provider.create(&task).await.unwrap();

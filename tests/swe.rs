@@ -6,9 +6,9 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use serde_json::{Value, json};
+use support::run::{Outcome, plinth, read_jsonl, read_jsonl_if_any};
 
 /// A scratch directory with the task rows (absolute repo path) and the
 /// recorded trajectories of the example, optionally edited.
@@ -43,17 +43,28 @@ impl Fixture {
         path
     }
 
-    /// Runs `plinth run` with the replayed example agent and the pytest scorer.
-    fn run(&self, tasks: &Path, replay: &Path, extra: &[&str]) -> (Output, Vec<Value>) {
-        let out = self.path("out.jsonl");
+    /// Runs `plinth run` with the replayed agent `replay` and the pytest
+    /// scorer, writing canonical records to `out.jsonl`.
+    fn run(&self, tasks: &Path, replay: &Path, extra: &[&str]) -> (Outcome, Vec<Value>) {
+        let mut args = vec!["--format", "canonical"];
+        args.extend(extra);
+        self.run_to(&self.path("out.jsonl"), tasks, replay, &args)
+    }
+
+    /// [`Fixture::run`] writing to `out` in the `--format` `extra` names.
+    fn run_to(
+        &self,
+        out: &Path,
+        tasks: &Path,
+        replay: &Path,
+        extra: &[&str],
+    ) -> (Outcome, Vec<Value>) {
         let mut args = vec![
             "run",
             "--prompts-file",
             tasks.to_str().unwrap(),
             "--scorer",
             "pytest",
-            "--format",
-            "canonical",
             "--output-file",
             out.to_str().unwrap(),
             "--repo-cache",
@@ -63,21 +74,11 @@ impl Fixture {
         let model = format!("replay:{}", replay.display());
         args.extend(["--model", &model]);
         args.extend(extra);
-        let output = self.plinth(&args);
-        let records = if out.exists() {
-            read_jsonl(&out)
-        } else {
-            Vec::new()
-        };
-        (output, records)
+        (self.plinth(&args), read_jsonl_if_any(out))
     }
 
-    fn plinth(&self, args: &[&str]) -> Output {
-        std::process::Command::new(support::plinth_bin())
-            .args(args)
-            .env("PLINTH_CACHE_DIR", support::plugin_cache_dir())
-            .output()
-            .unwrap()
+    fn plinth(&self, args: &[&str]) -> Outcome {
+        Outcome::from(plinth().args(args).output().unwrap())
     }
 }
 
@@ -85,24 +86,11 @@ fn example_trajectories() -> PathBuf {
     support::workspace().join("examples/trajectories.jsonl")
 }
 
-fn read_jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn by_id<'a>(records: &'a [Value], id: &str) -> &'a Value {
     records
         .iter()
         .find(|r| r["id"] == id)
         .unwrap_or_else(|| panic!("no record {id}"))
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// Recorded trajectories whose agent does nothing useful: it only submits.
@@ -131,7 +119,7 @@ fn fixing_trajectories_earn_reward_one_and_record_their_patch() {
     let f = Fixture::new();
     let tasks = f.tasks(|_| {});
     let (output, records) = f.run(&tasks, &example_trajectories(), &["--concurrency", "3"]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    output.assert_success();
     assert_eq!(records.len(), 3);
     for record in &records {
         assert_eq!(record["exit_status"], "Submitted", "{record}");
@@ -160,7 +148,7 @@ fn no_fix_scores_zero_and_no_tool_calls_scores_zero_without_tests() {
     let tasks = f.tasks(|_| {});
     let lazy = lazy_agent(&f, true);
     let (output, records) = f.run(&tasks, &lazy, &[]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    output.assert_success();
     for record in &records {
         assert_eq!(record["exit_status"], "Submitted");
         assert_eq!(record["score"]["reward"], 0.0, "{}", record["score"]);
@@ -171,7 +159,7 @@ fn no_fix_scores_zero_and_no_tool_calls_scores_zero_without_tests() {
 
     let silent = lazy_agent(&f, false);
     let (output, records) = f.run(&tasks, &silent, &[]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    output.assert_success();
     for record in &records {
         assert_eq!(record["exit_status"], "Finished");
         assert_eq!(record["score"]["reward"], 0.0);
@@ -190,8 +178,9 @@ fn infrastructure_failures_are_kept_apart_from_reward_zero() {
     // The test command cannot run.
     let tasks = f.tasks(|row| row["test_cmd"] = json!("no-such-pytest-binary"));
     let (output, records) = f.run(&tasks, &example_trajectories(), &[]);
-    assert!(
-        !output.status.success(),
+    assert_ne!(
+        output.code,
+        Some(0),
         "an infrastructure error is a failed run"
     );
     for record in &records {
@@ -252,7 +241,7 @@ fn rescoring_a_batch_gives_the_same_rewards() {
     let mixed = f.path("mixed.jsonl");
     std::fs::write(&mixed, text).unwrap();
     let (output, records) = f.run(&tasks, &mixed, &["--concurrency", "3"]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    output.assert_success();
 
     let rescored = f.path("rescored.jsonl");
     let cache = f.path("repos");
@@ -269,7 +258,7 @@ fn rescoring_a_batch_gives_the_same_rewards() {
         "--concurrency",
         "2",
     ]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    output.assert_success();
     let rescored = read_jsonl(&rescored);
     assert_eq!(rescored.len(), records.len());
     for original in &records {
@@ -301,7 +290,7 @@ fn groups_carry_statistics_and_atropos_writes_one_record_per_group() {
         &example_trajectories(),
         &["--group-size", "2", "--concurrency", "6"],
     );
-    assert!(output.status.success(), "{}", stderr(&output));
+    output.assert_success();
     assert_eq!(records.len(), 6);
     for record in &records {
         let group = &record["group"];
@@ -329,30 +318,20 @@ fn groups_carry_statistics_and_atropos_writes_one_record_per_group() {
     }
 
     // Mixed rewards in one group via the atropos formatter.
-    let out = f.path("atropos.jsonl");
-    let cache = f.path("repos");
-    let replay = format!("replay:{}", lazy_agent(&f, true).display());
-    let output = f.plinth(&[
-        "run",
-        "--prompts-file",
-        tasks.to_str().unwrap(),
-        "--model",
-        &replay,
-        "--scorer",
-        "pytest",
-        "--format",
-        "atropos",
-        "--group-size",
-        "3",
-        "--output-file",
-        out.to_str().unwrap(),
-        "--repo-cache",
-        cache.to_str().unwrap(),
-        "--concurrency",
-        "4",
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let groups = read_jsonl(&out);
+    let (output, groups) = f.run_to(
+        &f.path("atropos.jsonl"),
+        &tasks,
+        &lazy_agent(&f, true),
+        &[
+            "--format",
+            "atropos",
+            "--group-size",
+            "3",
+            "--concurrency",
+            "4",
+        ],
+    );
+    output.assert_success();
     assert_eq!(groups.len(), 3, "one record per task group");
     for group in &groups {
         assert_eq!(group["scores"], json!([0.0, 0.0, 0.0]));
@@ -386,7 +365,7 @@ fn many_trajectories_share_one_repo_cache_concurrently() {
     let replay_path = f.path("many-replay.jsonl");
     std::fs::write(&replay_path, replay).unwrap();
     let (output, records) = f.run(&tasks, &replay_path, &["--concurrency", "8"]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    output.assert_success();
     assert_eq!(records.len(), 12);
     assert!(records.iter().all(|r| r["score"]["reward"] == 1.0));
     let clones: Vec<_> = std::fs::read_dir(f.path("repos"))
@@ -420,12 +399,11 @@ fn swe_tasks_on_the_docker_backend() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !present {
-        assert!(
-            std::env::var("PLINTH_REQUIRE_DOCKER").as_deref() != Ok("1"),
-            "PLINTH_REQUIRE_DOCKER=1 but the image {image} is missing (tests/docker-python-image.sh)"
+        return support::skip_without_docker(
+            "swe::swe_tasks_on_the_docker_backend",
+            &format!("the image {image} is missing"),
+            "tests/docker-python-image.sh",
         );
-        eprintln!("\n*** SKIPPED swe::swe_tasks_on_the_docker_backend: no image {image} ***\n");
-        return;
     }
     let f = Fixture::new();
     let tasks = f.tasks(|_| {});
@@ -435,7 +413,7 @@ fn swe_tasks_on_the_docker_backend() {
             &example_trajectories(),
             &["--sandbox", backend, "--image", image, "--concurrency", "3"],
         );
-        assert!(output.status.success(), "{backend}: {}", stderr(&output));
+        assert_eq!(output.code, Some(0), "{backend}: {}", output.describe());
         assert_eq!(records.len(), 3, "{backend}");
         for record in &records {
             assert_eq!(record["sandbox"], backend);

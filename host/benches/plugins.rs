@@ -31,6 +31,8 @@ struct Options {
     /// Calls per latency series.
     calls: usize,
     json: Option<String>,
+    /// Skip the compile figures (for profiling the calls).
+    calls_only: bool,
 }
 
 impl Options {
@@ -40,6 +42,7 @@ impl Options {
             warm_reps: 15,
             calls: 400,
             json: None,
+            calls_only: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -53,6 +56,7 @@ impl Options {
                     options.calls = args.next().and_then(|v| v.parse().ok()).unwrap_or(400)
                 }
                 "--json" => options.json = args.next(),
+                "--calls-only" => options.calls_only = true,
                 // `cargo bench` passes `--bench`; ignore it and anything else.
                 _ => {}
             }
@@ -203,7 +207,7 @@ async fn compile_figures(options: &Options) -> Value {
         );
     }
 
-    // All four at once, as a fresh process would load them one after another.
+    // All of them in one runtime, one after another.
     let dir = tempfile::tempdir().expect("a temp dir");
     let rt = runtime(dir.path());
     let started = Instant::now();
@@ -229,11 +233,12 @@ async fn compile_figures(options: &Options) -> Value {
         drop(rt);
     }
     let cold_all_ms = cold_all.as_secs_f64() * 1e3;
+    let n = BUILTINS.len();
     eprintln!(
-        "  all four, one runtime: cold {cold_all_ms:.1} ms (sum of medians {cold_total:.1} ms)"
+        "  all {n}, one runtime: cold {cold_all_ms:.1} ms (sum of medians {cold_total:.1} ms)"
     );
     let warm_all = stats(&warm_all);
-    show("all four, one runtime: warm", &warm_all);
+    show(&format!("all {n}, one runtime: warm"), &warm_all);
     let new_runtime = stats(&new_runtime);
     show(
         "PluginRuntime::new (engine, pooling, linkers)",
@@ -241,9 +246,10 @@ async fn compile_figures(options: &Options) -> Value {
     );
     json!({
         "per_plugin": per_plugin,
-        "cold_all_four_ms": (cold_all_ms * 10.0).round() / 10.0,
+        "builtins": n,
+        "cold_all_ms": (cold_all_ms * 10.0).round() / 10.0,
         "cold_sum_of_medians_ms": (cold_total * 10.0).round() / 10.0,
-        "warm_all_four": warm_all,
+        "warm_all": warm_all,
         "warm_sum_of_medians_ms": (warm_total * 1000.0).round() / 1000.0,
         "runtime_new": new_runtime,
     })
@@ -264,8 +270,7 @@ fn children_cpu() -> Duration {
 /// The benchmark's per-step command run with plain blocking `std::process`:
 /// its wall time and its own CPU (bash + ls), which `plinth run` pays per step
 /// whatever the host does.
-fn bash_command(dir: &Path, calls: usize) -> Value {
-    let command = "echo step 5 && ls";
+fn bash_command(dir: &Path, command: &str, calls: usize) -> Value {
     let run = || {
         let out = std::process::Command::new("bash")
             .args(["-c", command])
@@ -287,8 +292,8 @@ fn bash_command(dir: &Path, calls: usize) -> Value {
     }
     let cpu_ms = (children_cpu() - cpu_before).as_secs_f64() * 1e3 / calls as f64;
     let wall = stats(&wall);
-    show("`echo step 5 && ls` via std::process (blocking)", &wall);
-    eprintln!("  its own CPU (bash + ls, getrusage children): {cpu_ms:.3} ms per command");
+    show(&format!("`{command}` via std::process (blocking)"), &wall);
+    eprintln!("  its own CPU (getrusage of the children): {cpu_ms:.3} ms per command");
     json!({
         "command": command,
         "wall": wall,
@@ -315,7 +320,9 @@ async fn call_figures(options: &Options) -> Value {
     ] {
         std::fs::write(work.path().join(file), text).expect("a file");
     }
-    let bash = bash_command(work.path(), options.calls);
+    let bench_command = "echo step 5 && ls";
+    let bash = bash_command(work.path(), bench_command, options.calls);
+    let bash_trivial = bash_command(work.path(), "echo hi", options.calls);
     let sandbox: Arc<dyn Sandbox> =
         Arc::new(LocalSandbox::new(Some(work.path()), Default::default()).expect("a sandbox"));
     let command = "echo hi";
@@ -351,6 +358,20 @@ async fn call_figures(options: &Options) -> Value {
         no_exec.push(started.elapsed());
         assert!(err.is_err());
     }
+    let mut direct_bench = Vec::new();
+    for _ in 0..options.calls {
+        let started = Instant::now();
+        sandbox
+            .exec(ExecRequest::new(bench_command))
+            .await
+            .expect("runs");
+        direct_bench.push(started.elapsed());
+    }
+    let direct_bench = stats(&direct_bench);
+    show(
+        &format!("LocalSandbox::exec `{bench_command}`"),
+        &direct_bench,
+    );
     let (via_tool, direct, no_exec) = (stats(&via_tool), stats(&direct), stats(&no_exec));
     show("terminal tool invoke (instantiate + call)", &via_tool);
     show("LocalSandbox::exec directly", &direct);
@@ -403,6 +424,8 @@ async fn call_figures(options: &Options) -> Value {
     }
     json!({
         "bash_command": bash,
+        "bash_trivial_command": bash_trivial,
+        "sandbox_exec_bench_command": direct_bench,
         "command": command,
         "terminal_invoke": via_tool,
         "sandbox_exec_direct": direct,
@@ -422,7 +445,11 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     let doc = tokio.block_on(async {
-        let compile = compile_figures(&options).await;
+        let compile = if options.calls_only {
+            Value::Null
+        } else {
+            compile_figures(&options).await
+        };
         let calls = call_figures(&options).await;
         json!({ "compile": compile, "calls": calls })
     });

@@ -16,7 +16,7 @@ use crate::agent::{Agent, Checkpoint, exit};
 use crate::plugin::{FormatterPlugin, PluginError};
 use crate::sandbox::{Sandbox, SandboxProvider};
 use crate::scoring::Scorers;
-use crate::store::{Record, StoreError, TrajectoryStore, save_checkpoint};
+use crate::store::{Record, StoreError, TrajectoryStore, queue_checkpoint, save_checkpoint};
 use crate::task::Task;
 use crate::trajectory::{Group, SCHEMA, Trajectory, Usage};
 use crate::workspace::{self, RepoCache, RepoSpec};
@@ -149,7 +149,12 @@ struct FileCheckpoint {
 #[async_trait::async_trait]
 impl Checkpoint for FileCheckpoint {
     async fn save(&mut self, trajectory: &Trajectory) {
-        if let Err(e) = save_checkpoint(&self.dir, self.rollout, trajectory).await {
+        if trajectory.exit_status == exit::RUNNING {
+            // A step's checkpoint is written in the background; the run goes on.
+            queue_checkpoint(&self.dir, self.rollout, trajectory);
+        } else if let Err(e) = save_checkpoint(&self.dir, self.rollout, trajectory).await {
+            // A finished run's checkpoint is on disk before its record is
+            // stored (which removes it).
             tracing::warn!("checkpoint of {} failed: {e}", trajectory.id);
         }
     }

@@ -290,7 +290,8 @@ pub fn checkpoint_path(dir: &Path, index: u64, rollout: u32) -> PathBuf {
 }
 
 /// Writes the canonical record of a run in progress (atomically, so a crash
-/// leaves the previous step's version rather than half a file).
+/// leaves the previous step's version rather than half a file), and returns
+/// once it is written.
 pub async fn save_checkpoint(
     dir: &Path,
     rollout: u32,
@@ -298,9 +299,124 @@ pub async fn save_checkpoint(
 ) -> Result<(), StoreError> {
     let path = checkpoint_path(dir, trajectory.input_index, rollout);
     let bytes = serde_json::to_vec(trajectory).expect("trajectories serialise");
-    tokio::task::spawn_blocking(move || write_atomic(&path, &bytes))
-        .await
-        .expect("checkpoint task does not panic")
+    let (done, written) = tokio::sync::oneshot::channel();
+    checkpoint_writer().submit(path.clone(), bytes, Some(done));
+    match written.await {
+        Ok(result) => result.map_err(|(kind, message)| StoreError::Io {
+            path,
+            source: std::io::Error::new(kind, message),
+        }),
+        Err(_) => Err(StoreError::Io {
+            path,
+            source: std::io::Error::other("the checkpoint writer stopped"),
+        }),
+    }
+}
+
+/// Like [`save_checkpoint`], without waiting for the write: for the per-step
+/// checkpoints, so a step never waits on the file system. The write happens
+/// shortly after, in order with every other checkpoint of the same run; a
+/// failure is logged.
+pub fn queue_checkpoint(dir: &Path, rollout: u32, trajectory: &Trajectory) {
+    let path = checkpoint_path(dir, trajectory.input_index, rollout);
+    let bytes = serde_json::to_vec(trajectory).expect("trajectories serialise");
+    checkpoint_writer().submit(path, bytes, None);
+}
+
+/// Why a checkpoint write failed, for each run waiting on it.
+type WriteResult = Result<(), (std::io::ErrorKind, String)>;
+
+/// Every checkpoint of the process is written by one thread. A thread per
+/// write (`spawn_blocking`) made 1,000 runs in flight contend for the
+/// checkpoint directory's lock (each write creates and renames a file in it)
+/// with hundreds of threads; one writer has no contention, and when it falls
+/// behind, a run's queued checkpoint is replaced by its newer one (only the
+/// latest state of a run matters), so it never has more than one write per
+/// run to catch up on.
+struct CheckpointWriter {
+    state: std::sync::Mutex<WriterState>,
+    ready: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct WriterState {
+    /// Paths with a pending write, oldest first; each appears once.
+    order: std::collections::VecDeque<PathBuf>,
+    pending: HashMap<PathBuf, PendingWrite>,
+}
+
+struct PendingWrite {
+    bytes: Vec<u8>,
+    /// Callers waiting for this path's write (or for a later one that
+    /// replaced theirs).
+    waiting: Vec<tokio::sync::oneshot::Sender<WriteResult>>,
+}
+
+fn checkpoint_writer() -> &'static CheckpointWriter {
+    static WRITER: std::sync::OnceLock<&'static CheckpointWriter> = std::sync::OnceLock::new();
+    WRITER.get_or_init(|| {
+        let writer: &'static CheckpointWriter = Box::leak(Box::new(CheckpointWriter {
+            state: std::sync::Mutex::new(WriterState::default()),
+            ready: std::sync::Condvar::new(),
+        }));
+        std::thread::Builder::new()
+            .name("plinth-checkpoints".into())
+            .spawn(move || writer.run())
+            .expect("spawning the checkpoint writer");
+        writer
+    })
+}
+
+impl CheckpointWriter {
+    fn submit(
+        &self,
+        path: PathBuf,
+        bytes: Vec<u8>,
+        done: Option<tokio::sync::oneshot::Sender<WriteResult>>,
+    ) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match state.pending.get_mut(&path) {
+            Some(pending) => {
+                pending.bytes = bytes;
+                pending.waiting.extend(done);
+            }
+            None => {
+                state.order.push_back(path.clone());
+                let waiting = done.into_iter().collect();
+                state.pending.insert(path, PendingWrite { bytes, waiting });
+            }
+        }
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    fn run(&self) {
+        loop {
+            let (path, write) = {
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    if let Some(path) = state.order.pop_front() {
+                        let write = state
+                            .pending
+                            .remove(&path)
+                            .expect("every queued path has a pending write");
+                        break (path, write);
+                    }
+                    state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let result: WriteResult = write_atomic(&path, &write.bytes).map_err(|e| match e {
+                StoreError::Io { source, .. } => (source.kind(), source.to_string()),
+                other => (std::io::ErrorKind::Other, other.to_string()),
+            });
+            if let (Err((_, message)), true) = (&result, write.waiting.is_empty()) {
+                tracing::warn!("checkpoint {} failed: {message}", path.display());
+            }
+            for done in write.waiting {
+                let _ = done.send(result.clone());
+            }
+        }
+    }
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {

@@ -1,6 +1,9 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod mock;
+pub mod run;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -46,10 +49,8 @@ pub fn plugin_cache_dir() -> PathBuf {
 pub fn warm_plugin_cache() {
     static WARM: OnceLock<()> = OnceLock::new();
     WARM.get_or_init(|| {
-        let output = std::process::Command::new(plinth_bin())
+        let output = run::plinth()
             .args(["plugins", "list"])
-            .env("PLINTH_CACHE_DIR", plugin_cache_dir())
-            .env_remove("PLINTH_PLUGIN_PATH")
             .output()
             .expect("running plinth plugins list");
         assert!(
@@ -58,4 +59,19 @@ pub fn warm_plugin_cache() {
             String::from_utf8_lossy(&output.stderr)
         );
     });
+}
+
+/// Passes a test that cannot run without Docker (or an image it needs),
+/// loudly, or fails it when PLINTH_REQUIRE_DOCKER=1. `setup` is the script
+/// that prepares what is missing.
+#[track_caller]
+pub fn skip_without_docker(test: &str, problem: &str, setup: &str) {
+    assert!(
+        std::env::var("PLINTH_REQUIRE_DOCKER").as_deref() != Ok("1"),
+        "PLINTH_REQUIRE_DOCKER=1 but {problem} (run {setup})"
+    );
+    eprintln!(
+        "\n*** SKIPPED {test}: {problem}. {setup} prepares it; \
+         PLINTH_REQUIRE_DOCKER=1 turns this skip into a failure. ***\n"
+    );
 }

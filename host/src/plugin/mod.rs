@@ -489,11 +489,6 @@ fn new_engine(config: &RuntimeConfig) -> Result<Engine, PluginError> {
         .linear_memory_keep_resident(1 << 20)
         .table_keep_resident(64 << 10)
         .pagemap_scan(wasmtime::Enabled::Auto);
-    if std::env::var_os("PLINTH_TMP_AB_OLD_POOL").is_some() {
-        pool.linear_memory_keep_resident(0)
-            .table_keep_resident(0)
-            .pagemap_scan(wasmtime::Enabled::No);
-    }
     wasm.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&wasm) {
         Ok(engine) => Ok(engine),
@@ -770,7 +765,7 @@ impl ScorerPlugin {
 
 /// What a formatter call formats.
 enum FormatInput {
-    One(wit::Trajectory),
+    One(Box<wit::Trajectory>),
     Group(Vec<wit::Trajectory>),
 }
 
@@ -809,8 +804,12 @@ impl FormatterPlugin {
         options: &serde_json::Value,
         jsonl: bool,
     ) -> Result<String, PluginError> {
-        self.run(FormatInput::One(trajectory.clone()), options, jsonl)
-            .await
+        self.run(
+            FormatInput::One(Box::new(trajectory.clone())),
+            options,
+            jsonl,
+        )
+        .await
     }
 
     /// Formats a group of rollouts of one task as one record (for formatters

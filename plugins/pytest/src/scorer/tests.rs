@@ -180,6 +180,13 @@ impl Fake {
         }
     }
 
+    /// A sandbox where every pytest run exits `exit_code` with `output`, in
+    /// time.
+    fn replying(exit_code: i32, output: impl Into<String>) -> Self {
+        let output = output.into();
+        Self::new(move |_| Ok((exit_code, output.clone(), false)))
+    }
+
     /// The pytest command lines run, without the redirection around them.
     fn pytest_commands(&self) -> Vec<String> {
         self.pytests.borrow().clone()
@@ -251,6 +258,12 @@ fn task(f2p: &[&str], p2p: &[&str]) -> Task {
     }
 }
 
+/// Scores the task of `f2p` and `p2p` in `sandbox` with the default config,
+/// for a trajectory that made tool calls.
+fn score_ids(f2p: &[&str], p2p: &[&str], sandbox: &dyn Sandbox) -> Result<Score, ScoreError> {
+    score(&task(f2p, p2p), &Config::default(), true, sandbox)
+}
+
 /// Output of a pytest run where each id has the given summary word.
 fn summary_output(lines: &[(&str, &str)]) -> String {
     let mut out = String::from(
@@ -298,20 +311,11 @@ fn no_tool_calls_scores_zero_without_running_anything() {
 
 #[test]
 fn all_pass_gives_one_and_sub_scores_are_fractions() {
-    let fake = Fake::new(|_| {
-        Ok((
-            0,
-            summary_output(&[("PASSED", "a.py::t[x y]"), ("PASSED", "a.py::u")]),
-            false,
-        ))
-    });
-    let s = score(
-        &task(&["a.py::t[x y]"], &["a.py::u"]),
-        &Config::default(),
-        true,
-        &fake,
-    )
-    .unwrap();
+    let fake = Fake::replying(
+        0,
+        summary_output(&[("PASSED", "a.py::t[x y]"), ("PASSED", "a.py::u")]),
+    );
+    let s = score_ids(&["a.py::t[x y]"], &["a.py::u"], &fake).unwrap();
     assert_eq!(s.reward, 1.0);
     assert_eq!(s.sub_scores, vec![("f2p".into(), 1.0), ("p2p".into(), 1.0)]);
     assert_eq!(outcome_of(&s, "FAIL_TO_PASS", "a.py::t[x y]"), "passed");
@@ -326,27 +330,20 @@ fn all_pass_gives_one_and_sub_scores_are_fractions() {
             .starts_with("rm -rf -- /tmp/fake-dir")
     );
 
-    let fake = Fake::new(|_| {
-        Ok((
-            1,
-            summary_output(&[
-                ("PASSED", "a.py::f1"),
-                ("FAILED", "a.py::f2 - assert 1 == 2"),
-                ("PASSED", "a.py::p1"),
-                ("XFAIL", "a.py::p2 - known"),
-                ("XPASS", "a.py::p3"),
-                ("SKIPPED", "a.py::p4 - Skipped: no"),
-            ]),
-            false,
-        ))
-    });
-    let s = score(
-        &task(
-            &["a.py::f1", "a.py::f2"],
-            &["a.py::p1", "a.py::p2", "a.py::p3", "a.py::p4"],
-        ),
-        &Config::default(),
-        true,
+    let fake = Fake::replying(
+        1,
+        summary_output(&[
+            ("PASSED", "a.py::f1"),
+            ("FAILED", "a.py::f2 - assert 1 == 2"),
+            ("PASSED", "a.py::p1"),
+            ("XFAIL", "a.py::p2 - known"),
+            ("XPASS", "a.py::p3"),
+            ("SKIPPED", "a.py::p4 - Skipped: no"),
+        ]),
+    );
+    let s = score_ids(
+        &["a.py::f1", "a.py::f2"],
+        &["a.py::p1", "a.py::p2", "a.py::p3", "a.py::p4"],
         &fake,
     )
     .unwrap();
@@ -366,16 +363,10 @@ fn an_id_in_both_lists_runs_once_and_empty_lists_score_one() {
         assert_eq!(cmd.matches("a.py::t").count(), 1, "{cmd}");
         Ok((0, summary_output(&[("PASSED", "a.py::t")]), false))
     });
-    let s = score(
-        &task(&["a.py::t"], &["a.py::t"]),
-        &Config::default(),
-        true,
-        &fake,
-    )
-    .unwrap();
+    let s = score_ids(&["a.py::t"], &["a.py::t"], &fake).unwrap();
     assert_eq!(s.reward, 1.0);
-    let fake = Fake::new(|_| Ok((1, summary_output(&[("FAILED", "a.py::t")]), false)));
-    let s = score(&task(&["a.py::t"], &[]), &Config::default(), true, &fake).unwrap();
+    let fake = Fake::replying(1, summary_output(&[("FAILED", "a.py::t")]));
+    let s = score_ids(&["a.py::t"], &[], &fake).unwrap();
     assert_eq!(s.sub_scores, vec![("f2p".into(), 0.0), ("p2p".into(), 1.0)]);
 }
 
@@ -410,7 +401,7 @@ fn chunks_and_missing_tests() {
     assert_eq!(s.sub_scores, vec![("f2p".into(), 1.0), ("p2p".into(), 0.8)]);
 
     // The config's test_cmd overrides the row's.
-    let fake = Fake::new(|_| Ok((0, summary_output(&[("PASSED", "a.py::t0")]), false)));
+    let fake = Fake::replying(0, summary_output(&[("PASSED", "a.py::t0")]));
     let config = parse_config(r#"{"test_cmd": "tox -e py --"}"#).unwrap();
     score(
         &Task {
@@ -454,9 +445,8 @@ fn commands_that_cannot_run_are_sandbox_errors() {
         ),
     ];
     for (code, output) in cases {
-        let out = output.to_string();
-        let fake = Fake::new(move |_| Ok((code, out.clone(), false)));
-        match score(&task(&["a.py::t"], &[]), &Config::default(), true, &fake) {
+        let fake = Fake::replying(code, output);
+        match score_ids(&["a.py::t"], &[], &fake) {
             Err(ScoreError::Sandbox(m)) => {
                 assert!(!m.is_empty());
                 // The temp dir is cleaned up on errors too.
@@ -467,30 +457,20 @@ fn commands_that_cannot_run_are_sandbox_errors() {
     }
     let fake = Fake::new(|_| Err("container died".into()));
     assert!(matches!(
-        score(&task(&["a.py::t"], &[]), &Config::default(), true, &fake),
+        score_ids(&["a.py::t"], &[], &fake),
         Err(ScoreError::Sandbox(m)) if m.contains("container died")
     ));
 }
 
 #[test]
 fn no_tests_collected_is_a_result() {
-    let fake = Fake::new(|_| {
-        Ok((
-            5,
-            "============================= test session starts ==============================\n\
-             collected 2 items / 2 deselected / 0 selected\n\
-             ============================ 2 deselected in 0.01s =============================\n"
-                .into(),
-            false,
-        ))
-    });
-    let s = score(
-        &task(&["a.py::t"], &["a.py::u"]),
-        &Config::default(),
-        true,
-        &fake,
-    )
-    .unwrap();
+    let fake = Fake::replying(
+        5,
+        "============================= test session starts ==============================\n\
+         collected 2 items / 2 deselected / 0 selected\n\
+         ============================ 2 deselected in 0.01s =============================\n",
+    );
+    let s = score_ids(&["a.py::t"], &["a.py::u"], &fake).unwrap();
     assert_eq!(s.reward, 0.0);
     assert_eq!(outcome_of(&s, "FAIL_TO_PASS", "a.py::t"), "missing");
 }
@@ -504,13 +484,7 @@ fn timeouts_fail_the_unreported_tests() {
             true,
         ))
     });
-    let s = score(
-        &task(&["a.py::t"], &["a.py::u"]),
-        &Config::default(),
-        true,
-        &fake,
-    )
-    .unwrap();
+    let s = score_ids(&["a.py::t"], &["a.py::u"], &fake).unwrap();
     assert_eq!(s.reward, 0.0);
     assert_eq!(outcome_of(&s, "FAIL_TO_PASS", "a.py::t"), "timeout");
     assert!(
@@ -593,7 +567,7 @@ fn none_of_the_tests_found_is_a_sandbox_error() {
     let for_fake = all.clone();
     let fake = Fake::new(move |cmd| Ok(pytest_with_missing(cmd, &for_fake)));
     assert!(matches!(
-        score(&task(&["a.py::gone1"], &["a.py::gone2"]), &Config::default(), true, &fake),
+        score_ids(&["a.py::gone1"], &["a.py::gone2"], &fake),
         Err(ScoreError::Sandbox(m)) if m.contains("none of the 2 listed tests")
     ));
 }
@@ -654,10 +628,9 @@ fn collection_errors_mark_their_tests() {
         out.push_str("PASSED tests/ok.py::test_a\n=== 1 passed, 1 error in 0.1s ===\n");
         Ok((1, out, false))
     });
-    let s = score(
-        &task(&["tests/broken.py::test_b"], &["tests/ok.py::test_a"]),
-        &Config::default(),
-        true,
+    let s = score_ids(
+        &["tests/broken.py::test_b"],
+        &["tests/ok.py::test_a"],
         &fake,
     )
     .unwrap();
@@ -680,17 +653,17 @@ fn collection_errors_mark_their_tests() {
 
 #[test]
 fn without_mktemp_the_exec_output_is_read_and_truncation_is_an_error() {
-    let mut fake = Fake::new(|_| Ok((0, summary_output(&[("PASSED", "a.py::t")]), false)));
+    let mut fake = Fake::replying(0, summary_output(&[("PASSED", "a.py::t")]));
     fake.mktemp_fails = true;
-    let s = score(&task(&["a.py::t"], &[]), &Config::default(), true, &fake).unwrap();
+    let s = score_ids(&["a.py::t"], &[], &fake).unwrap();
     assert_eq!(s.reward, 1.0);
     assert!(!fake.commands.borrow()[1].contains("} >"));
 
-    let mut fake = Fake::new(|_| Ok((0, summary_output(&[("PASSED", "a.py::t")]), false)));
+    let mut fake = Fake::replying(0, summary_output(&[("PASSED", "a.py::t")]));
     fake.mktemp_fails = true;
     fake.truncated = true;
     assert!(matches!(
-        score(&task(&["a.py::t"], &["a.py::u"]), &Config::default(), true, &fake),
+        score_ids(&["a.py::t"], &["a.py::u"], &fake),
         Err(ScoreError::Sandbox(m)) if m.contains("truncated")
     ));
 }
@@ -703,7 +676,7 @@ fn details_are_bounded() {
         out.push_str(&format!("FAILED a.py::t - {long}\n"));
         Ok((1, out, false))
     });
-    let s = score(&task(&["a.py::t"], &[]), &Config::default(), true, &fake).unwrap();
+    let s = score_ids(&["a.py::t"], &[], &fake).unwrap();
     let text = s.details.to_string();
     assert!(text.len() < 6_000, "{}", text.len());
 }
