@@ -36,7 +36,7 @@ if [ "$build" = 1 ]; then
 fi
 
 echo "bench: plugin runtime figures (host/benches/plugins.rs)" >&2
-cargo bench -p plinth --bench plugins -- "${quick[@]}" --json bench/results/plugins.json >/dev/null
+cargo bench -p plinth --bench plugins -- "${quick[@]}" --json "$PWD/bench/results/plugins.json" >/dev/null
 
 exec python3 bench/bench.py --plugins-json bench/results/plugins.json \
     --plinth target/release/plinth --mock target/release/plinth-mock-llm "${driver_args[@]}"
