@@ -666,6 +666,31 @@ async fn run_and_kill(ctx: &Ctx, args: &[&str], stored: usize, log: &str) -> usi
     complete_lines(&done_file)
 }
 
+/// Runs cut short leave their checkpoint journals, which `plinth format`
+/// reads back as in-progress canonical records.
+fn assert_checkpoints_read_back(dir: &Path) {
+    let journals: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    assert!(!journals.is_empty(), "no checkpoint in {}", dir.display());
+    for journal in journals {
+        let output = support::run::plinth()
+            .args(["format", "--format", "openai", "--input"])
+            .arg(&journal)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && text.lines().count() == 1,
+            "{}: {text}{}",
+            journal.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_after_sigkill_runs_every_task_exactly_once() {
     const TASKS: usize = 40;
@@ -690,6 +715,7 @@ async fn resume_after_sigkill_runs_every_task_exactly_once() {
     // Killed mid-batch, then killed again mid-way through resuming.
     let first = run_and_kill(&ctx, &args, 8, "first.log").await;
     assert!(first < TASKS, "the first run finished before it was killed");
+    assert_checkpoints_read_back(&ctx.path("out.jsonl.partial"));
     let second = run_and_kill(&ctx, &resume, first + 8, "second.log").await;
     assert!(
         second < TASKS,
@@ -819,7 +845,7 @@ async fn api_keys_stay_out_of_outputs_checkpoints_and_logs() {
         .spawn()
         .unwrap();
 
-    let checkpoint = ctx.path("out.jsonl.partial/0.json");
+    let checkpoint = ctx.path("out.jsonl.partial/0.jsonl");
     let mut saved = String::new();
     wait_for(
         "the checkpoint after step one",

@@ -16,7 +16,7 @@ use crate::agent::{Agent, Checkpoint, exit};
 use crate::plugin::{FormatterPlugin, PluginError};
 use crate::sandbox::{Sandbox, SandboxProvider};
 use crate::scoring::Scorers;
-use crate::store::{Record, StoreError, TrajectoryStore, queue_checkpoint, save_checkpoint};
+use crate::store::{Journal, Record, StoreError, TrajectoryStore};
 use crate::task::Task;
 use crate::trajectory::{Group, SCHEMA, Trajectory, Usage};
 use crate::workspace::{self, RepoCache, RepoSpec};
@@ -140,19 +140,15 @@ impl Summary {
     }
 }
 
-/// Checkpoints a run after every step into the store's checkpoint directory.
-struct FileCheckpoint {
-    dir: PathBuf,
-    rollout: u32,
-}
-
+/// Checkpoints a run after every step into its journal in the store's
+/// checkpoint directory.
 #[async_trait::async_trait]
-impl Checkpoint for FileCheckpoint {
+impl Checkpoint for Journal {
     async fn save(&mut self, trajectory: &Trajectory) {
         if trajectory.exit_status == exit::RUNNING {
             // A step's checkpoint is written in the background; the run goes on.
-            queue_checkpoint(&self.dir, self.rollout, trajectory);
-        } else if let Err(e) = save_checkpoint(&self.dir, self.rollout, trajectory).await {
+            self.queue(trajectory);
+        } else if let Err(e) = self.write(trajectory).await {
             // A finished run's checkpoint is on disk before its record is
             // stored (which removes it).
             tracing::warn!("checkpoint of {} failed: {e}", trajectory.id);
@@ -197,10 +193,7 @@ async fn run_task(task: &Task, ctx: &RunContext, checkpoint_dir: PathBuf) -> Tra
     let agent = &ctx.agent;
     let mut trajectory = new_trajectory(task, agent.model_name(), ctx.sandboxes.kind());
     trajectory.tools = agent.tool_specs().to_vec();
-    let mut checkpoint = FileCheckpoint {
-        dir: checkpoint_dir,
-        rollout: task.rollout,
-    };
+    let mut checkpoint = Journal::new(&checkpoint_dir, task.index, task.rollout);
     let sandbox = match ctx.sandboxes.create(task).await {
         Ok(sandbox) => sandbox,
         Err(e) => {

@@ -2,6 +2,9 @@
 //! the host records, saves while a run is in progress, and hands to
 //! formatters and scorers as the WIT `trajectory` record.
 
+use std::borrow::Cow;
+use std::io::BufRead;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -134,6 +137,133 @@ pub struct Trajectory {
     pub group: Option<Group>,
 }
 
+/// What a run added since an earlier save: the messages recorded after the
+/// first `from`, and every field that changes while a run goes on. A run's
+/// checkpoint is its canonical record at the start followed by one progress
+/// line per step, so a step costs what it added rather than a rewrite of the
+/// whole (growing) record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Progress<'a> {
+    pub from: usize,
+    pub messages: Cow<'a, [Message]>,
+    pub exit_status: Cow<'a, str>,
+    pub submission: Cow<'a, str>,
+    pub error: Cow<'a, Option<String>>,
+    pub api_calls: u32,
+    pub usage: Usage,
+    pub cost: f64,
+    pub duration_secs: f64,
+    pub patch: Cow<'a, Option<String>>,
+    pub score: Cow<'a, Option<Score>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Cow<'a, Group>>,
+}
+
+/// A progress line that does not continue the record it follows.
+#[derive(Debug, thiserror::Error)]
+#[error("progress from message {from} does not follow a record of {have} messages")]
+pub struct ProgressGap {
+    pub from: usize,
+    pub have: usize,
+}
+
+/// Why [`read_records`] could not yield a record.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{0}")]
+    Read(std::io::Error),
+    /// A line that is not a record: its number, what is wrong.
+    #[error("{0}: {1}")]
+    Bad(usize, String),
+}
+
+/// Canonical records from JSONL, each with the number of its first line. A
+/// run's checkpoint journal reads the same way: a progress line extends the
+/// record before it, so a checkpoint can be formatted or rescored like a
+/// canonical file. A bad line is reported and the lines after it still read.
+pub fn read_records<R: BufRead>(reader: R) -> Records<R> {
+    Records {
+        lines: reader.lines().enumerate(),
+        open: None,
+        deferred: None,
+    }
+}
+
+pub struct Records<R> {
+    lines: std::iter::Enumerate<std::io::Lines<R>>,
+    /// The last record read, still open to progress lines.
+    open: Option<(usize, Trajectory)>,
+    /// An error to report after the open record it closed.
+    deferred: Option<RecordError>,
+}
+
+impl<R> Records<R> {
+    /// Reports a bad line, after the record before it: a record ends at the
+    /// first line that does not extend it.
+    fn fail(&mut self, error: RecordError) -> Option<Result<(usize, Trajectory), RecordError>> {
+        match self.open.take() {
+            Some(record) => {
+                self.deferred = Some(error);
+                Some(Ok(record))
+            }
+            None => Some(Err(error)),
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Records<R> {
+    type Item = Result<(usize, Trajectory), RecordError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(error) = self.deferred.take() {
+            return Some(Err(error));
+        }
+        loop {
+            let Some((index, line)) = self.lines.next() else {
+                return self.open.take().map(Ok);
+            };
+            let line_no = index + 1;
+            let line = match line {
+                Ok(line) => line,
+                Err(e) => return Some(Err(RecordError::Read(e))),
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let value: serde_json::Value = match serde_json::from_str(&line) {
+                Ok(value) => value,
+                Err(e) => return self.fail(RecordError::Bad(line_no, format!("not JSON: {e}"))),
+            };
+            if value.get("schema").is_none()
+                && value.get("from").is_some()
+                && let Some((_, trajectory)) = self.open.as_mut()
+            {
+                let applied = serde_json::from_value::<Progress>(value)
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| trajectory.apply(p).map_err(|e| e.to_string()));
+                if let Err(e) = applied {
+                    return self.fail(RecordError::Bad(
+                        line_no,
+                        format!("not a progress line of the record before: {e}"),
+                    ));
+                }
+                continue;
+            }
+            let record = serde_json::from_value::<Trajectory>(value)
+                .map(|t| (line_no, t))
+                .map_err(|e| RecordError::Bad(line_no, format!("not a canonical trajectory: {e}")));
+            match record {
+                Ok(record) => {
+                    if let Some(done) = self.open.replace(record) {
+                        return Some(Ok(done));
+                    }
+                }
+                Err(e) => return self.fail(e),
+            }
+        }
+    }
+}
+
 /// Seconds since the Unix epoch, as message timestamps record them.
 pub fn now_secs() -> f64 {
     std::time::SystemTime::now()
@@ -142,6 +272,46 @@ pub fn now_secs() -> f64 {
 }
 
 impl Trajectory {
+    /// The progress since the first `from` messages were saved.
+    pub fn progress_since(&self, from: usize) -> Progress<'_> {
+        Progress {
+            from,
+            messages: Cow::Borrowed(&self.messages[from..]),
+            exit_status: Cow::Borrowed(&self.exit_status),
+            submission: Cow::Borrowed(&self.submission),
+            error: Cow::Borrowed(&self.error),
+            api_calls: self.api_calls,
+            usage: self.usage,
+            cost: self.cost,
+            duration_secs: self.duration_secs,
+            patch: Cow::Borrowed(&self.patch),
+            score: Cow::Borrowed(&self.score),
+            group: self.group.as_ref().map(Cow::Borrowed),
+        }
+    }
+
+    /// Brings the record up to date with a progress line saved after it.
+    pub fn apply(&mut self, progress: Progress<'_>) -> Result<(), ProgressGap> {
+        if progress.from != self.messages.len() {
+            return Err(ProgressGap {
+                from: progress.from,
+                have: self.messages.len(),
+            });
+        }
+        self.messages.extend(progress.messages.into_owned());
+        self.exit_status = progress.exit_status.into_owned();
+        self.submission = progress.submission.into_owned();
+        self.error = progress.error.into_owned();
+        self.api_calls = progress.api_calls;
+        self.usage = progress.usage;
+        self.cost = progress.cost;
+        self.duration_secs = progress.duration_secs;
+        self.patch = progress.patch.into_owned();
+        self.score = progress.score.into_owned();
+        self.group = progress.group.map(Cow::into_owned);
+        Ok(())
+    }
+
     /// The WIT record formatters and scorers receive.
     pub fn to_wit(&self) -> wit::Trajectory {
         wit::Trajectory {
@@ -233,5 +403,55 @@ fn tool_spec_to_wit(spec: &Value) -> wit::ToolSpec {
             .cloned()
             .unwrap_or_else(|| serde_json::json!({}))
             .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str) -> Trajectory {
+        serde_json::from_value(serde_json::json!({
+            "schema": SCHEMA, "id": id, "input_index": 0,
+            "task": {"prompt": "p"}, "messages": [], "tools": [],
+            "exit_status": "Running", "model": "m", "sandbox": "local",
+            "api_calls": 0, "started_at": "2026-11-21T00:00:00Z", "plinth_version": "0"
+        }))
+        .unwrap()
+    }
+
+    fn line(value: &impl Serialize) -> String {
+        serde_json::to_string(value).unwrap() + "\n"
+    }
+
+    #[test]
+    fn progress_lines_extend_the_record_before_them() {
+        let (a, mut b) = (record("a"), record("b"));
+        let mut text = line(&a) + &line(&b);
+        b.messages.push(Message::new(Role::System, "s"));
+        b.api_calls = 1;
+        text += &line(&b.progress_since(0));
+        b.messages.push(Message::new(Role::User, "u"));
+        b.exit_status = "Finished".into();
+        text += &line(&b.progress_since(1));
+        // A progress line that skips messages, then a line that is no
+        // record, then a good record.
+        text += &line(&b.progress_since(2)).replace("\"from\":2", "\"from\":9");
+        text += "{oops\n";
+        text += &line(&a);
+
+        let read: Vec<_> = read_records(text.as_bytes()).collect();
+        let ok = |n: usize| read[n].as_ref().ok().cloned();
+        let err = |n: usize| read[n].as_ref().err().map(ToString::to_string);
+        assert_eq!(read.len(), 5);
+        assert_eq!(ok(0), Some((1, a.clone())));
+        assert_eq!(ok(1), Some((2, b)));
+        assert!(
+            err(2).unwrap().starts_with("5: not a progress line"),
+            "{:?}",
+            err(2)
+        );
+        assert!(err(3).unwrap().starts_with("6: not JSON"), "{:?}", err(3));
+        assert_eq!(ok(4), Some((7, a)));
     }
 }

@@ -1,6 +1,6 @@
 //! `plinth format`: canonical trajectories into any format.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,7 +9,7 @@ use clap::Args;
 
 use plinth::catalog;
 use plinth::plugin::{PluginKind, PluginRuntime, RuntimeConfig};
-use plinth::trajectory::Trajectory;
+use plinth::trajectory::{RecordError, read_records};
 
 #[derive(Args)]
 pub struct FormatArgs {
@@ -53,24 +53,19 @@ pub async fn run(args: FormatArgs, extra: &[PathBuf]) -> Result<ExitCode> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let mut failures = 0usize;
-    for (index, line) in std::io::BufReader::new(input).lines().enumerate() {
-        let line_no = index + 1;
-        let line = line.with_context(|| format!("reading {}", args.input.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let trajectory: Trajectory = match serde_json::from_str(&line) {
-            Ok(t) => t,
-            Err(e) => {
+    let jsonl = args.output_dir.is_none();
+    for record in read_records(std::io::BufReader::new(input)) {
+        let (line_no, trajectory) = match record {
+            Ok(record) => record,
+            Err(RecordError::Read(e)) => {
+                return Err(e).with_context(|| format!("reading {}", args.input.display()));
+            }
+            Err(bad) => {
                 failures += 1;
-                eprintln!(
-                    "{}:{line_no}: not a canonical trajectory: {e}",
-                    args.input.display()
-                );
+                eprintln!("{}:{bad}", args.input.display());
                 continue;
             }
         };
-        let jsonl = args.output_dir.is_none();
         match formatter
             .format(&trajectory.to_wit(), &options, jsonl)
             .await

@@ -1,6 +1,6 @@
 //! `plinth rescore`: re-grade recorded runs with a scorer, no model calls.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use plinth::agent::exit;
 use plinth::plugin::{PluginRuntime, RuntimeConfig};
 use plinth::rescore::Rescorer;
-use plinth::trajectory::Trajectory;
+use plinth::trajectory::{RecordError, read_records};
 use plinth::workspace::RepoCache;
 
 use super::run::{RunArgs, sandbox_provider, scorers_from};
@@ -87,20 +87,15 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
         .with_context(|| format!("cannot open {}", args.input.display()))?;
     let mut records = Vec::new();
     let mut bad = 0usize;
-    for (n, line) in std::io::BufReader::new(input).lines().enumerate() {
-        let line = line.with_context(|| format!("reading {}", args.input.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Trajectory>(&line) {
-            Ok(t) => records.push(t),
+    for record in read_records(std::io::BufReader::new(input)) {
+        match record {
+            Ok((_, t)) => records.push(t),
+            Err(RecordError::Read(e)) => {
+                return Err(e).with_context(|| format!("reading {}", args.input.display()));
+            }
             Err(e) => {
                 bad += 1;
-                eprintln!(
-                    "{}:{}: not a canonical trajectory: {e}",
-                    args.input.display(),
-                    n + 1
-                );
+                eprintln!("{}:{e}", args.input.display());
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Where trajectories go: the output (one JSONL file, or one file per
 //! trajectory in a directory), a companion "done" file that makes `--resume`
-//! exact, and per-step checkpoints of runs in progress.
+//! exact, and per-step checkpoints of runs in progress ([`checkpoint`]).
 //!
 //! Crash safety rests on one ordering: a record is written and synced to the
 //! output *before* its entry (with the output's length after it) is appended
@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::trajectory::Trajectory;
+mod checkpoint;
+
+pub use checkpoint::{Journal, checkpoint_path, read_checkpoint};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -33,6 +35,12 @@ pub enum StoreError {
         index: u64,
         recorded: String,
         now: String,
+    },
+    #[error("{path}:{line}: {message}")]
+    BadCheckpoint {
+        path: PathBuf,
+        line: usize,
+        message: String,
     },
 }
 
@@ -159,6 +167,13 @@ impl TrajectoryStore {
             Layout::Files { .. } => (None, 0),
         };
         std::fs::create_dir_all(&checkpoints).map_err(io(&checkpoints))?;
+        // Half-written files of a crashed run would keep the directory.
+        for entry in std::fs::read_dir(&checkpoints).map_err(io(&checkpoints))? {
+            let path = entry.map_err(io(&checkpoints))?.path();
+            if path.extension().is_some_and(|e| e == "tmp") {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         let mut store = Self {
             layout,
             output,
@@ -278,144 +293,6 @@ impl TrajectoryStore {
     /// record there (a formatter failure or a crash keeps it).
     pub fn close(self) {
         let _ = std::fs::remove_dir(&self.checkpoints);
-    }
-}
-
-pub fn checkpoint_path(dir: &Path, index: u64, rollout: u32) -> PathBuf {
-    if rollout == 0 {
-        dir.join(format!("{index}.json"))
-    } else {
-        dir.join(format!("{index}.{rollout}.json"))
-    }
-}
-
-/// Writes the canonical record of a run in progress (atomically, so a crash
-/// leaves the previous step's version rather than half a file), and returns
-/// once it is written.
-pub async fn save_checkpoint(
-    dir: &Path,
-    rollout: u32,
-    trajectory: &Trajectory,
-) -> Result<(), StoreError> {
-    let path = checkpoint_path(dir, trajectory.input_index, rollout);
-    let bytes = serde_json::to_vec(trajectory).expect("trajectories serialise");
-    let (done, written) = tokio::sync::oneshot::channel();
-    checkpoint_writer().submit(path.clone(), bytes, Some(done));
-    match written.await {
-        Ok(result) => result.map_err(|(kind, message)| StoreError::Io {
-            path,
-            source: std::io::Error::new(kind, message),
-        }),
-        Err(_) => Err(StoreError::Io {
-            path,
-            source: std::io::Error::other("the checkpoint writer stopped"),
-        }),
-    }
-}
-
-/// Like [`save_checkpoint`], without waiting for the write: for the per-step
-/// checkpoints, so a step never waits on the file system. The write happens
-/// shortly after, in order with every other checkpoint of the same run; a
-/// failure is logged.
-pub fn queue_checkpoint(dir: &Path, rollout: u32, trajectory: &Trajectory) {
-    let path = checkpoint_path(dir, trajectory.input_index, rollout);
-    let bytes = serde_json::to_vec(trajectory).expect("trajectories serialise");
-    checkpoint_writer().submit(path, bytes, None);
-}
-
-/// Why a checkpoint write failed, for each run waiting on it.
-type WriteResult = Result<(), (std::io::ErrorKind, String)>;
-
-/// Every checkpoint of the process is written by one thread. A thread per
-/// write (`spawn_blocking`) made 1,000 runs in flight contend for the
-/// checkpoint directory's lock (each write creates and renames a file in it)
-/// with hundreds of threads; one writer has no contention, and when it falls
-/// behind, a run's queued checkpoint is replaced by its newer one (only the
-/// latest state of a run matters), so it never has more than one write per
-/// run to catch up on.
-struct CheckpointWriter {
-    state: std::sync::Mutex<WriterState>,
-    ready: std::sync::Condvar,
-}
-
-#[derive(Default)]
-struct WriterState {
-    /// Paths with a pending write, oldest first; each appears once.
-    order: std::collections::VecDeque<PathBuf>,
-    pending: HashMap<PathBuf, PendingWrite>,
-}
-
-struct PendingWrite {
-    bytes: Vec<u8>,
-    /// Callers waiting for this path's write (or for a later one that
-    /// replaced theirs).
-    waiting: Vec<tokio::sync::oneshot::Sender<WriteResult>>,
-}
-
-fn checkpoint_writer() -> &'static CheckpointWriter {
-    static WRITER: std::sync::OnceLock<&'static CheckpointWriter> = std::sync::OnceLock::new();
-    WRITER.get_or_init(|| {
-        let writer: &'static CheckpointWriter = Box::leak(Box::new(CheckpointWriter {
-            state: std::sync::Mutex::new(WriterState::default()),
-            ready: std::sync::Condvar::new(),
-        }));
-        std::thread::Builder::new()
-            .name("plinth-checkpoints".into())
-            .spawn(move || writer.run())
-            .expect("spawning the checkpoint writer");
-        writer
-    })
-}
-
-impl CheckpointWriter {
-    fn submit(
-        &self,
-        path: PathBuf,
-        bytes: Vec<u8>,
-        done: Option<tokio::sync::oneshot::Sender<WriteResult>>,
-    ) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        match state.pending.get_mut(&path) {
-            Some(pending) => {
-                pending.bytes = bytes;
-                pending.waiting.extend(done);
-            }
-            None => {
-                state.order.push_back(path.clone());
-                let waiting = done.into_iter().collect();
-                state.pending.insert(path, PendingWrite { bytes, waiting });
-            }
-        }
-        drop(state);
-        self.ready.notify_one();
-    }
-
-    fn run(&self) {
-        loop {
-            let (path, write) = {
-                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                loop {
-                    if let Some(path) = state.order.pop_front() {
-                        let write = state
-                            .pending
-                            .remove(&path)
-                            .expect("every queued path has a pending write");
-                        break (path, write);
-                    }
-                    state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
-                }
-            };
-            let result: WriteResult = write_atomic(&path, &write.bytes).map_err(|e| match e {
-                StoreError::Io { source, .. } => (source.kind(), source.to_string()),
-                other => (std::io::ErrorKind::Other, other.to_string()),
-            });
-            if let (Err((_, message)), true) = (&result, write.waiting.is_empty()) {
-                tracing::warn!("checkpoint {} failed: {message}", path.display());
-            }
-            for done in write.waiting {
-                let _ = done.send(result.clone());
-            }
-        }
     }
 }
 
