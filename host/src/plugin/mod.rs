@@ -472,7 +472,13 @@ type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send
 
 fn new_engine(config: &RuntimeConfig) -> Result<Engine, PluginError> {
     let mut wasm = wasmtime::Config::new();
-    wasm.wasm_component_model(true).epoch_interruption(true);
+    wasm.wasm_component_model(true)
+        .epoch_interruption(true)
+        // Plugins are called one call per store and never run concurrently
+        // inside it: without the component-model-async state, a store is
+        // cheaper to make and to drop (dropping one built an error, with a
+        // backtrace under RUST_BACKTRACE=1, every time).
+        .concurrency_support(false);
     let mut pool = wasmtime::PoolingAllocationConfig::default();
     let n = config.max_instances.max(1);
     pool.total_component_instances(n)
