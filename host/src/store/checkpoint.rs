@@ -164,6 +164,9 @@ impl Writer {
         done: Option<oneshot::Sender<WriteResult>>,
     ) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // The writer only sleeps on an empty queue: wake it for the first
+        // entry, not for every step (each wake is a futex call).
+        let idle = state.order.is_empty();
         match state.pending.get_mut(&path) {
             Some(pending) if restart => {
                 pending.bytes = bytes;
@@ -188,7 +191,9 @@ impl Writer {
             }
         }
         drop(state);
-        self.ready.notify_one();
+        if idle {
+            self.ready.notify_one();
+        }
     }
 
     fn run(&self) {
