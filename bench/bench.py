@@ -452,6 +452,8 @@ def main() -> int:
     ap.add_argument("--peers-k", type=int, default=10)
     ap.add_argument("--peers-repeat", type=int, default=1)
     a = ap.parse_args()
+    # The peers harness runs each runner from its own directory.
+    a.plinth, a.mock = os.path.abspath(a.plinth), os.path.abspath(a.mock)
     if a.quick:
         a.repeat = 1
     os.makedirs(a.results_dir, exist_ok=True)
