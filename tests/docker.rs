@@ -877,3 +877,111 @@ async fn a_full_pool_waits_for_a_release() {
     drop(second);
     provider.shutdown().await;
 }
+
+/// A Docker engine that greets like one (it answers `/version`, so plinth
+/// connects to it at start) and then hangs up on every other request: an
+/// engine that went down after the run started. Serves until dropped.
+struct EngineGoneDown {
+    url: String,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl EngineGoneDown {
+    fn start() -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("docker.sock");
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        let server = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    loop {
+                        match stream.read(&mut byte).await {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                        if !head.ends_with(b"\r\n\r\n") {
+                            continue;
+                        }
+                        let request = String::from_utf8_lossy(&head).to_string();
+                        head.clear();
+                        let target = request.split_whitespace().nth(1).unwrap_or_default();
+                        if !target.ends_with("/version") {
+                            return; // hang up
+                        }
+                        let body =
+                            r#"{"ApiVersion":"1.41","MinAPIVersion":"1.12","Version":"20.10.0"}"#;
+                        let reply = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if stream.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            url: format!("unix://{}", path.display()),
+            server,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for EngineGoneDown {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// An engine that stops answering mid-run gets no new containers: the
+/// trajectories that would have gone there start on the engine that still
+/// answers, per task and in a pool alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_that_went_down_is_passed_over() {
+    let Some(docker) = engine("an_engine_that_went_down_is_passed_over").await else {
+        return;
+    };
+    let gone = EngineGoneDown::start();
+    let host =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    for pooled in [false, true] {
+        let ctx = Ctx::with_steps(vec![vec![run_cmd("echo hi")], vec![submit()]]).await;
+        let tasks = ctx.tasks(&copies(6, "spread"));
+        let mut args = vec![
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--docker-host",
+            &gone.url,
+            "--docker-host",
+            &host,
+            "--concurrency",
+            "3",
+        ];
+        if pooled {
+            args.extend(pool("2", "2", "3"));
+        } else {
+            args.extend(["--sandbox", "docker", "--image", IMAGE]);
+        }
+        let (pid, run) = ctx.run_with_pid(&args).await;
+        run.assert_success();
+        assert_eq!(
+            statuses(&ctx.records()),
+            BTreeMap::from([("Submitted".into(), 6)]),
+            "pooled: {pooled}: {}",
+            run.describe()
+        );
+        assert!(
+            run.stderr
+                .contains(&format!("docker engine {} does not answer", gone.url)),
+            "pooled: {pooled}: {}",
+            run.describe()
+        );
+        assert!(containers_of(&docker, pid).await.is_empty());
+    }
+}

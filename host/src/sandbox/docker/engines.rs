@@ -1,12 +1,15 @@
 //! The Docker engines a run spreads its containers over, and the choice of
 //! engine for each new container.
 
-use std::sync::Arc;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bollard::{API_DEFAULT_VERSION, Docker};
 
 use super::error::DockerError;
+use crate::sandbox::SandboxError;
 
 /// Seconds an Engine API request may take to answer (streams such as an
 /// exec's output are not limited by it, only their first response).
@@ -15,6 +18,13 @@ const REQUEST_TIMEOUT_SECS: u64 = 120;
 /// The socket Docker listens on by default.
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 
+/// How long a failed engine has to answer a ping before it counts as down.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long new containers avoid an engine that stopped answering; after
+/// that it gets another chance (engines restart).
+const DOWN_FOR: Duration = Duration::from_secs(30);
+
 /// One engine: its address, a client, and how many of our containers live
 /// on it.
 #[derive(Debug)]
@@ -22,6 +32,9 @@ pub struct Engine {
     url: String,
     docker: Docker,
     containers: AtomicUsize,
+    /// Until when new containers go elsewhere, after the engine stopped
+    /// answering.
+    down_until: Mutex<Option<Instant>>,
 }
 
 impl Engine {
@@ -31,6 +44,24 @@ impl Engine {
 
     pub(super) fn docker(&self) -> &Docker {
         &self.docker
+    }
+
+    fn is_down(&self) -> bool {
+        let until = *self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        until.is_some_and(|until| Instant::now() < until)
+    }
+
+    /// After a failure here: whether the engine still answers a ping. One
+    /// that does not is passed over for new containers for a while.
+    async fn answers(&self) -> bool {
+        let answered = tokio::time::timeout(PING_TIMEOUT, self.docker.ping())
+            .await
+            .is_ok_and(|ping| ping.is_ok());
+        if !answered {
+            *self.down_until.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Instant::now() + DOWN_FOR);
+        }
+        answered
     }
 }
 
@@ -86,17 +117,50 @@ impl Engines {
         &self.list
     }
 
-    /// The engine with the fewest of our containers (ties in turn), counted
+    /// The engine with the fewest of our containers (ties in turn) among
+    /// those that are not down (among all, when every one is), counted
     /// until the returned placement is dropped.
-    pub(super) fn place(&self) -> Placement {
+    fn place(&self) -> Placement {
         let start = self.turn.fetch_add(1, Ordering::Relaxed);
         let n = self.list.len();
-        let engine = (0..n)
-            .map(|i| &self.list[(start + i) % n])
-            .min_by_key(|e| e.containers.load(Ordering::Relaxed))
+        let in_turn = || (0..n).map(|i| &self.list[(start + i) % n]);
+        let fewest = |e: &&Arc<Engine>| e.containers.load(Ordering::Relaxed);
+        let engine = in_turn()
+            .filter(|e| !e.is_down())
+            .min_by_key(fewest)
+            .or_else(|| in_turn().min_by_key(fewest))
             .expect("at least one engine");
         engine.containers.fetch_add(1, Ordering::Relaxed);
         Placement(engine.clone())
+    }
+
+    /// Makes something (a container) on a placed engine. When that fails
+    /// and the engine no longer answers, the engine is passed over for a
+    /// while and the next one is tried: one engine going down costs no work
+    /// while another still answers.
+    pub(super) async fn with_placement<T, F, Fut>(&self, mut make: F) -> Result<T, SandboxError>
+    where
+        F: FnMut(Placement) -> Fut,
+        Fut: Future<Output = Result<T, SandboxError>>,
+    {
+        let mut tries = 0;
+        loop {
+            let placement = self.place();
+            let engine = placement.engine().clone();
+            let error = match make(placement).await {
+                Ok(made) => return Ok(made),
+                Err(error) => error,
+            };
+            tries += 1;
+            if engine.answers().await || tries >= self.list.len() {
+                return Err(error);
+            }
+            tracing::warn!(
+                "docker engine {} does not answer ({error}); no new containers there for {}s",
+                engine.url,
+                DOWN_FOR.as_secs()
+            );
+        }
     }
 }
 
@@ -140,5 +204,6 @@ async fn connect_one(url: &str) -> Result<Engine, DockerError> {
         url: url.to_string(),
         docker,
         containers: AtomicUsize::new(0),
+        down_until: Mutex::new(None),
     })
 }

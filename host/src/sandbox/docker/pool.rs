@@ -402,8 +402,17 @@ impl Pool {
 
     /// Creates, starts and prepares one container with all its slots.
     async fn start_container(&self) -> Result<Arc<PoolContainer>, SandboxError> {
+        self.shared
+            .engines
+            .with_placement(|placement| self.start_container_on(placement))
+            .await
+    }
+
+    async fn start_container_on(
+        &self,
+        placement: Placement,
+    ) -> Result<Arc<PoolContainer>, SandboxError> {
         let shared = &self.shared;
-        let placement = shared.engines.place();
         let engine = placement.engine().clone();
         shared.images.ensure(&engine, &self.image).await?;
         let gate = shared.closed.read().await;

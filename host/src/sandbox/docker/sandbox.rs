@@ -41,33 +41,16 @@ impl DockerProvider {
     pub fn run_id(&self) -> &str {
         &self.run.id
     }
-}
 
-#[async_trait::async_trait]
-impl SandboxProvider for DockerProvider {
-    fn kind(&self) -> &'static str {
-        "docker"
-    }
-
-    async fn create(&self, task: &Task) -> Result<Arc<dyn Sandbox>, SandboxError> {
-        let image = task
-            .field("image")
-            .or(self.config.image.as_deref())
-            .ok_or_else(|| {
-                SandboxError::Other("no image: give --image or an `image` field in the row".into())
-            })?
-            .to_string();
-        let workdir = task
-            .field("cwd")
-            .unwrap_or(&self.config.workdir)
-            .to_string();
-        if !workdir.starts_with('/') {
-            return Err(SandboxError::Other(format!(
-                "the working directory in the container must be absolute, not `{workdir}`"
-            )));
-        }
-        let placement = self.engines.place();
-        self.images.ensure(placement.engine(), &image).await?;
+    /// Starts the container of `task` on the engine of `placement`.
+    async fn create_on(
+        &self,
+        placement: Placement,
+        task: &Task,
+        image: &str,
+        workdir: &str,
+    ) -> Result<Arc<dyn Sandbox>, SandboxError> {
+        self.images.ensure(placement.engine(), image).await?;
 
         let gate = self.closed.clone().read_owned().await;
         if *gate {
@@ -79,7 +62,7 @@ impl SandboxProvider for DockerProvider {
         let name = format!("plinth-{}-{n}", self.run.id);
         let engine = placement.engine().clone();
         let config = self.config.clone();
-        let spec_workdir = workdir.clone();
+        let (image, spec_workdir) = (image.to_string(), workdir.to_string());
         // Its own task: if this trajectory is cancelled mid-way (Ctrl-C), the
         // container is still finished and recorded, and the shutdown sweep,
         // which waits for the gate, finds it.
@@ -106,10 +89,39 @@ impl SandboxProvider for DockerProvider {
         Ok(Arc::new(DockerSandbox {
             placement,
             id,
-            cwd: workdir,
+            cwd: workdir.to_string(),
             config: self.config.clone(),
             shell: exec::Shell::default(),
         }))
+    }
+}
+
+#[async_trait::async_trait]
+impl SandboxProvider for DockerProvider {
+    fn kind(&self) -> &'static str {
+        "docker"
+    }
+
+    async fn create(&self, task: &Task) -> Result<Arc<dyn Sandbox>, SandboxError> {
+        let image = task
+            .field("image")
+            .or(self.config.image.as_deref())
+            .ok_or_else(|| {
+                SandboxError::Other("no image: give --image or an `image` field in the row".into())
+            })?
+            .to_string();
+        let workdir = task
+            .field("cwd")
+            .unwrap_or(&self.config.workdir)
+            .to_string();
+        if !workdir.starts_with('/') {
+            return Err(SandboxError::Other(format!(
+                "the working directory in the container must be absolute, not `{workdir}`"
+            )));
+        }
+        self.engines
+            .with_placement(|placement| self.create_on(placement, task, &image, &workdir))
+            .await
     }
 
     async fn shutdown(&self) {
