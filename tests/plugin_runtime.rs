@@ -71,20 +71,23 @@ async fn assert_still_healthy(rt: &PluginRuntime) {
     assert!(result.content.contains("healthy"), "{}", result.content);
 }
 
+/// Runs the hostile guest in `mode` in a fresh runtime, which must fail;
+/// returns the runtime (to check it still works) and the error.
+async fn hostile_failure(cache: &std::path::Path, mode: &str) -> (PluginRuntime, PluginError) {
+    let rt = runtime(cache);
+    let plugin = hostile(&rt).await;
+    let err = plugin
+        .format(&sample_trajectory().to_wit(), &json!({"mode": mode}), true)
+        .await
+        .unwrap_err();
+    (rt, err)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spinning_guest_is_stopped_at_its_cpu_budget() {
     let cache = tempfile::tempdir().unwrap();
-    let rt = runtime(cache.path());
-    let plugin = hostile(&rt).await;
     let started = Instant::now();
-    let err = plugin
-        .format(
-            &sample_trajectory().to_wit(),
-            &json!({"mode": "spin"}),
-            true,
-        )
-        .await
-        .unwrap_err();
+    let (rt, err) = hostile_failure(cache.path(), "spin").await;
     assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
     assert!(err.to_string().contains("hostile"), "{err}");
     assert!(err.to_string().contains("timed out"), "{err}");
@@ -99,16 +102,7 @@ async fn spinning_guest_is_stopped_at_its_cpu_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guest_growing_past_the_cap_gets_a_memory_error() {
     let cache = tempfile::tempdir().unwrap();
-    let rt = runtime(cache.path());
-    let plugin = hostile(&rt).await;
-    let err = plugin
-        .format(
-            &sample_trajectory().to_wit(),
-            &json!({"mode": "grow"}),
-            true,
-        )
-        .await
-        .unwrap_err();
+    let (rt, err) = hostile_failure(cache.path(), "grow").await;
     assert!(matches!(err, PluginError::MemoryLimit { .. }), "{err}");
     assert!(err.to_string().contains("memory limit of 64 MiB"), "{err}");
     assert_still_healthy(&rt).await;
@@ -117,16 +111,7 @@ async fn guest_growing_past_the_cap_gets_a_memory_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panicking_guest_is_a_trap_with_its_message() {
     let cache = tempfile::tempdir().unwrap();
-    let rt = runtime(cache.path());
-    let plugin = hostile(&rt).await;
-    let err = plugin
-        .format(
-            &sample_trajectory().to_wit(),
-            &json!({"mode": "panic"}),
-            true,
-        )
-        .await
-        .unwrap_err();
+    let (rt, err) = hostile_failure(cache.path(), "panic").await;
     assert!(matches!(err, PluginError::Trap { .. }), "{err}");
     assert!(
         err.to_string()
