@@ -985,3 +985,139 @@ async fn an_engine_that_went_down_is_passed_over() {
         assert!(containers_of(&docker, pid).await.is_empty());
     }
 }
+
+/// A TLS endpoint in front of the local engine, like `dockerd --tlsverify`
+/// serves: it takes only clients with a certificate from its CA. The CA and
+/// a client certificate and key are in `certs`, laid out as
+/// `DOCKER_CERT_PATH` wants them.
+struct TlsEngine {
+    url: String,
+    certs: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TlsEngine {
+    async fn start() -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+        };
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf = |name: &str, usage| {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
+            params.extended_key_usages = vec![usage];
+            (params.signed_by(&key, &issuer).unwrap(), key)
+        };
+        let (server_cert, server_key) = leaf("127.0.0.1", ExtendedKeyUsagePurpose::ServerAuth);
+        let (client_cert, client_key) = leaf("plinth", ExtendedKeyUsagePurpose::ClientAuth);
+        let certs = tempfile::tempdir().unwrap();
+        std::fs::write(certs.path().join("ca.pem"), ca_cert.pem()).unwrap();
+        std::fs::write(certs.path().join("cert.pem"), client_cert.pem()).unwrap();
+        std::fs::write(certs.path().join("key.pem"), client_key.serialize_pem()).unwrap();
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca_cert.der().clone()).unwrap();
+        let clients = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+            .build()
+            .unwrap();
+        let key = rustls::pki_types::PrivatePkcs8KeyDer::from(server_key.serialize_der());
+        let config = rustls::ServerConfig::builder()
+            .with_client_cert_verifier(clients)
+            .with_single_cert(vec![server_cert.der().clone()], key.into())
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let socket = std::env::var("DOCKER_HOST")
+            .ok()
+            .and_then(|host| host.strip_prefix("unix://").map(String::from))
+            .unwrap_or_else(|| "/var/run/docker.sock".into());
+        let server = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, socket) = (acceptor.clone(), socket.clone());
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(mut engine) = tokio::net::UnixStream::connect(&socket).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut engine).await;
+                });
+            }
+        });
+        Self {
+            url: format!("https://127.0.0.1:{port}"),
+            certs,
+            server,
+        }
+    }
+}
+
+impl Drop for TlsEngine {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A TLS engine (`https://`, or `tcp://` with DOCKER_TLS_VERIFY) is reached
+/// with the client certificate in DOCKER_CERT_PATH; without one, the run
+/// stops at its start and says what is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_engine_is_reached_with_the_client_certificate() {
+    let Some(docker) = engine("a_tls_engine_is_reached_with_the_client_certificate").await else {
+        return;
+    };
+    let tls = TlsEngine::start().await;
+    let tcp_url = tls.url.replacen("https://", "tcp://", 1);
+    for (url, verify) in [(&tls.url, ""), (&tcp_url, "1")] {
+        let ctx = Ctx::with_steps(vec![vec![run_cmd("echo over tls")], vec![submit()]]).await;
+        let tasks = ctx.tasks(&copies(2, "tls"));
+        let args = [
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--sandbox",
+            "docker",
+            "--image",
+            IMAGE,
+            "--docker-host",
+            url,
+        ];
+        let mut command = ctx.command(&args);
+        command
+            .env("DOCKER_CERT_PATH", tls.certs.path())
+            .env("DOCKER_TLS_VERIFY", verify);
+        let child = command.spawn().unwrap();
+        let pid = child.id().unwrap();
+        let run = finish(child).await;
+        run.assert_success();
+        let records = ctx.records();
+        assert_eq!(
+            statuses(&records),
+            BTreeMap::from([("Submitted".into(), 2)]),
+            "{url}: {}",
+            run.describe()
+        );
+        assert!(outputs(&records["t00"])[0].contains("over tls"));
+        assert!(containers_of(&docker, pid).await.is_empty());
+    }
+
+    // No client certificate: a clear error before any task runs.
+    let ctx = Ctx::with_steps(vec![vec![submit()]]).await;
+    let empty = tempfile::tempdir().unwrap();
+    let mut command = ctx.command(&["--task", "x", "--sandbox", "docker", "--image", IMAGE]);
+    command
+        .args(["--docker-host", &tls.url])
+        .env("DOCKER_CERT_PATH", empty.path());
+    let run = Outcome::from(command.output().await.unwrap());
+    assert_ne!(run.code, Some(0), "{}", run.describe());
+    assert!(
+        run.stderr.contains("ca.pem") && run.stderr.contains("DOCKER_CERT_PATH"),
+        "{}",
+        run.describe()
+    );
+}

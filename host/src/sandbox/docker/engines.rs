@@ -91,7 +91,9 @@ pub struct Engines {
 
 impl Engines {
     /// Connects to every host (`unix:///path`, a bare socket path,
-    /// `tcp://host:port` or `http://host:port`); with none, to `DOCKER_HOST`,
+    /// `tcp://host:port` or `http://host:port`, and `https://host:port` or
+    /// `tcp://` with `DOCKER_TLS_VERIFY` for TLS engines, with the client
+    /// certificates in `DOCKER_CERT_PATH`); with none, to `DOCKER_HOST`,
     /// else the local socket. Each engine must answer now: a run should fail
     /// at its start, not at its hundredth task.
     pub async fn connect(hosts: &[String]) -> Result<Self, DockerError> {
@@ -173,17 +175,31 @@ async fn connect_one(url: &str) -> Result<Engine, DockerError> {
         Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
     } else if url.starts_with('/') {
         Docker::connect_with_unix(url, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-    } else if url.starts_with("tcp://") || url.starts_with("http://") {
-        if std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty()) {
-            return Err(bad(
-                "DOCKER_TLS_VERIFY is set but plinth speaks plain HTTP to engines; \
-                 reach a TLS engine through an SSH tunnel or a local socket",
-            ));
+    } else if url.starts_with("https://") || (url.starts_with("tcp://") && tls_verify()) {
+        let certs = cert_dir().ok_or_else(|| {
+            bad("a TLS engine needs DOCKER_CERT_PATH (or ~/.docker) with ca.pem, cert.pem and key.pem")
+        })?;
+        for name in ["ca.pem", "cert.pem", "key.pem"] {
+            if !certs.join(name).is_file() {
+                return Err(bad(&format!(
+                    "a TLS engine needs {} (set DOCKER_CERT_PATH)",
+                    certs.join(name).display()
+                )));
+            }
         }
+        Docker::connect_with_ssl(
+            url,
+            &certs.join("key.pem"),
+            &certs.join("cert.pem"),
+            &certs.join("ca.pem"),
+            REQUEST_TIMEOUT_SECS,
+            API_DEFAULT_VERSION,
+        )
+    } else if url.starts_with("tcp://") || url.starts_with("http://") {
         Docker::connect_with_http(url, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
     } else {
         return Err(bad(
-            "use unix:///path/to/docker.sock, a socket path, or tcp://host:port",
+            "use unix:///path/to/docker.sock, a socket path, tcp://host:port or https://host:port",
         ));
     }
     .map_err(|e| bad(&e.to_string()))?;
@@ -206,4 +222,21 @@ async fn connect_one(url: &str) -> Result<Engine, DockerError> {
         containers: AtomicUsize::new(0),
         down_until: Mutex::new(None),
     })
+}
+
+/// Whether `tcp://` engines speak TLS and are verified, as the docker CLI
+/// decides it.
+fn tls_verify() -> bool {
+    std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty())
+}
+
+/// Where the CA and the client's certificate and key of TLS engines are:
+/// `DOCKER_CERT_PATH`, else `~/.docker`, as the docker CLI has them.
+fn cert_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("DOCKER_CERT_PATH")
+        .filter(|dir| !dir.is_empty())
+        .map(Into::into)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".docker"))
+        })
 }
