@@ -165,6 +165,33 @@ struct Session {
     input: Pin<Box<dyn AsyncWrite + Send>>,
 }
 
+/// Creates an exec in `container` and starts it attached; `what` names the
+/// container in errors.
+async fn attach(
+    engine: &Engine,
+    container: &str,
+    what: &str,
+    options: CreateExecOptions<&str>,
+) -> Result<Session, SandboxError> {
+    let docker = engine.docker();
+    let created = docker
+        .create_exec(container, options)
+        .await
+        .map_err(|e| sandbox_error(what, e))?;
+    let StartExecResults::Attached { output, input } = docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| sandbox_error(what, e))?
+    else {
+        unreachable!("an exec started without `detach` is attached");
+    };
+    Ok(Session {
+        exec_id: created.id,
+        output,
+        input,
+    })
+}
+
 /// Runs one command, through the sandbox's command server when it can.
 pub(super) async fn exec(
     ctx: &ExecContext<'_>,
@@ -192,33 +219,15 @@ pub(super) async fn exec(
 
 async fn start_session(ctx: &ExecContext<'_>) -> Result<Session, SandboxError> {
     let what = format!("container {}", short(ctx.container));
-    let docker = ctx.engine.docker();
-    let created = docker
-        .create_exec(
-            ctx.container,
-            CreateExecOptions {
-                attach_stdin: Some(true),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                cmd: Some(vec!["/bin/sh", "-c", SERVER, "plinth-shell", ctx.control]),
-                working_dir: Some(ctx.cwd),
-                ..CreateExecOptions::default()
-            },
-        )
-        .await
-        .map_err(|e| sandbox_error(&what, e))?;
-    let StartExecResults::Attached { output, input } = docker
-        .start_exec(&created.id, None)
-        .await
-        .map_err(|e| sandbox_error(&what, e))?
-    else {
-        unreachable!("an exec started without `detach` is attached");
+    let options = CreateExecOptions {
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(vec!["/bin/sh", "-c", SERVER, "plinth-shell", ctx.control]),
+        working_dir: Some(ctx.cwd),
+        ..CreateExecOptions::default()
     };
-    Ok(Session {
-        exec_id: created.id,
-        output,
-        input,
-    })
+    attach(ctx.engine, ctx.container, &what, options).await
 }
 
 /// One command through the server; `None` when the server cannot run
@@ -380,28 +389,19 @@ async fn exec_once(
     let timeout = request.timeout.unwrap_or(ctx.default_timeout);
     let deadline = Instant::now() + timeout;
     let what = format!("container {}", short(ctx.container));
-    let docker = ctx.engine.docker();
-    let created = docker
-        .create_exec(
-            ctx.container,
-            CreateExecOptions {
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                cmd: Some(cmd),
-                env: Some(env.iter().map(String::as_str).collect()),
-                working_dir: Some(ctx.cwd),
-                ..CreateExecOptions::default()
-            },
-        )
-        .await
-        .map_err(|e| sandbox_error(&what, e))?;
-    let started = docker
-        .start_exec(&created.id, None)
-        .await
-        .map_err(|e| sandbox_error(&what, e))?;
-    let StartExecResults::Attached { mut output, .. } = started else {
-        unreachable!("an exec started without `detach` is attached");
+    let options = CreateExecOptions {
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(cmd),
+        env: Some(env.iter().map(String::as_str).collect()),
+        working_dir: Some(ctx.cwd),
+        ..CreateExecOptions::default()
     };
+    let Session {
+        exec_id,
+        mut output,
+        ..
+    } = attach(ctx.engine, ctx.container, &what, options).await?;
 
     let mut captured = HeadTail::new(ctx.output.capture_limit());
     let mut scan = MarkerScan::new(&nonce);
@@ -449,8 +449,10 @@ async fn exec_once(
         // or the container went away under it.
         None => {
             check_running(ctx.engine, ctx.container).await?;
-            let info = docker
-                .inspect_exec(&created.id)
+            let info = ctx
+                .engine
+                .docker()
+                .inspect_exec(&exec_id)
                 .await
                 .map_err(|e| sandbox_error(&what, e))?;
             match info.exit_code {
@@ -504,28 +506,19 @@ pub(super) async fn run_script(
     args: &[&str],
 ) -> Result<(i64, String), SandboxError> {
     let what = format!("container {}", short(container));
-    let docker = engine.docker();
     let mut cmd = vec!["/bin/sh", "-c", script, "plinth"];
     cmd.extend_from_slice(args);
-    let created = docker
-        .create_exec(
-            container,
-            CreateExecOptions {
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                cmd: Some(cmd),
-                ..CreateExecOptions::default()
-            },
-        )
-        .await
-        .map_err(|e| sandbox_error(&what, e))?;
-    let StartExecResults::Attached { mut output, .. } = docker
-        .start_exec(&created.id, None)
-        .await
-        .map_err(|e| sandbox_error(&what, e))?
-    else {
-        unreachable!("an exec started without `detach` is attached");
+    let options = CreateExecOptions {
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(cmd),
+        ..CreateExecOptions::default()
     };
+    let Session {
+        exec_id,
+        mut output,
+        ..
+    } = attach(engine, container, &what, options).await?;
     let mut text = Vec::new();
     while let Some(frame) = output.next().await {
         match frame {
@@ -533,8 +526,9 @@ pub(super) async fn run_script(
             Err(e) => return Err(sandbox_error(&what, e)),
         }
     }
-    let info = docker
-        .inspect_exec(&created.id)
+    let info = engine
+        .docker()
+        .inspect_exec(&exec_id)
         .await
         .map_err(|e| sandbox_error(&what, e))?;
     Ok((
