@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use plinth::builtins::BUILTINS;
 use plinth::plugin::{
     FormatterPlugin, GuestError, PluginError, PluginRuntime, PluginSource, RuntimeConfig,
+    ToolPlugin,
 };
 use plinth::sandbox::{LocalSandbox, Sandbox};
 use plinth::trajectory::Trajectory;
@@ -35,6 +36,14 @@ async fn hostile(rt: &PluginRuntime) -> FormatterPlugin {
     rt.load(&source).await.unwrap().into_formatter().unwrap()
 }
 
+async fn terminal(rt: &PluginRuntime) -> ToolPlugin {
+    rt.load(&builtin("terminal"))
+        .await
+        .unwrap()
+        .into_tool()
+        .unwrap()
+}
+
 fn sample_trajectory() -> Trajectory {
     serde_json::from_value(json!({
         "schema": "plinth-trajectory/0.1", "id": "t1", "input_index": 0,
@@ -57,12 +66,7 @@ async fn assert_still_healthy(rt: &PluginRuntime) {
         .await
         .unwrap();
     assert_eq!(text, "ok t1");
-    let terminal = rt
-        .load(&builtin("terminal"))
-        .await
-        .unwrap()
-        .into_tool()
-        .unwrap();
+    let terminal = terminal(rt).await;
     let sandbox: Arc<dyn Sandbox> = Arc::new(LocalSandbox::new(None, Default::default()).unwrap());
     let result = terminal
         .invoke("terminal", r#"{"command": "echo healthy"}"#, sandbox)
@@ -168,12 +172,7 @@ async fn invalid_component_and_wrong_kind_are_clear_errors() {
 async fn terminal_tool_runs_commands_in_the_sandbox() {
     let cache = tempfile::tempdir().unwrap();
     let rt = runtime(cache.path());
-    let terminal = rt
-        .load(&builtin("terminal"))
-        .await
-        .unwrap()
-        .into_tool()
-        .unwrap();
+    let terminal = terminal(&rt).await;
     assert_eq!(terminal.meta.name, "terminal");
     assert_eq!(terminal.tools.len(), 1);
     assert_eq!(terminal.tools[0].parameters["required"], json!(["command"]));

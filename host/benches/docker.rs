@@ -77,6 +77,21 @@ fn show(what: &str, s: &Stats, n: usize) {
     );
 }
 
+/// Starts an idle container with the docker CLI (the baseline plinth's own
+/// container start is compared with); returns its id.
+fn idle_container_cli(image: &str) -> String {
+    docker_cli(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        image,
+        "sh",
+        "-c",
+        "while :; do sleep 86400; done",
+    ])
+}
+
 fn docker_cli(args: &[&str]) -> String {
     let out = Command::new("docker")
         .args(args)
@@ -122,16 +137,7 @@ async fn main() {
     let mut cli = Vec::new();
     for _ in 0..options.starts {
         let started = Instant::now();
-        let id = docker_cli(&[
-            "run",
-            "-d",
-            "--network",
-            "none",
-            &options.image,
-            "sh",
-            "-c",
-            "while :; do sleep 86400; done",
-        ]);
+        let id = idle_container_cli(&options.image);
         cli.push(started.elapsed());
         docker_cli(&["rm", "-f", &id]);
     }
@@ -146,16 +152,7 @@ async fn main() {
 
     // Exec round trip, on one container each.
     let sandbox = provider.create(&task()).await.expect("a container");
-    let id = docker_cli(&[
-        "run",
-        "-d",
-        "--network",
-        "none",
-        &options.image,
-        "sh",
-        "-c",
-        "while :; do sleep 86400; done",
-    ]);
+    let id = idle_container_cli(&options.image);
     let mut ours = Vec::new();
     let mut cli = Vec::new();
     // Interleaved, so both see the same engine load.
