@@ -12,13 +12,13 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use crate::agent::{Agent, Checkpoint, exit};
+use crate::agent::{Agent, Checkpoint};
 use crate::plugin::{FormatterPlugin, PluginError};
 use crate::sandbox::{Sandbox, SandboxProvider};
 use crate::scoring::Scorers;
 use crate::store::{Journal, Record, StoreError, TrajectoryStore};
 use crate::task::Task;
-use crate::trajectory::{Group, SCHEMA, Trajectory, Usage};
+use crate::trajectory::{ExitStatus, Group, SCHEMA, Trajectory, Usage};
 use crate::workspace::{self, RepoCache, RepoSpec};
 
 /// How trajectories are turned into output records.
@@ -91,7 +91,7 @@ pub struct Summary {
     pub tasks: usize,
     pub skipped: usize,
     pub bad_lines: usize,
-    pub by_status: BTreeMap<String, usize>,
+    pub by_status: BTreeMap<ExitStatus, usize>,
     pub api_calls: u64,
     pub usage: Usage,
     pub cost: f64,
@@ -115,19 +115,11 @@ impl Summary {
         self.bad_lines == 0
             && self.unsaved == 0
             && self.interrupted.is_none()
-            && !self.by_status.keys().any(|s| exit::is_error(s))
-    }
-
-    pub fn completed(&self) -> usize {
-        self.by_status
-            .iter()
-            .filter(|(s, _)| exit::completed(s))
-            .map(|(_, n)| n)
-            .sum()
+            && !self.by_status.keys().any(|s| s.is_error())
     }
 
     fn add(&mut self, t: &Trajectory) {
-        *self.by_status.entry(t.exit_status.clone()).or_default() += 1;
+        *self.by_status.entry(t.exit_status).or_default() += 1;
         self.api_calls += u64::from(t.api_calls);
         self.usage.prompt_tokens += t.usage.prompt_tokens;
         self.usage.completion_tokens += t.usage.completion_tokens;
@@ -145,7 +137,7 @@ impl Summary {
 #[async_trait::async_trait]
 impl Checkpoint for Journal {
     async fn save(&mut self, trajectory: &Trajectory) {
-        if trajectory.exit_status == exit::RUNNING {
+        if trajectory.exit_status == ExitStatus::Running {
             // A step's checkpoint is written in the background; the run goes on.
             self.queue(trajectory);
         } else if let Err(e) = self.write(trajectory).await {
@@ -165,7 +157,7 @@ pub fn new_trajectory(task: &Task, model: &str, sandbox: &str) -> Trajectory {
         task: Value::Object(task.row.clone()),
         messages: Vec::new(),
         tools: Vec::new(),
-        exit_status: exit::RUNNING.into(),
+        exit_status: ExitStatus::Running,
         submission: String::new(),
         error: None,
         model: model.into(),
@@ -184,7 +176,7 @@ pub fn new_trajectory(task: &Task, model: &str, sandbox: &str) -> Trajectory {
 
 /// Marks a run as failed by its environment, not by the model.
 fn infrastructure_error(trajectory: &mut Trajectory, error: String) {
-    trajectory.exit_status = exit::INFRASTRUCTURE_ERROR.into();
+    trajectory.exit_status = ExitStatus::InfrastructureError;
     trajectory.error = Some(error);
 }
 
@@ -235,7 +227,7 @@ async fn finish_workspace(
     ws: &workspace::Workspace,
 ) {
     // The patch is taken before scoring: test runs leave files behind.
-    if trajectory.exit_status != exit::INFRASTRUCTURE_ERROR {
+    if trajectory.exit_status != ExitStatus::InfrastructureError {
         match workspace::patch(sandbox.as_ref(), ws).await {
             Ok(patch) => trajectory.patch = Some(patch),
             Err(e) => infrastructure_error(trajectory, format!("recording the patch failed: {e}")),
@@ -251,16 +243,16 @@ async fn score(
     trajectory: &mut Trajectory,
     sandbox: &Arc<dyn Sandbox>,
 ) {
-    if ctx.scorers.is_empty() || exit::is_error(&trajectory.exit_status) {
+    if ctx.scorers.is_empty() || trajectory.exit_status.is_error() {
         return;
     }
     match ctx.scorers.score(task, trajectory, sandbox).await {
         Ok(score) => trajectory.score = Some(score),
         Err(e) => {
             trajectory.exit_status = if e.is_infrastructure() {
-                exit::INFRASTRUCTURE_ERROR
+                ExitStatus::InfrastructureError
             } else {
-                exit::PLUGIN_ERROR
+                ExitStatus::PluginError
             }
             .into();
             trajectory.error = Some(e.to_string());

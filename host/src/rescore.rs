@@ -4,11 +4,10 @@
 
 use std::sync::Arc;
 
-use crate::agent::exit;
 use crate::sandbox::SandboxProvider;
 use crate::scoring::Scorers;
 use crate::task::Task;
-use crate::trajectory::Trajectory;
+use crate::trajectory::{ExitStatus, Trajectory};
 use crate::workspace::{self, RepoCache, RepoSpec};
 
 /// What rescoring needs, shared by every record.
@@ -36,7 +35,7 @@ impl Rescorer {
         };
         trajectory.score = None;
         if let Err(e) = self.try_rescore(&task, &mut trajectory).await {
-            trajectory.exit_status = exit::INFRASTRUCTURE_ERROR.into();
+            trajectory.exit_status = ExitStatus::InfrastructureError;
             trajectory.error = Some(format!("rescoring failed: {e}"));
         }
         trajectory

@@ -13,6 +13,76 @@ use crate::plugin::wit;
 /// Schema tag of every canonical record; moves with the WIT package version.
 pub const SCHEMA: &str = "plinth-trajectory/0.1";
 
+/// How a run ended: the `exit_status` of a record. The serde names are the
+/// record format (mini-swe-agent's spellings); WIT 0.2 passes the same set as
+/// the `exit-status` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ExitStatus {
+    /// Still going: the status of a checkpoint.
+    Running,
+    /// A command printed a completion marker.
+    Submitted,
+    /// The model replied without a tool call and that reply is final.
+    Finished,
+    /// The step or cost limit was reached.
+    LimitsExceeded,
+    /// The wall-clock limit was reached.
+    TimeExceeded,
+    /// Too many consecutive format errors.
+    RepeatedFormatError,
+    /// The sandbox, workspace or a test command failed: not the model's doing.
+    InfrastructureError,
+    /// The model API failed after its retries.
+    ModelError,
+    /// A tool or scorer plugin failed.
+    PluginError,
+}
+
+impl ExitStatus {
+    /// Every status, in declaration order.
+    pub const ALL: [Self; 9] = [
+        Self::Running,
+        Self::Submitted,
+        Self::Finished,
+        Self::LimitsExceeded,
+        Self::TimeExceeded,
+        Self::RepeatedFormatError,
+        Self::InfrastructureError,
+        Self::ModelError,
+        Self::PluginError,
+    ];
+
+    /// The name records use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "Running",
+            Self::Submitted => "Submitted",
+            Self::Finished => "Finished",
+            Self::LimitsExceeded => "LimitsExceeded",
+            Self::TimeExceeded => "TimeExceeded",
+            Self::RepeatedFormatError => "RepeatedFormatError",
+            Self::InfrastructureError => "InfrastructureError",
+            Self::ModelError => "ModelError",
+            Self::PluginError => "PluginError",
+        }
+    }
+
+    /// True when plinth or its environment failed, as opposed to the model
+    /// running out of steps or time: such a run has no reward.
+    pub fn is_error(self) -> bool {
+        matches!(
+            self,
+            Self::InfrastructureError | Self::ModelError | Self::PluginError
+        )
+    }
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -113,7 +183,7 @@ pub struct Trajectory {
     pub messages: Vec<Message>,
     /// OpenAI tool specs: `{"type": "function", "function": {...}}`.
     pub tools: Vec<Value>,
-    pub exit_status: String,
+    pub exit_status: ExitStatus,
     #[serde(default)]
     pub submission: String,
     #[serde(default)]
@@ -146,7 +216,7 @@ pub struct Trajectory {
 pub struct Progress<'a> {
     pub from: usize,
     pub messages: Cow<'a, [Message]>,
-    pub exit_status: Cow<'a, str>,
+    pub exit_status: ExitStatus,
     pub submission: Cow<'a, str>,
     pub error: Cow<'a, Option<String>>,
     pub api_calls: u32,
@@ -277,7 +347,7 @@ impl Trajectory {
         Progress {
             from,
             messages: Cow::Borrowed(&self.messages[from..]),
-            exit_status: Cow::Borrowed(&self.exit_status),
+            exit_status: self.exit_status,
             submission: Cow::Borrowed(&self.submission),
             error: Cow::Borrowed(&self.error),
             api_calls: self.api_calls,
@@ -299,7 +369,7 @@ impl Trajectory {
             });
         }
         self.messages.extend(progress.messages.into_owned());
-        self.exit_status = progress.exit_status.into_owned();
+        self.exit_status = progress.exit_status;
         self.submission = progress.submission.into_owned();
         self.error = progress.error.into_owned();
         self.api_calls = progress.api_calls;
@@ -320,7 +390,7 @@ impl Trajectory {
             task: self.task.to_string(),
             messages: self.messages.iter().map(message_to_wit).collect(),
             tools: self.tools.iter().map(tool_spec_to_wit).collect(),
-            exit_status: self.exit_status.clone(),
+            exit_status: self.exit_status.to_string(),
             submission: self.submission.clone(),
             error: self.error.clone(),
             model: self.model.clone(),
@@ -432,7 +502,7 @@ mod tests {
         b.api_calls = 1;
         text += &line(&b.progress_since(0));
         b.messages.push(Message::new(Role::User, "u"));
-        b.exit_status = "Finished".into();
+        b.exit_status = ExitStatus::Finished;
         text += &line(&b.progress_since(1));
         // A progress line that skips messages, then a line that is no
         // record, then a good record.
@@ -453,5 +523,14 @@ mod tests {
         );
         assert!(err(3).unwrap().starts_with("6: not JSON"), "{:?}", err(3));
         assert_eq!(ok(4), Some((7, a)));
+    }
+
+    #[test]
+    fn exit_status_names_are_the_record_format() {
+        for status in ExitStatus::ALL {
+            let json = serde_json::to_value(status).unwrap();
+            assert_eq!(json, status.as_str());
+            assert_eq!(serde_json::from_value::<ExitStatus>(json).unwrap(), status);
+        }
     }
 }

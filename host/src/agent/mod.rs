@@ -21,38 +21,15 @@ use crate::model::{ChatModel, ModelReply};
 use crate::plugin::{GuestError, PluginError};
 use crate::sandbox::Sandbox;
 use crate::task::Task;
-use crate::trajectory::{FunctionCall, Message, Role, ToolCall, Trajectory, now_secs};
+use crate::trajectory::{
+    ExitStatus, FunctionCall, Message, Role, ToolCall, Trajectory, now_secs,
+};
 use toolbox::CallProblem;
 
 /// Hermes' completion marker: anywhere in a command's output.
 pub const HERMES_MARKER: &str = "MINI_SWE_AGENT_FINAL_OUTPUT";
 /// mini-swe-agent's completion marker: the first line of a command's output.
 pub const MSWEA_MARKER: &str = "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT";
-
-/// Exit statuses a run can end with (the `exit_status` of a trajectory).
-pub mod exit {
-    pub const RUNNING: &str = "Running";
-    pub const SUBMITTED: &str = "Submitted";
-    pub const FINISHED: &str = "Finished";
-    pub const LIMITS_EXCEEDED: &str = "LimitsExceeded";
-    pub const TIME_EXCEEDED: &str = "TimeExceeded";
-    pub const REPEATED_FORMAT_ERROR: &str = "RepeatedFormatError";
-    /// The sandbox or the workspace failed: not the model's doing.
-    pub const INFRASTRUCTURE_ERROR: &str = "InfrastructureError";
-    pub const MODEL_ERROR: &str = "ModelError";
-    pub const PLUGIN_ERROR: &str = "PluginError";
-
-    /// True for the statuses of a run that ended as the agent meant it to.
-    pub fn completed(status: &str) -> bool {
-        matches!(status, SUBMITTED | FINISHED)
-    }
-
-    /// True for statuses that mean plinth or its environment failed, as
-    /// opposed to the model running out of steps or time.
-    pub fn is_error(status: &str) -> bool {
-        matches!(status, INFRASTRUCTURE_ERROR | MODEL_ERROR | PLUGIN_ERROR)
-    }
-}
 
 /// What to do with a reply that has no tool call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,13 +91,13 @@ pub struct Agent {
 
 /// How a run ended, before it is written into the trajectory.
 struct Ending {
-    status: &'static str,
+    status: ExitStatus,
     submission: String,
     error: Option<String>,
 }
 
 impl Ending {
-    fn status(status: &'static str) -> Self {
+    fn status(status: ExitStatus) -> Self {
         Self {
             status,
             submission: String::new(),
@@ -128,7 +105,7 @@ impl Ending {
         }
     }
 
-    fn error(status: &'static str, error: impl Into<String>) -> Self {
+    fn error(status: ExitStatus, error: impl Into<String>) -> Self {
         Self {
             status,
             submission: String::new(),
@@ -172,7 +149,7 @@ impl Agent {
         let started = Instant::now();
         trajectory.tools = self.tools.specs().to_vec();
         let ending = match self.start(task, sandbox.as_ref(), trajectory) {
-            Err(e) => Ending::error(exit::INFRASTRUCTURE_ERROR, e),
+            Err(e) => Ending::error(ExitStatus::InfrastructureError, e),
             Ok(mut api_messages) => {
                 checkpoint.save(trajectory).await;
                 let steps =
@@ -181,12 +158,12 @@ impl Agent {
                     None => steps.await,
                     Some(limit) => match tokio::time::timeout(limit, steps).await {
                         Ok(ending) => ending,
-                        Err(_) => Ending::status(exit::TIME_EXCEEDED),
+                        Err(_) => Ending::status(ExitStatus::TimeExceeded),
                     },
                 }
             }
         };
-        trajectory.exit_status = ending.status.to_string();
+        trajectory.exit_status = ending.status;
         trajectory.submission = ending.submission;
         trajectory.error = ending.error;
         trajectory.duration_secs = started.elapsed().as_secs_f64();
@@ -227,10 +204,10 @@ impl Agent {
         let mut format_errors = 0u32;
         loop {
             if config.step_limit > 0 && trajectory.api_calls >= config.step_limit {
-                return Ending::status(exit::LIMITS_EXCEEDED);
+                return Ending::status(ExitStatus::LimitsExceeded);
             }
             if config.cost_limit > 0.0 && trajectory.cost >= config.cost_limit {
-                return Ending::status(exit::LIMITS_EXCEEDED);
+                return Ending::status(ExitStatus::LimitsExceeded);
             }
             let reply = match self
                 .model
@@ -238,7 +215,7 @@ impl Agent {
                 .await
             {
                 Ok(reply) => reply,
-                Err(e) => return Ending::error(exit::MODEL_ERROR, e.to_string()),
+                Err(e) => return Ending::error(ExitStatus::ModelError, e.to_string()),
             };
             trajectory.api_calls += 1;
             trajectory.usage.prompt_tokens += reply.usage.prompt_tokens;
@@ -264,7 +241,7 @@ impl Agent {
                 match config.on_text_reply {
                     OnTextReply::Finish => {
                         return Ending {
-                            status: exit::FINISHED,
+                            status: ExitStatus::Finished,
                             submission: reply.content.unwrap_or_default(),
                             error: None,
                         };
@@ -308,7 +285,7 @@ impl Agent {
             }
             if format_errors >= config.max_format_errors.max(1) {
                 return Ending::error(
-                    exit::REPEATED_FORMAT_ERROR,
+                    ExitStatus::RepeatedFormatError,
                     format!("{format_errors} consecutive format errors"),
                 );
             }
@@ -373,7 +350,7 @@ impl Agent {
                     content: result.content,
                     format_error: false,
                     ending: submission.map(|submission| Ending {
-                        status: exit::SUBMITTED,
+                        status: ExitStatus::Submitted,
                         submission,
                         error: None,
                     }),
@@ -389,16 +366,16 @@ impl Agent {
                 )),
                 GuestError::Sandbox(why) => CallOutcome::fatal(
                     format!("Error: the sandbox failed: {why}"),
-                    Ending::error(exit::INFRASTRUCTURE_ERROR, format!("sandbox failed: {why}")),
+                    Ending::error(ExitStatus::InfrastructureError, format!("sandbox failed: {why}")),
                 ),
                 other => CallOutcome::fatal(
                     format!("Error: tool `{name}` failed: {other}"),
-                    Ending::error(exit::PLUGIN_ERROR, format!("tool `{name}` failed: {other}")),
+                    Ending::error(ExitStatus::PluginError, format!("tool `{name}` failed: {other}")),
                 ),
             },
             Err(e) => CallOutcome::fatal(
                 format!("Error: tool `{name}` failed: {e}"),
-                Ending::error(exit::PLUGIN_ERROR, e.to_string()),
+                Ending::error(ExitStatus::PluginError, e.to_string()),
             ),
         }
     }

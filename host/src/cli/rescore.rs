@@ -10,7 +10,6 @@ use clap::Args;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use plinth::agent::exit;
 use plinth::plugin::{PluginRuntime, RuntimeConfig};
 use plinth::rescore::Rescorer;
 use plinth::trajectory::{RecordError, read_records};
@@ -135,7 +134,7 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
                 tracing::error!(
                     "{}: {}",
                     t.id,
-                    t.error.as_deref().unwrap_or(exit::INFRASTRUCTURE_ERROR)
+                    t.error.as_deref().unwrap_or("InfrastructureError")
                 );
             }
         }

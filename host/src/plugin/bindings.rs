@@ -6,7 +6,7 @@
 
 pub mod tool {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/0.1.0",
         world: "tool-plugin",
         imports: { default: async | trappable },
         exports: { default: async },
@@ -18,7 +18,7 @@ pub mod tool {
 
 pub mod scorer {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/0.1.0",
         world: "scorer-plugin",
         imports: { default: async | trappable },
         exports: { default: async },
@@ -32,7 +32,7 @@ pub mod scorer {
 
 pub mod formatter {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/0.1.0",
         world: "formatter-plugin",
         imports: { default: async | trappable },
         exports: { default: async },

@@ -266,7 +266,7 @@ mod tests {
             t.api_calls += 1;
             journal.queue(&t);
         }
-        t.exit_status = "Finished".into();
+        t.exit_status = crate::trajectory::ExitStatus::Finished;
         t.submission = "done".into();
         journal.write(&t).await.unwrap();
         let path = checkpoint_path(dir.path(), 3, 0);

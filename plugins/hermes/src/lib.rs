@@ -16,7 +16,7 @@
 use plinth_pyjson::{dumps, loads, py_rstrip, py_strip};
 use serde_json::{Map, Value};
 
-wit_bindgen::generate!({ path: "../../wit", world: "formatter-plugin" });
+wit_bindgen::generate!({ path: "../../wit/0.1.0", world: "formatter-plugin" });
 
 #[path = "../../shared/formatter_common.rs"]
 mod common;

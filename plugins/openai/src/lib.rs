@@ -6,7 +6,7 @@
 use plinth_pyjson::dumps;
 use serde_json::Value;
 
-wit_bindgen::generate!({ path: "../../wit", world: "formatter-plugin" });
+wit_bindgen::generate!({ path: "../../wit/0.1.0", world: "formatter-plugin" });
 
 #[path = "../../shared/formatter_common.rs"]
 mod common;

@@ -15,7 +15,7 @@
 //!   failure) is a `sandbox` error, never reward 0.
 
 wit_bindgen::generate!({
-    path: "../../wit",
+    path: "../../wit/0.1.0",
     world: "scorer-plugin",
 });
 

@@ -4,7 +4,7 @@
 //! trajectories carry.
 
 wit_bindgen::generate!({
-    path: "../../wit",
+    path: "../../wit/0.1.0",
     world: "tool-plugin",
 });
 

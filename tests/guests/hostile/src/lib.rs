@@ -3,7 +3,7 @@
 //! be tested against a real guest.
 
 wit_bindgen::generate!({
-    path: "../../../wit",
+    path: "../../../wit/0.1.0",
     world: "formatter-plugin",
 });
 
