@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use plinth::plugin::{PluginRuntime, RuntimeConfig};
 
@@ -37,7 +37,7 @@ struct GlobalArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Run an agent on one task or a JSONL file of tasks.
-    Run(Box<cli::run::RunArgs>),
+    Run(Box<plinth::settings::RunOptions>),
     /// List and inspect plugins.
     Plugins {
         #[command(subcommand)]
@@ -68,7 +68,7 @@ enum PluginsCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_command_line();
     init_tracing(cli.global.verbose);
     raise_open_files_limit();
     match run(cli).await {
@@ -78,6 +78,18 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The command line, with every default from `plinth::settings::defaults`
+/// shown in the help of the flags it applies to.
+fn parse_command_line() -> Cli {
+    let command = ["run", "rescore"]
+        .into_iter()
+        .fold(Cli::command(), |cli, name| {
+            cli.mut_subcommand(name, plinth::settings::document_defaults)
+        });
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// Every run in flight holds a connection to the model and a pipe per running

@@ -1,14 +1,17 @@
 //! Rewards: scorer components run in the task's live sandbox after the agent
 //! stops, combined with weights into one reward.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use crate::plugin::{GuestError, PluginError, ScorerPlugin};
+use crate::catalog::{self, CatalogError};
+use crate::plugin::{GuestError, PluginError, PluginKind, PluginRuntime, ScorerPlugin};
 use crate::sandbox::Sandbox;
+use crate::settings::ScoringSettings;
 use crate::task::Task;
-use crate::trajectory::{Score, Trajectory};
+use crate::trajectory::{ExitStatus, Score, Trajectory};
 
 /// One configured scorer.
 #[derive(Clone)]
@@ -30,15 +33,16 @@ pub struct ScoringError {
 }
 
 impl ScoringError {
-    /// True when the sandbox or test command failed rather than the plugin.
-    pub fn is_infrastructure(&self) -> bool {
-        matches!(
-            self.source,
+    /// The status of a run whose scorer failed: a failure of the sandbox or
+    /// the test command is the infrastructure's, anything else the plugin's.
+    pub fn exit_status(&self) -> ExitStatus {
+        match self.source {
             PluginError::Guest {
                 error: GuestError::Sandbox(_),
                 ..
-            }
-        )
+            } => ExitStatus::InfrastructureError,
+            _ => ExitStatus::PluginError,
+        }
     }
 }
 
@@ -48,8 +52,24 @@ pub struct Scorers {
 }
 
 impl Scorers {
-    pub fn new(scorers: Vec<WeightedScorer>) -> Self {
-        Self { scorers }
+    /// Loads the scorers `settings` name, each with the shared options.
+    pub async fn load(
+        runtime: &PluginRuntime,
+        settings: &ScoringSettings,
+        extra_plugins: &[PathBuf],
+    ) -> Result<Self, CatalogError> {
+        let mut scorers = Vec::with_capacity(settings.scorers.len());
+        for spec in &settings.scorers {
+            let plugin = catalog::find(runtime, &spec.name, PluginKind::Scorer, extra_plugins)
+                .await?
+                .into_scorer()?;
+            scorers.push(WeightedScorer {
+                plugin,
+                weight: spec.weight,
+                config: settings.config.clone(),
+            });
+        }
+        Ok(Self { scorers })
     }
 
     pub fn is_empty(&self) -> bool {

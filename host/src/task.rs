@@ -42,6 +42,22 @@ impl Task {
         }
     }
 
+    /// The task a canonical record ran (for rescoring it): its row, index
+    /// and rollout.
+    pub fn of_record(trajectory: &crate::trajectory::Trajectory) -> Self {
+        let row = match &trajectory.task {
+            Value::Object(row) => row.clone(),
+            _ => Map::new(),
+        };
+        Self {
+            index: trajectory.input_index,
+            id: trajectory.id.clone(),
+            rollout: trajectory.group.as_ref().map_or(0, |g| g.rollout),
+            prompt: String::new(),
+            row,
+        }
+    }
+
     /// Parses line `index` (0-based) of a prompts file. `Ok(None)` for a blank line.
     pub fn parse_line(index: u64, line: &str) -> Result<Option<Self>, BadLine> {
         let bad = |reason: String| BadLine {

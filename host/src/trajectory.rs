@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::plugin::wit;
+use crate::task::Task;
 
 /// Schema tag of every canonical record; moves with the WIT package version.
 pub const SCHEMA: &str = "plinth-trajectory/0.1";
@@ -342,6 +343,39 @@ pub fn now_secs() -> f64 {
 }
 
 impl Trajectory {
+    /// A run of `task` before its first step: identity and metadata only.
+    pub fn start(task: &Task, model: &str, sandbox: &str) -> Self {
+        Self {
+            schema: SCHEMA.into(),
+            id: task.id.clone(),
+            input_index: task.index,
+            task: Value::Object(task.row.clone()),
+            messages: Vec::new(),
+            tools: Vec::new(),
+            exit_status: ExitStatus::Running,
+            submission: String::new(),
+            error: None,
+            model: model.into(),
+            sandbox: sandbox.into(),
+            api_calls: 0,
+            usage: Usage::default(),
+            cost: 0.0,
+            started_at: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            duration_secs: 0.0,
+            plinth_version: env!("CARGO_PKG_VERSION").into(),
+            patch: None,
+            score: None,
+            group: None,
+        }
+    }
+
+    /// Ends the run in an error `status` (which [`ExitStatus::is_error`]).
+    pub fn fail(&mut self, status: ExitStatus, error: impl Into<String>) {
+        debug_assert!(status.is_error(), "{status} is not an error status");
+        self.exit_status = status;
+        self.error = Some(error.into());
+    }
+
     /// The progress since the first `from` messages were saved.
     pub fn progress_since(&self, from: usize) -> Progress<'_> {
         Progress {

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use crate::sandbox::{ExecRequest, Sandbox, SandboxError};
+use crate::sync::Locked;
 use crate::task::Task;
 
 /// Git identity and settings for the commits plinth makes: no user config,
@@ -24,8 +25,12 @@ const GIT: &str = "git -c user.name=plinth -c user.email=plinth@localhost -c com
 /// Why a workspace could not be made: always an infrastructure error.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
-    #[error("repository {repo}: {message}")]
-    Repo { repo: String, message: String },
+    #[error("repository {repo}: {source}")]
+    Repo {
+        repo: String,
+        #[source]
+        source: RepoError,
+    },
     #[error("setup command `{command}` failed (exit {exit_code}): {output}")]
     Setup {
         command: String,
@@ -34,6 +39,23 @@ pub enum WorkspaceError {
     },
     #[error("{0}")]
     Sandbox(#[from] SandboxError),
+}
+
+/// What went wrong with a repository on the host: git, or the cache.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("cannot run git: {0}")]
+    Spawn(#[source] std::io::Error),
+    #[error("`git {command}` failed: {stderr}")]
+    Git { command: String, stderr: String },
+    #[error("{what}: {source}")]
+    Cache {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("commit `{0}` not found")]
+    NoCommit(String),
 }
 
 /// What a task row says about its repository.
@@ -126,16 +148,18 @@ impl RepoCache {
 
     /// Runs `f` holding the repository's lock (in this process and across
     /// processes).
-    async fn locked<T>(&self, key: &str, f: impl AsyncFnOnce() -> T) -> Result<T, String> {
+    async fn locked<T>(&self, key: &str, f: impl AsyncFnOnce() -> T) -> Result<T, RepoError> {
         let lock = self
             .locks
-            .lock()
-            .unwrap()
+            .locked()
             .entry(key.to_string())
             .or_default()
             .clone();
         let _guard = lock.lock().await;
-        std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        std::fs::create_dir_all(&self.dir).map_err(|source| RepoError::Cache {
+            what: self.dir.display().to_string(),
+            source,
+        })?;
         let lock_path = self.dir.join(format!("{key}.lock"));
         let file = tokio::task::spawn_blocking(move || {
             let file = std::fs::File::create(&lock_path)?;
@@ -143,8 +167,11 @@ impl RepoCache {
             Ok::<_, std::io::Error>(file)
         })
         .await
-        .expect("lock task does not panic")
-        .map_err(|e| format!("locking the repository cache: {e}"))?;
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        .map_err(|source| RepoError::Cache {
+            what: "locking the repository cache".into(),
+            source,
+        })?;
         let out = f().await;
         drop(file);
         Ok(out)
@@ -156,9 +183,9 @@ impl RepoCache {
         let source = Self::source(&spec.repo);
         let key = Self::key(&source);
         let bare = self.dir.join(format!("{key}.git"));
-        let err = |message: String| WorkspaceError::Repo {
+        let err = |source: RepoError| WorkspaceError::Repo {
             repo: spec.repo.clone(),
-            message,
+            source,
         };
         let commit = spec.base_commit.clone().unwrap_or_else(|| "HEAD".into());
         let bare2 = bare.clone();
@@ -173,7 +200,10 @@ impl RepoCache {
                 .await?;
                 tokio::fs::rename(&tmp, &bare2)
                     .await
-                    .map_err(|e| format!("moving the clone into the cache: {e}"))?;
+                    .map_err(|source| RepoError::Cache {
+                        what: "moving the clone into the cache".into(),
+                        source,
+                    })?;
             }
             let object = format!("{commit}^{{commit}}");
             if git(Some(&bare2), &["cat-file", "-e", &object])
@@ -194,8 +224,8 @@ impl RepoCache {
             }
             let sha = git(Some(&bare2), &["rev-parse", "--verify", &object])
                 .await
-                .map_err(|_| format!("commit `{commit}` not found"))?;
-            Ok::<_, String>(sha.trim().to_string())
+                .map_err(|_| RepoError::NoCommit(commit.clone()))?;
+            Ok::<_, RepoError>(sha.trim().to_string())
         })
         .await
         .and_then(|r| r)
@@ -211,9 +241,9 @@ impl RepoCache {
         sandbox: &dyn Sandbox,
     ) -> Result<Workspace, WorkspaceError> {
         let (bare, sha) = self.clone_with(spec).await?;
-        let err = |message: String| WorkspaceError::Repo {
+        let err = |source: RepoError| WorkspaceError::Repo {
             repo: spec.repo.clone(),
-            message,
+            source,
         };
         let worktree = match sandbox.host_path() {
             Some(dir) => {
@@ -328,16 +358,16 @@ fn path_str(path: &Path) -> String {
 
 /// Runs git on the host, in `dir` when given; stdout on success, stderr as
 /// the error.
-async fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
+async fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, RepoError> {
     let out = git_bytes_in(dir, args).await?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-async fn git_bytes(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+async fn git_bytes(dir: &Path, args: &[&str]) -> Result<Vec<u8>, RepoError> {
     git_bytes_in(Some(dir), args).await
 }
 
-async fn git_bytes_in(dir: Option<&Path>, args: &[&str]) -> Result<Vec<u8>, String> {
+async fn git_bytes_in(dir: Option<&Path>, args: &[&str]) -> Result<Vec<u8>, RepoError> {
     let mut cmd = tokio::process::Command::new("git");
     if let Some(dir) = dir {
         cmd.arg("-C").arg(dir);
@@ -347,13 +377,12 @@ async fn git_bytes_in(dir: Option<&Path>, args: &[&str]) -> Result<Vec<u8>, Stri
         .env("GIT_TERMINAL_PROMPT", "0")
         .output()
         .await
-        .map_err(|e| format!("cannot run git: {e}"))?;
+        .map_err(RepoError::Spawn)?;
     if !out.status.success() {
-        return Err(format!(
-            "`git {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(RepoError::Git {
+            command: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     Ok(out.stdout)
 }

@@ -14,16 +14,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-pub use prompts::Prompts;
+pub use prompts::{Prompts, TemplateError};
 pub use toolbox::{Toolbox, ToolboxError};
 
 use crate::model::{ChatModel, ModelReply};
 use crate::plugin::{GuestError, PluginError};
 use crate::sandbox::Sandbox;
+use crate::settings::defaults;
 use crate::task::Task;
-use crate::trajectory::{
-    ExitStatus, FunctionCall, Message, Role, ToolCall, Trajectory, now_secs,
-};
+use crate::trajectory::{ExitStatus, FunctionCall, Message, Role, ToolCall, Trajectory, now_secs};
 use toolbox::CallProblem;
 
 /// Hermes' completion marker: anywhere in a command's output.
@@ -62,13 +61,13 @@ impl Default for AgentConfig {
     fn default() -> Self {
         Self {
             prompts: Prompts::default(),
-            step_limit: 15,
-            cost_limit: 3.0,
+            step_limit: defaults::STEP_LIMIT,
+            cost_limit: defaults::COST_LIMIT,
             time_limit: None,
-            max_format_errors: 3,
+            max_format_errors: defaults::MAX_FORMAT_ERRORS,
             on_text_reply: OnTextReply::Finish,
             text_actions: false,
-            command_timeout: Duration::from_secs(60),
+            command_timeout: defaults::COMMAND_TIMEOUT,
         }
     }
 }
@@ -149,7 +148,10 @@ impl Agent {
         let started = Instant::now();
         trajectory.tools = self.tools.specs().to_vec();
         let ending = match self.start(task, sandbox.as_ref(), trajectory) {
-            Err(e) => Ending::error(ExitStatus::InfrastructureError, e),
+            Err(e) => Ending::error(
+                ExitStatus::InfrastructureError,
+                format!("rendering the prompts failed: {e}"),
+            ),
             Ok(mut api_messages) => {
                 checkpoint.save(trajectory).await;
                 let steps =
@@ -176,7 +178,7 @@ impl Agent {
         task: &Task,
         sandbox: &dyn Sandbox,
         trajectory: &mut Trajectory,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, TemplateError> {
         let vars = prompts::Vars {
             task,
             cwd: sandbox.cwd(),
@@ -366,11 +368,17 @@ impl Agent {
                 )),
                 GuestError::Sandbox(why) => CallOutcome::fatal(
                     format!("Error: the sandbox failed: {why}"),
-                    Ending::error(ExitStatus::InfrastructureError, format!("sandbox failed: {why}")),
+                    Ending::error(
+                        ExitStatus::InfrastructureError,
+                        format!("sandbox failed: {why}"),
+                    ),
                 ),
                 other => CallOutcome::fatal(
                     format!("Error: tool `{name}` failed: {other}"),
-                    Ending::error(ExitStatus::PluginError, format!("tool `{name}` failed: {other}")),
+                    Ending::error(
+                        ExitStatus::PluginError,
+                        format!("tool `{name}` failed: {other}"),
+                    ),
                 ),
             },
             Err(e) => CallOutcome::fatal(

@@ -57,10 +57,20 @@ fn environment() -> Environment<'static> {
     env
 }
 
+/// A template that does not parse or render, named.
+#[derive(Debug, thiserror::Error)]
+#[error("{template}: {source}")]
+pub struct TemplateError {
+    /// Which template: `system template`, `instance template`, ...
+    pub template: &'static str,
+    #[source]
+    pub source: minijinja::Error,
+}
+
 impl Prompts {
     /// Checks that every template parses, so a broken file fails at start-up
     /// rather than on every task.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), TemplateError> {
         let env = environment();
         for (name, source) in [
             ("system template", &self.system),
@@ -68,13 +78,16 @@ impl Prompts {
             ("format-error template", &self.format_error),
         ] {
             env.template_from_str(source)
-                .map_err(|e| format!("{name}: {e}"))?;
+                .map_err(|source| TemplateError {
+                    template: name,
+                    source,
+                })?;
         }
         Ok(())
     }
 
     /// The system and first user message.
-    pub fn render(&self, vars: &Vars<'_>) -> Result<(String, String), String> {
+    pub fn render(&self, vars: &Vars<'_>) -> Result<(String, String), TemplateError> {
         let env = environment();
         let mut ctx = serde_json::Map::new();
         for (k, v) in &vars.task.row {
@@ -99,9 +112,12 @@ impl Prompts {
             ctx.insert(k.into(), v);
         }
         let ctx = Value::from_serialize(&ctx);
-        let render = |name: &str, source: &str| {
+        let render = |name: &'static str, source: &str| {
             env.render_str(source, ctx.clone())
-                .map_err(|e| format!("rendering the {name} failed: {e}"))
+                .map_err(|source| TemplateError {
+                    template: name,
+                    source,
+                })
         };
         Ok((
             render("system template", &self.system)?,
@@ -166,6 +182,6 @@ mod tests {
                 tools: vec![],
             })
             .unwrap_err();
-        assert!(err.contains("instance template"), "{err}");
+        assert!(err.to_string().contains("instance template"), "{err}");
     }
 }

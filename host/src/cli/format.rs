@@ -4,11 +4,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 
 use plinth::catalog;
 use plinth::plugin::{PluginKind, PluginRuntime, RuntimeConfig};
+use plinth::settings::json_object;
 use plinth::trajectory::{RecordError, read_records};
 
 #[derive(Args)]
@@ -20,29 +21,33 @@ pub struct FormatArgs {
     #[arg(long)]
     input: PathBuf,
     /// Formatter options as a JSON object, e.g. '{"variant": "batch_runner"}'.
-    #[arg(long, default_value = "{}")]
-    options: String,
+    #[arg(long, alias = "options", alias = "format_options")]
+    format_options: Option<String>,
     /// Write JSONL here instead of stdout.
-    #[arg(long, conflicts_with = "output_dir")]
-    output: Option<PathBuf>,
+    #[arg(
+        long,
+        alias = "output",
+        alias = "output_file",
+        conflicts_with = "output_dir"
+    )]
+    output_file: Option<PathBuf>,
     /// Write one file per trajectory here, named `<id><extension>`.
-    #[arg(long)]
+    #[arg(long, alias = "output_dir")]
     output_dir: Option<PathBuf>,
 }
 
 pub async fn run(args: FormatArgs, extra: &[PathBuf]) -> Result<ExitCode> {
-    let options: serde_json::Value =
-        serde_json::from_str(&args.options).context("--options is not valid JSON")?;
-    if !options.is_object() {
-        bail!("--options must be a JSON object");
-    }
+    let options = match &args.format_options {
+        Some(text) => json_object("--format-options", text)?,
+        None => serde_json::Value::Object(serde_json::Map::new()),
+    };
     let runtime = PluginRuntime::new(RuntimeConfig::default())?;
     let formatter = catalog::find(&runtime, &args.format, PluginKind::Formatter, extra)
         .await?
         .into_formatter()?;
     let input = std::fs::File::open(&args.input)
         .with_context(|| format!("cannot open {}", args.input.display()))?;
-    let mut out: Box<dyn Write> = match &args.output {
+    let mut out: Box<dyn Write> = match &args.output_file {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?,

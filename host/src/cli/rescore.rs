@@ -11,75 +11,48 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use plinth::plugin::{PluginRuntime, RuntimeConfig};
-use plinth::rescore::Rescorer;
+use plinth::rescore::rescore;
+use plinth::rollout::Rollouts;
+use plinth::scoring::Scorers;
+use plinth::settings::{
+    SandboxOptions, SandboxSettings, ScoringOptions, ScoringSettings, defaults,
+};
 use plinth::trajectory::{RecordError, read_records};
 use plinth::workspace::RepoCache;
 
-use super::run::{RunArgs, sandbox_provider, scorers_from};
-
 #[derive(Args)]
 pub struct RescoreArgs {
-    /// Canonical trajectories (`plinth run --format canonical`), one per line.
+    /// Canonical trajectories (`plinth run --format canonical`, or a run's
+    /// checkpoint journal), one per line.
     #[arg(long)]
     input: PathBuf,
     /// Where the rescored canonical records go [default: stdout].
-    #[arg(long)]
-    output: Option<PathBuf>,
-    /// Scorer name or .wasm file, optionally `NAME:WEIGHT` (repeatable).
-    #[arg(long = "scorer", required = true)]
-    scorer: Vec<String>,
-    /// Scorer options (JSON object).
-    #[arg(long)]
-    scorer_config: Option<String>,
-    /// Sandbox backend: local, docker, docker-pool [default: local].
-    #[arg(long, alias = "env")]
-    sandbox: Option<String>,
-    /// Image for the docker backends (a record's `image` overrides it).
-    #[arg(long)]
-    image: Option<String>,
-    /// Docker engine URL (repeatable).
-    #[arg(long)]
-    docker_host: Vec<String>,
-    /// Default command timeout in seconds [default: 60].
-    #[arg(long)]
-    timeout: Option<u64>,
-    /// Where bare clones of task repositories are cached.
-    #[arg(long)]
-    repo_cache: Option<PathBuf>,
-    /// Records rescored at once [default: 1].
-    #[arg(long)]
+    #[arg(long, alias = "output")]
+    output_file: Option<PathBuf>,
+    #[command(flatten)]
+    scoring: ScoringOptions,
+    #[command(flatten)]
+    sandbox: SandboxOptions,
+    /// Records rescored at once.
+    #[arg(long, alias = "workers")]
     concurrency: Option<usize>,
 }
 
 pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCode> {
-    let concurrency = args.concurrency.unwrap_or(1).max(1);
+    let concurrency = args.concurrency.unwrap_or(defaults::CONCURRENCY).max(1);
+    let scoring = ScoringSettings::resolve(&args.scoring)?;
+    if scoring.scorers.is_empty() {
+        bail!("give at least one --scorer to rescore with");
+    }
+    let sandbox = SandboxSettings::resolve(&args.sandbox, None)?;
     let runtime = PluginRuntime::new(RuntimeConfig {
         max_instances: (concurrency as u32).saturating_mul(2).max(16),
         ..RuntimeConfig::default()
     })?;
-    let scorers = scorers_from(
-        &runtime,
-        &args.scorer,
-        args.scorer_config.as_deref(),
-        extra_plugins,
-    )
-    .await?;
-    let sandbox_args = RunArgs {
-        sandbox: args.sandbox.clone(),
-        image: args.image.clone(),
-        docker_host: args.docker_host.clone(),
-        timeout: args.timeout,
-        ..RunArgs::default()
-    };
-    let sandboxes = sandbox_provider(&sandbox_args, None, concurrency).await?;
-    let rescorer = Arc::new(Rescorer {
-        sandboxes: sandboxes.clone(),
-        repos: Arc::new(RepoCache::new(
-            args.repo_cache
-                .clone()
-                .unwrap_or_else(RepoCache::default_dir),
-        )),
-        scorers,
+    let rollouts = Arc::new(Rollouts {
+        sandboxes: sandbox.provider(concurrency).await?,
+        repos: Arc::new(RepoCache::new(sandbox.repo_cache.clone())),
+        scorers: Scorers::load(&runtime, &scoring, extra_plugins).await?,
     });
 
     let input = std::fs::File::open(&args.input)
@@ -102,7 +75,7 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
         bail!("no records in {}", args.input.display());
     }
 
-    let mut out: Box<dyn Write> = match &args.output {
+    let mut out: Box<dyn Write> = match &args.output_file {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?,
@@ -112,10 +85,10 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut running = JoinSet::new();
     for record in records {
-        let permit = slots.clone().acquire_owned().await.expect("semaphore open");
-        let rescorer = rescorer.clone();
+        let permit = slots.clone().acquire_owned().await?;
+        let rollouts = rollouts.clone();
         running.spawn(async move {
-            let rescored = rescorer.rescore(record).await;
+            let rescored = rescore(&rollouts, record).await;
             drop(permit);
             rescored
         });
@@ -141,7 +114,7 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
         writeln!(out, "{}", serde_json::to_string(&t)?)?;
     }
     out.flush()?;
-    sandboxes.shutdown().await;
+    rollouts.sandboxes.shutdown().await;
     eprintln!(
         "plinth rescore: {scored} scored (mean reward {:.3}), {failed} could not be scored, {bad} bad line(s)",
         if scored > 0 {

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::price::Price;
+use crate::settings::defaults;
 
 /// Used when neither a flag nor `OPENAI_BASE_URL` names an endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
@@ -60,15 +61,15 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
-    /// A config with the defaults: no temperature, 5 minute timeout, 5 retries from 1 s.
+    /// A config with the [`defaults`]: no temperature, no price, retries from 1 s.
     pub fn new(model: impl Into<String>, endpoint: Endpoint) -> Self {
         Self {
             model: model.into(),
             base_url: endpoint.base_url,
             api_key: endpoint.api_key,
             temperature: None,
-            request_timeout: Duration::from_secs(300),
-            max_retries: 5,
+            request_timeout: defaults::REQUEST_TIMEOUT,
+            max_retries: defaults::MAX_RETRIES,
             retry_base_delay: Duration::from_secs(1),
             price: None,
         }

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use serde::Deserialize;
 
 use super::reply::Usage;
+use crate::sync::Locked;
 
 /// US dollars per million tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
@@ -94,7 +95,7 @@ impl PriceTable {
     pub fn price(&self, model: &str) -> Option<Price> {
         let price = self.prices.get(model).copied();
         if price.is_none() {
-            let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+            let mut warned = self.warned.locked();
             if warned.insert(model.to_owned()) {
                 tracing::warn!(model, "no price for this model: its cost is reported as 0");
             }

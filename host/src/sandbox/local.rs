@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::output::HeadTail;
 use super::{ExecOutput, ExecRequest, OutputPolicy, Sandbox, SandboxError};
+use crate::sync::Locked;
 
 /// How long output is still read after the command exits, for background
 /// processes that hold the pipe open (their output is not waited for).
@@ -32,7 +33,7 @@ pub struct LocalConfig {
 impl Default for LocalConfig {
     fn default() -> Self {
         Self {
-            default_timeout: Duration::from_secs(60),
+            default_timeout: crate::settings::defaults::COMMAND_TIMEOUT,
             output: OutputPolicy::default(),
             hidden_env: Vec::new(),
             env: Vec::new(),
@@ -185,7 +186,7 @@ impl Sandbox for LocalSandbox {
         drop(cmd);
         let pgid = child.id().map(|id| id as i32);
         if let Some(pgid) = pgid {
-            self.groups.lock().unwrap().push(pgid);
+            self.groups.locked().push(pgid);
         }
 
         let mut pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader))

@@ -16,7 +16,7 @@ pub struct OutputPolicy {
 impl Default for OutputPolicy {
     fn default() -> Self {
         Self {
-            max_bytes: 10_000,
+            max_bytes: crate::settings::defaults::MAX_OUTPUT_BYTES,
             secrets: Vec::new(),
         }
     }

@@ -18,7 +18,9 @@ use std::sync::{Condvar, Mutex, OnceLock};
 use tokio::sync::oneshot;
 
 use super::{StoreError, io, write_atomic};
-use crate::trajectory::{RecordError, Trajectory, read_records};
+use crate::agent::Checkpoint;
+use crate::sync::Locked;
+use crate::trajectory::{ExitStatus, RecordError, Trajectory, read_records};
 
 pub fn checkpoint_path(dir: &Path, index: u64, rollout: u32) -> PathBuf {
     if rollout == 0 {
@@ -33,6 +35,20 @@ pub struct Journal {
     path: PathBuf,
     /// Messages already in the journal; `None` until its first line.
     saved: Option<usize>,
+}
+
+/// A run's journal is its agent checkpoint: a step's save is queued so the
+/// run goes on; the final save is on disk before the record is stored (which
+/// removes the journal).
+#[async_trait::async_trait]
+impl Checkpoint for Journal {
+    async fn save(&mut self, trajectory: &Trajectory) {
+        if trajectory.exit_status == ExitStatus::Running {
+            self.queue(trajectory);
+        } else if let Err(e) = self.write(trajectory).await {
+            tracing::warn!("checkpoint of {} failed: {e}", trajectory.id);
+        }
+    }
 }
 
 impl Journal {
@@ -163,7 +179,7 @@ impl Writer {
         restart: bool,
         done: Option<oneshot::Sender<WriteResult>>,
     ) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.locked();
         // The writer only sleeps on an empty queue: wake it for the first
         // entry, not for every step (each wake is a futex call).
         let idle = state.order.is_empty();
@@ -199,7 +215,7 @@ impl Writer {
     fn run(&self) {
         loop {
             let (path, write) = {
-                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let mut state = self.state.locked();
                 loop {
                     if let Some(path) = state.order.pop_front() {
                         let write = state

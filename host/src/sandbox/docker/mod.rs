@@ -66,6 +66,7 @@ mod sandbox;
 use std::time::Duration;
 
 use super::OutputPolicy;
+use crate::settings::defaults;
 
 pub use container::CAPABILITIES;
 pub use engines::{Engine, Engines};
@@ -96,11 +97,11 @@ impl Default for DockerConfig {
     fn default() -> Self {
         Self {
             image: None,
-            workdir: "/workspace".into(),
+            workdir: defaults::CONTAINER_WORKDIR.into(),
             network: None,
             limits: Limits::default(),
             read_only: false,
-            default_timeout: Duration::from_secs(60),
+            default_timeout: defaults::COMMAND_TIMEOUT,
             output: OutputPolicy::default(),
             env: Vec::new(),
         }
@@ -120,9 +121,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            memory_bytes: 4 << 30,
-            cpus: 1.0,
-            pids: 1024,
+            memory_bytes: defaults::CONTAINER_MEMORY_BYTES,
+            cpus: defaults::CONTAINER_CPUS,
+            pids: defaults::CONTAINER_PIDS,
         }
     }
 }

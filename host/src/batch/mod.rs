@@ -1,0 +1,223 @@
+//! The batch runner: N trajectories in flight on tokio tasks (no thread per
+//! trajectory), each in its own [`Rollout`]; records are formatted as
+//! trajectories (or whole groups of rollouts) finish, and stored by one
+//! writer task that batches its syncs.
+
+mod group;
+mod output;
+mod signal;
+mod summary;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+pub use output::OutputFormat;
+pub use summary::Summary;
+
+use crate::agent::{Agent, Checkpoint};
+use crate::rollout::{Rollout, Rollouts};
+use crate::store::{Journal, Record, StoreError, TrajectoryStore};
+use crate::task::Task;
+use crate::trajectory::{ExitStatus, Trajectory};
+use group::Groups;
+use summary::Progress;
+
+/// What every task of a run shares.
+pub struct RunContext {
+    pub agent: Arc<Agent>,
+    pub rollouts: Rollouts,
+}
+
+pub struct BatchConfig {
+    pub concurrency: usize,
+    pub jsonl: bool,
+    /// Rollouts per task (`--group-size`); 1 means no groups.
+    pub group_size: u32,
+    /// Show a progress bar (on a terminal) instead of a line per task.
+    pub progress_bar: bool,
+}
+
+/// Runs one task from sandbox to scored trajectory, checkpointing as it goes.
+async fn run_task(task: &Task, ctx: &RunContext, checkpoint_dir: PathBuf) -> Trajectory {
+    let agent = &ctx.agent;
+    let mut trajectory = Trajectory::start(task, agent.model_name(), ctx.rollouts.sandboxes.kind());
+    trajectory.tools = agent.tool_specs().to_vec();
+    let mut checkpoint = Journal::new(&checkpoint_dir, task.index, task.rollout);
+    let rollout = match Rollout::start(&ctx.rollouts, task).await {
+        Ok(rollout) => rollout,
+        Err(e) => {
+            trajectory.fail(ExitStatus::InfrastructureError, e.to_string());
+            checkpoint.save(&trajectory).await;
+            return trajectory;
+        }
+    };
+    agent
+        .run(
+            task,
+            rollout.sandbox().clone(),
+            &mut trajectory,
+            &mut checkpoint,
+        )
+        .await;
+    if trajectory.exit_status != ExitStatus::InfrastructureError {
+        match rollout.patch().await {
+            Ok(patch) => trajectory.patch = patch,
+            Err(e) => trajectory.fail(ExitStatus::InfrastructureError, e.to_string()),
+        }
+    }
+    // A run that failed for plinth or its environment has no reward.
+    if !trajectory.exit_status.is_error() {
+        rollout.score(&mut trajectory).await;
+    }
+    rollout.release().await;
+    checkpoint.save(&trajectory).await;
+    trajectory
+}
+
+/// Runs `tasks` (bad lines already reported by the caller) and stores one
+/// record per task (or group) as each finishes.
+pub async fn run_batch(
+    tasks: Vec<Task>,
+    bad_lines: usize,
+    ctx: Arc<RunContext>,
+    format: OutputFormat,
+    store: TrajectoryStore,
+    config: BatchConfig,
+) -> Result<Summary, StoreError> {
+    let started = Instant::now();
+    let mut summary = Summary {
+        bad_lines,
+        ..Summary::default()
+    };
+    let group_size = config.group_size.max(1);
+    let mut pending = Vec::new();
+    for task in tasks {
+        for rollout in 0..group_size {
+            if store.is_finished(task.index, rollout, &task.id)? {
+                summary.skipped += 1;
+            } else {
+                pending.push(Task {
+                    rollout,
+                    ..task.clone()
+                });
+            }
+        }
+    }
+    summary.tasks = pending.len();
+    let mut progress = Progress::new(config.progress_bar, pending.len());
+    let mut groups = Groups::default();
+    for task in &pending {
+        groups.expect(task);
+    }
+
+    let checkpoint_dir = store.checkpoint_dir().to_path_buf();
+    let (tx, writer) = output::spawn_writer(store);
+    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let mut running = JoinSet::new();
+    let mut pending = pending.into_iter();
+    let signal = signal::interrupted();
+    tokio::pin!(signal);
+    loop {
+        // Keep up to `concurrency` tasks in flight; collect finished ones.
+        let next = if slots.available_permits() > 0 {
+            pending.next()
+        } else {
+            None
+        };
+        if let Some(task) = next {
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let (ctx, format, tx, dir) = (
+                ctx.clone(),
+                format.clone(),
+                tx.clone(),
+                checkpoint_dir.clone(),
+            );
+            let (jsonl, grouped) = (config.jsonl, group_size > 1);
+            running.spawn(async move {
+                let trajectory = run_task(&task, &ctx, dir).await;
+                drop(permit);
+                // Without groups a record is formatted and stored right away,
+                // by the task that ran it; groups wait for all their rollouts.
+                let stored = grouped
+                    || match format.format(&trajectory, jsonl).await {
+                        Ok(text) => tx.send(Record::single(task.index, &task.id, text)).is_ok(),
+                        Err(e) => {
+                            output::format_failed(&task.id, &e);
+                            false
+                        }
+                    };
+                (task, trajectory, stored)
+            });
+            continue;
+        }
+        let joined = tokio::select! {
+            joined = running.join_next() => joined,
+            name = &mut signal => {
+                summary.interrupted = Some(name.to_string());
+                break;
+            }
+        };
+        let Some(joined) = joined else { break };
+        let (task, trajectory, stored) = match joined {
+            Ok(result) => result,
+            Err(e) => {
+                tracing::error!("a trajectory task failed: {e}");
+                summary.unsaved += 1;
+                continue;
+            }
+        };
+        summary.unsaved += usize::from(!stored);
+        summary.add(&trajectory);
+        progress.finished(&trajectory);
+        if group_size == 1 {
+            continue;
+        }
+        let Some(group) = groups.finish(&task, trajectory) else {
+            continue;
+        };
+        let (rollouts, group): (Vec<u32>, Vec<Trajectory>) = group.into_iter().unzip();
+        let stored = match format.format_group(&group, config.jsonl).await {
+            Ok(texts) => tx
+                .send(Record {
+                    index: task.index,
+                    id: task.id.clone(),
+                    rollouts,
+                    texts,
+                })
+                .is_ok(),
+            Err(e) => {
+                output::format_failed(&task.id, &e);
+                false
+            }
+        };
+        if !stored {
+            summary.unsaved += group.len();
+        }
+    }
+    if let Some(name) = &summary.interrupted {
+        tracing::warn!(
+            "{name}: stopping {} running trajectory(ies) and removing the run's sandboxes",
+            running.len()
+        );
+        running.shutdown().await;
+    }
+    // Every sandbox of the run goes, however the batch ended.
+    ctx.rollouts.sandboxes.shutdown().await;
+    drop(tx);
+    summary.unsaved += match writer.await {
+        Ok(unsaved) => unsaved?,
+        Err(e) => {
+            tracing::error!("the record writer failed: {e}");
+            summary.tasks
+        }
+    };
+    progress.clear();
+    summary.wall_secs = started.elapsed().as_secs_f64();
+    Ok(summary)
+}

@@ -1,0 +1,119 @@
+//! What a batch did: counts for the final summary, and a line (or a
+//! progress bar tick) per finished trajectory while it runs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::trajectory::{ExitStatus, Trajectory, Usage};
+
+/// What a batch did, for the summary.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Summary {
+    pub tasks: usize,
+    pub skipped: usize,
+    pub bad_lines: usize,
+    pub by_status: BTreeMap<ExitStatus, usize>,
+    pub api_calls: u64,
+    pub usage: Usage,
+    pub cost: f64,
+    /// Mean reward over scored trajectories, when any were scored.
+    pub mean_reward: Option<f64>,
+    pub scored: usize,
+    pub wall_secs: f64,
+    /// Records that could not be formatted or stored (their canonical
+    /// checkpoint is kept).
+    pub unsaved: usize,
+    /// The signal that stopped the batch early; trajectories still running
+    /// then were dropped (their checkpoints stay, for `--resume`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
+}
+
+impl Summary {
+    /// True when everything ran and every record was saved. Limits reached
+    /// by the model are outcomes, not failures.
+    pub fn ok(&self) -> bool {
+        self.bad_lines == 0
+            && self.unsaved == 0
+            && self.interrupted.is_none()
+            && !self.by_status.keys().any(|s| s.is_error())
+    }
+
+    pub(super) fn add(&mut self, t: &Trajectory) {
+        *self.by_status.entry(t.exit_status).or_default() += 1;
+        self.api_calls += u64::from(t.api_calls);
+        self.usage.prompt_tokens += t.usage.prompt_tokens;
+        self.usage.completion_tokens += t.usage.completion_tokens;
+        self.cost += t.cost;
+        if let Some(score) = &t.score {
+            let total = self.mean_reward.unwrap_or(0.0) * self.scored as f64 + score.reward;
+            self.scored += 1;
+            self.mean_reward = Some(total / self.scored as f64);
+        }
+    }
+}
+
+/// Tells the user as trajectories finish: a progress bar on a terminal,
+/// else one log line each.
+pub(super) struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    done: usize,
+    total: usize,
+}
+
+impl Progress {
+    pub(super) fn new(bar: bool, total: usize) -> Self {
+        let bar = bar.then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} trajectories ({per_sec}, eta {eta}) {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Self {
+            bar,
+            done: 0,
+            total,
+        }
+    }
+
+    pub(super) fn finished(&mut self, t: &Trajectory) {
+        self.done += 1;
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(format!("last: {} {}", t.id, t.exit_status));
+            }
+            None => {
+                let error = t
+                    .error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default();
+                let reward = t
+                    .score
+                    .as_ref()
+                    .map(|s| format!(", reward {}", s.reward))
+                    .unwrap_or_default();
+                tracing::info!(
+                    "[{}/{}] {} {} ({} calls, {:.1}s{reward}){error}",
+                    self.done,
+                    self.total,
+                    t.id,
+                    t.exit_status,
+                    t.api_calls,
+                    t.duration_secs
+                );
+            }
+        }
+    }
+
+    pub(super) fn clear(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

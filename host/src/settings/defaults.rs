@@ -1,0 +1,93 @@
+//! Every default of a run, written once. The library's own constructors
+//! (`ModelConfig::new`, `LocalConfig::default`, ...) and `--help` read them
+//! from here, so a default cannot drift between the code and its docs.
+
+use std::time::Duration;
+
+/// Model asked when none is named.
+pub const MODEL: &str = "claude-sonnet-4-20250514";
+/// Output format when none is named.
+pub const FORMAT: &str = "hermes";
+/// Where records go when neither `--output-file` nor `--output-dir` is given.
+pub const OUTPUT_FILE: &str = "trajectories.jsonl";
+/// Sandbox backend when none is named.
+pub const SANDBOX: &str = "local";
+
+/// Most model calls per run (0: no limit).
+pub const STEP_LIMIT: u32 = 15;
+/// Most dollars per run (0: no limit).
+pub const COST_LIMIT: f64 = 3.0;
+/// Wall-clock seconds per run (0: no limit).
+pub const TIME_LIMIT_SECS: f64 = 0.0;
+/// Consecutive format errors that end a run.
+pub const MAX_FORMAT_ERRORS: u32 = 3;
+
+/// Seconds one model request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+/// Retries of a failed model request.
+pub const MAX_RETRIES: u32 = 5;
+
+/// A command's timeout when the model does not ask for one.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most bytes of one command's output the model sees (head and tail kept).
+pub const MAX_OUTPUT_BYTES: usize = 10_000;
+
+/// Working directory inside containers; pool slots live under it.
+pub const CONTAINER_WORKDIR: &str = "/workspace";
+/// Memory per container, as `--memory` spells it.
+pub const CONTAINER_MEMORY: &str = "4g";
+/// [`CONTAINER_MEMORY`] in bytes.
+pub const CONTAINER_MEMORY_BYTES: i64 = 4 << 30;
+/// CPUs per container.
+pub const CONTAINER_CPUS: f64 = 1.0;
+/// Most processes per container.
+pub const CONTAINER_PIDS: i64 = 1024;
+/// Workspaces per pool container.
+pub const SLOTS_PER_CONTAINER: usize = 4;
+/// Pool containers started before the first task.
+pub const MIN_CONTAINERS: usize = 1;
+
+/// Rollouts per task.
+pub const GROUP_SIZE: u32 = 1;
+/// Runs in flight at once.
+pub const CONCURRENCY: usize = 1;
+
+/// The defaults `--help` shows, by argument id (the field name in
+/// [`super::RunOptions`] and its flattened parts). Settings whose default is
+/// computed (an environment variable, a temp dir) say so in their own help.
+pub fn help() -> Vec<(&'static str, String)> {
+    vec![
+        ("model", MODEL.into()),
+        ("format", FORMAT.into()),
+        ("output_file", OUTPUT_FILE.into()),
+        ("sandbox", SANDBOX.into()),
+        ("max_iterations", STEP_LIMIT.to_string()),
+        ("cost_limit", COST_LIMIT.to_string()),
+        ("time_limit", TIME_LIMIT_SECS.to_string()),
+        ("max_format_errors", MAX_FORMAT_ERRORS.to_string()),
+        ("request_timeout", REQUEST_TIMEOUT.as_secs().to_string()),
+        ("max_retries", MAX_RETRIES.to_string()),
+        ("timeout", COMMAND_TIMEOUT.as_secs().to_string()),
+        ("max_output_bytes", MAX_OUTPUT_BYTES.to_string()),
+        ("memory", CONTAINER_MEMORY.into()),
+        ("cpus", CONTAINER_CPUS.to_string()),
+        ("pids_limit", CONTAINER_PIDS.to_string()),
+        ("slots_per_container", SLOTS_PER_CONTAINER.to_string()),
+        ("min_containers", MIN_CONTAINERS.to_string()),
+        ("group_size", GROUP_SIZE.to_string()),
+        ("concurrency", CONCURRENCY.to_string()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_default_is_spelled_and_counted_alike() {
+        assert_eq!(
+            crate::sandbox::docker::parse_size(CONTAINER_MEMORY),
+            Ok(CONTAINER_MEMORY_BYTES)
+        );
+    }
+}

@@ -1,0 +1,401 @@
+//! A run's settings, resolved once. Sources are stacked as [`RunOptions`]
+//! layers (flags over a config file; an environment bundle will sit below
+//! the file), then [`RunSettings::resolve`] applies the [`defaults`] and
+//! checks every value, so the rest of plinth reads typed, complete settings
+//! and never applies a default of its own.
+
+pub mod defaults;
+mod options;
+mod sandbox;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+pub use options::{RunOptions, SandboxOptions, ScoringOptions};
+pub use sandbox::{SandboxKind, SandboxSettings};
+
+use crate::agent::{AgentConfig, OnTextReply, Prompts};
+use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
+
+/// A setting that cannot be used, named as the user wrote it.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("config {}: {reason}", .path.display())]
+    Config { path: PathBuf, reason: String },
+    #[error("{setting}: {reason}")]
+    Invalid {
+        /// The flag, e.g. `--time-limit`.
+        setting: &'static str,
+        reason: String,
+    },
+    #[error("cannot read template {}: {source}", .path.display())]
+    Template {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Price(#[from] PriceError),
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+/// Where the tasks of a run come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskSource {
+    /// `--task TEXT`.
+    Single(String),
+    /// `--prompts-file FILE.jsonl`.
+    File(PathBuf),
+}
+
+/// Where records go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutputTarget {
+    /// One JSONL file, a record per line.
+    Jsonl(PathBuf),
+    /// One file per trajectory in a directory.
+    Files(PathBuf),
+}
+
+/// Which model answers.
+#[derive(Debug, Clone)]
+pub enum ModelChoice {
+    /// An OpenAI-compatible API.
+    Api(ModelConfig),
+    /// `replay:FILE`: the assistant turns of recorded canonical trajectories.
+    Replay(PathBuf),
+}
+
+/// One `--scorer NAME[:WEIGHT]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScorerSpec {
+    /// A scorer's name or a `.wasm` path.
+    pub name: String,
+    pub weight: f64,
+}
+
+/// The scorers of a run and the options they all get.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoringSettings {
+    pub scorers: Vec<ScorerSpec>,
+    /// A JSON object; a task row's `scorer_config` is merged over it.
+    pub config: Value,
+}
+
+impl ScoringSettings {
+    pub fn resolve(options: &ScoringOptions) -> Result<Self, SettingsError> {
+        let config = match &options.scorer_config {
+            Some(text) => json_object("--scorer-config", text)?,
+            None => Value::Object(Map::new()),
+        };
+        let scorers = options
+            .scorer
+            .iter()
+            .map(|spec| ScorerSpec::parse(spec))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { scorers, config })
+    }
+}
+
+impl ScorerSpec {
+    /// `NAME` or `NAME:WEIGHT` (a path may hold colons: only a numeric tail
+    /// is a weight).
+    fn parse(spec: &str) -> Result<Self, SettingsError> {
+        let (name, weight) = match spec.rsplit_once(':') {
+            Some((name, weight)) => match weight.parse::<f64>() {
+                Ok(weight) => (name, weight),
+                Err(_) => (spec, 1.0),
+            },
+            None => (spec, 1.0),
+        };
+        if !(weight.is_finite() && weight >= 0.0) {
+            return Err(invalid(
+                "--scorer",
+                format!("{spec}: the weight must be a non-negative number"),
+            ));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            weight,
+        })
+    }
+}
+
+/// Everything `plinth run` needs, complete and checked.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub tasks: TaskSource,
+    pub output: OutputTarget,
+    /// `canonical`, a formatter's name, or a `.wasm` path.
+    pub format: String,
+    /// A JSON object.
+    pub format_options: Value,
+    pub model: ModelChoice,
+    /// Model name as records show it.
+    pub model_name: String,
+    pub sandbox: SandboxSettings,
+    pub agent: AgentConfig,
+    /// Offer the built-in terminal tool.
+    pub terminal: bool,
+    /// Extra tool components.
+    pub tools: Vec<PathBuf>,
+    pub scoring: ScoringSettings,
+    pub group_size: u32,
+    pub concurrency: usize,
+    pub resume: bool,
+}
+
+impl RunSettings {
+    /// Applies the defaults to `options` and checks every value.
+    pub fn resolve(options: RunOptions) -> Result<Self, SettingsError> {
+        let tasks = match (&options.task, &options.prompts_file) {
+            (Some(task), _) if task.trim().is_empty() => return Err(invalid("--task", "empty")),
+            (Some(task), _) => TaskSource::Single(task.clone()),
+            (None, Some(path)) => TaskSource::File(path.clone()),
+            (None, None) => {
+                return Err(invalid(
+                    "--task",
+                    "give a task with --task TEXT or --prompts-file FILE.jsonl",
+                ));
+            }
+        };
+        let output = match (&options.output_dir, &options.output_file) {
+            (Some(dir), _) => OutputTarget::Files(dir.clone()),
+            (None, file) => OutputTarget::Jsonl(
+                file.clone()
+                    .unwrap_or_else(|| PathBuf::from(defaults::OUTPUT_FILE)),
+            ),
+        };
+        let format_options = match &options.format_options {
+            Some(text) => json_object("--format-options", text)?,
+            None => Value::Object(Map::new()),
+        };
+
+        let model_name = options
+            .model
+            .clone()
+            .unwrap_or_else(|| defaults::MODEL.to_string());
+        let model = match model_name.strip_prefix("replay:") {
+            Some(path) => ModelChoice::Replay(PathBuf::from(path)),
+            None => {
+                let endpoint = resolve_endpoint(
+                    options.base_url.as_deref(),
+                    options.api_key.as_deref(),
+                    |name| std::env::var(name).ok(),
+                );
+                let mut config = ModelConfig::new(model_name.clone(), endpoint);
+                config.temperature = options.temperature;
+                if let Some(secs) = options.request_timeout {
+                    config.request_timeout = seconds("--request-timeout", secs)?;
+                }
+                if let Some(retries) = options.max_retries {
+                    config.max_retries = retries;
+                }
+                if let Some(path) = &options.price_table {
+                    config.price = PriceTable::load(path)?.price(&model_name);
+                }
+                ModelChoice::Api(config)
+            }
+        };
+        let api_key = match &model {
+            ModelChoice::Api(config) => config.api_key.clone(),
+            ModelChoice::Replay(_) => None,
+        };
+
+        let sandbox = SandboxSettings::resolve(&options.sandbox, api_key)?;
+        let mut prompts = Prompts::default();
+        if let Some(path) = &options.system_template {
+            prompts.system = read_template(path)?;
+        }
+        if let Some(path) = &options.instance_template {
+            prompts.instance = read_template(path)?;
+        }
+        prompts
+            .validate()
+            .map_err(|e| invalid("--system-template/--instance-template", e.to_string()))?;
+        let time_limit = options.time_limit.unwrap_or(defaults::TIME_LIMIT_SECS);
+        let agent = AgentConfig {
+            prompts,
+            step_limit: options.max_iterations.unwrap_or(defaults::STEP_LIMIT),
+            cost_limit: options.cost_limit.unwrap_or(defaults::COST_LIMIT),
+            time_limit: if time_limit > 0.0 {
+                Some(seconds("--time-limit", time_limit)?)
+            } else {
+                None
+            },
+            max_format_errors: options
+                .max_format_errors
+                .unwrap_or(defaults::MAX_FORMAT_ERRORS),
+            on_text_reply: if options.require_tool_calls.unwrap_or(false) {
+                OnTextReply::FormatError
+            } else {
+                OnTextReply::Finish
+            },
+            text_actions: options.text_actions.unwrap_or(false),
+            command_timeout: sandbox.command_timeout,
+        };
+        Ok(Self {
+            tasks,
+            output,
+            format: options
+                .format
+                .clone()
+                .unwrap_or_else(|| defaults::FORMAT.to_string()),
+            format_options,
+            model,
+            model_name,
+            sandbox,
+            agent,
+            terminal: !options.no_terminal.unwrap_or(false),
+            tools: options.tool.clone(),
+            scoring: ScoringSettings::resolve(&options.scoring)?,
+            group_size: options.group_size.unwrap_or(defaults::GROUP_SIZE).max(1),
+            concurrency: options.concurrency.unwrap_or(defaults::CONCURRENCY).max(1),
+            resume: options.resume.unwrap_or(false),
+        })
+    }
+}
+
+/// `text` as a JSON object, or an error naming `setting`.
+pub fn json_object(setting: &'static str, text: &str) -> Result<Value, SettingsError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) => Err(invalid(setting, "must be a JSON object")),
+        Err(e) => Err(invalid(setting, format!("not valid JSON: {e}"))),
+    }
+}
+
+fn seconds(setting: &'static str, secs: f64) -> Result<Duration, SettingsError> {
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| invalid(setting, format!("{secs} is not a usable number of seconds")))
+}
+
+fn read_template(path: &Path) -> Result<String, SettingsError> {
+    std::fs::read_to_string(path).map_err(|source| SettingsError::Template {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Appends ` [default: X]` to the help of every argument of `command` that
+/// has a default in [`defaults::help`], so `--help` shows the values the
+/// code uses.
+pub fn document_defaults(mut command: clap::Command) -> clap::Command {
+    for (id, value) in defaults::help() {
+        if command.get_arguments().any(|arg| arg.get_id() == id) {
+            command = command.mut_arg(id, |arg| {
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                let long = arg.get_long_help().map(ToString::to_string);
+                let arg = arg.help(format!("{help} [default: {value}]"));
+                match long {
+                    Some(long) => arg.long_help(format!("{long} [default: {value}]")),
+                    None => arg,
+                }
+            });
+        }
+    }
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Args;
+
+    use super::*;
+
+    fn resolve(flags: &[&str]) -> Result<RunSettings, SettingsError> {
+        RunSettings::resolve(RunOptions::parse_flags(flags).unwrap())
+    }
+
+    #[test]
+    fn defaults_apply_once() {
+        let settings = resolve(&["--task", "t", "--model", "m"]).unwrap();
+        assert_eq!(settings.agent.step_limit, defaults::STEP_LIMIT);
+        assert_eq!(settings.agent.cost_limit, defaults::COST_LIMIT);
+        assert_eq!(settings.agent.time_limit, None);
+        assert_eq!(settings.sandbox.command_timeout, defaults::COMMAND_TIMEOUT);
+        assert_eq!(settings.agent.command_timeout, defaults::COMMAND_TIMEOUT);
+        assert_eq!(
+            settings.sandbox.max_output_bytes,
+            defaults::MAX_OUTPUT_BYTES
+        );
+        assert_eq!(
+            settings.output,
+            OutputTarget::Jsonl(PathBuf::from(defaults::OUTPUT_FILE))
+        );
+        assert_eq!(settings.format, defaults::FORMAT);
+        assert_eq!(settings.sandbox.kind, SandboxKind::Local);
+        let ModelChoice::Api(model) = settings.model else {
+            panic!("an API model")
+        };
+        assert_eq!(model.request_timeout, defaults::REQUEST_TIMEOUT);
+        assert_eq!(model.max_retries, defaults::MAX_RETRIES);
+    }
+
+    #[test]
+    fn bad_values_name_their_flag() {
+        let error = |flags: &[&str]| resolve(flags).unwrap_err().to_string();
+        assert!(error(&["--task", " "]).starts_with("--task"));
+        assert!(error(&["--task", "t", "--format-options", "[1]"]).starts_with("--format-options"));
+        assert!(error(&["--task", "t", "--scorer-config", "{"]).starts_with("--scorer-config"));
+        assert!(error(&["--task", "t", "--scorer", "pytest:-1"]).starts_with("--scorer"));
+        assert!(error(&["--task", "t", "--time-limit", "inf"]).starts_with("--time-limit"));
+        assert!(error(&["--task", "t", "--sandbox", "vm"]).starts_with("--sandbox"));
+        assert!(error(&["--task", "t", "--memory", "lots"]).starts_with("--memory"));
+        assert!(error(&["--task", "t", "--cpus", "0"]).starts_with("--cpus"));
+    }
+
+    #[test]
+    fn scorer_weights_and_replay_models() {
+        let settings = resolve(&[
+            "--task",
+            "t",
+            "--scorer",
+            "pytest:2.5",
+            "--scorer",
+            "./my:scorer.wasm",
+            "--model",
+            "replay:r.jsonl",
+        ])
+        .unwrap();
+        assert_eq!(
+            settings.scoring.scorers,
+            [
+                ScorerSpec {
+                    name: "pytest".into(),
+                    weight: 2.5
+                },
+                ScorerSpec {
+                    name: "./my:scorer.wasm".into(),
+                    weight: 1.0
+                },
+            ]
+        );
+        assert!(
+            matches!(settings.model, ModelChoice::Replay(path) if path == Path::new("r.jsonl"))
+        );
+    }
+
+    #[test]
+    fn help_shows_every_documented_default() {
+        let command = document_defaults(RunOptions::augment_args(clap::Command::new("run")));
+        for (id, value) in defaults::help() {
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_id() == id)
+                .unwrap_or_else(|| panic!("no argument `{id}`"));
+            let help = arg.get_help().unwrap().to_string();
+            assert!(
+                help.ends_with(&format!("[default: {value}]")),
+                "{id}: {help}"
+            );
+        }
+    }
+}
