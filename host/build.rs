@@ -14,9 +14,12 @@ const BUILTINS: &[(&str, &str)] = &[
 ];
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let workspace = manifest.parent().unwrap().to_path_buf();
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let manifest = PathBuf::from(env("CARGO_MANIFEST_DIR"));
+    let workspace = manifest
+        .parent()
+        .expect("the host crate lives in the workspace")
+        .to_path_buf();
+    let out = PathBuf::from(env("OUT_DIR"));
     for dir in ["plugins", "wit"] {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
     }
@@ -38,4 +41,9 @@ fn main() {
     }
     list.push_str("];\n");
     std::fs::write(out.join("builtins.rs"), list).expect("writing the built-in list");
+}
+
+/// A variable cargo always sets for build scripts.
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("cargo sets {name} for build scripts"))
 }

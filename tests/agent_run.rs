@@ -6,6 +6,8 @@
 //! script) and checks what plinth recorded, mostly through the canonical
 //! format (`wit/canonical-trajectory.md`), and what the mock was sent.
 
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};

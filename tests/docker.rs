@@ -8,6 +8,8 @@
 //! says loudly that it is skipped and passes, unless PLINTH_REQUIRE_DOCKER=1
 //! (as `tests/run.sh` sets after a successful setup): then it fails.
 
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

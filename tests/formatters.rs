@@ -10,6 +10,8 @@
 //! comparison fails, the actual output is kept under `CARGO_TARGET_TMPDIR`
 //! (printed with the failure) for a `diff` against the expected file.
 
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,5 +1,7 @@
 //! The model client against the scripted mock server, over real sockets.
 
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
 use std::time::{Duration, Instant};
 
 use plinth::model::{Endpoint, ModelClient, ModelConfig, ModelError, Price};
@@ -57,9 +59,9 @@ async fn parses_tool_calls() {
         .await
         .unwrap();
     assert_eq!(reply.tool_calls.len(), 2);
-    assert_eq!(reply.tool_calls[0].name, "bash");
-    assert_eq!(reply.tool_calls[0].arguments, r#"{"command":"ls"}"#);
-    assert_eq!(reply.tool_calls[1].name, "read");
+    assert_eq!(reply.tool_calls[0].function.name, "bash");
+    assert_eq!(reply.tool_calls[0].function.arguments, r#"{"command":"ls"}"#);
+    assert_eq!(reply.tool_calls[1].function.name, "read");
     assert_ne!(reply.tool_calls[0].id, reply.tool_calls[1].id);
     assert_eq!(reply.finish_reason.as_deref(), Some("tool_calls"));
     assert_eq!(reply.content, None);
@@ -90,7 +92,7 @@ async fn keeps_malformed_arguments_raw() {
         .chat(&messages(), &tools())
         .await
         .unwrap();
-    assert_eq!(reply.tool_calls[0].arguments, broken);
+    assert_eq!(reply.tool_calls[0].function.arguments, broken);
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! The plugin runtime against real components: hostile guests are stopped
 //! with clear errors, and the same runtime keeps serving healthy plugins.
 
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
 mod support;
 
 use std::sync::Arc;

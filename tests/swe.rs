@@ -3,6 +3,8 @@
 //! sandbox, groups, and rescoring. Uses the example repository
 //! (`examples/minicalc.bundle`) and needs `python3 -m pytest`.
 
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
 mod support;
 
 use std::path::{Path, PathBuf};

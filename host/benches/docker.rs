@@ -13,6 +13,8 @@
 //! (`bench/docker.sh` prepares the engine and runs it). Human lines go to
 //! stderr; the last stdout line is one JSON object.
 
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -13,6 +13,8 @@
 //! Human lines go to stderr; the last stdout line is one JSON object
 //! (`bench/run.sh` reads it).
 
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

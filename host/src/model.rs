@@ -19,4 +19,4 @@ pub use config::{API_KEY_VARS, DEFAULT_BASE_URL, Endpoint, ModelConfig, resolve_
 pub use error::ModelError;
 pub use price::{Price, PriceError, PriceTable};
 pub use replay::{ReplayError, ReplayModel};
-pub use reply::{ModelReply, ToolCall, Usage};
+pub use reply::ModelReply;

@@ -112,6 +112,17 @@ fn function_type() -> String {
     "function".to_string()
 }
 
+impl ToolCall {
+    /// A call of function `name` (the only kind of tool call there is).
+    pub fn function(id: String, name: String, arguments: String) -> Self {
+        Self {
+            id,
+            kind: function_type(),
+            function: FunctionCall { name, arguments },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub role: Role,
@@ -149,10 +160,18 @@ impl Message {
     }
 }
 
+/// Token counts (0 when the server reported none), per call or summed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Self) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

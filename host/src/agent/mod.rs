@@ -220,8 +220,7 @@ impl Agent {
                 Err(e) => return Ending::error(ExitStatus::ModelError, e.to_string()),
             };
             trajectory.api_calls += 1;
-            trajectory.usage.prompt_tokens += reply.usage.prompt_tokens;
-            trajectory.usage.completion_tokens += reply.usage.completion_tokens;
+            trajectory.usage += reply.usage;
             trajectory.cost += reply.cost;
 
             let calls = self.calls_of(&reply, trajectory.api_calls);
@@ -300,33 +299,22 @@ impl Agent {
     /// content when it made no native call. Missing call ids are made up
     /// (some servers omit them), so every tool message can answer its call.
     fn calls_of(&self, reply: &ModelReply, step: u32) -> Vec<ToolCall> {
-        let mut calls: Vec<(String, String, String)> = reply
-            .tool_calls
-            .iter()
-            .map(|c| (c.id.clone(), c.name.clone(), c.arguments.clone()))
-            .collect();
+        let mut calls = reply.tool_calls.clone();
         if calls.is_empty()
             && self.config.text_actions
             && let Some(content) = &reply.content
         {
             calls = text_actions::parse(content, &self.shell_tool)
                 .into_iter()
-                .map(|c| (String::new(), c.name, c.arguments))
+                .map(|c| ToolCall::function(String::new(), c.name, c.arguments))
                 .collect();
         }
+        for (i, call) in calls.iter_mut().enumerate() {
+            if call.id.is_empty() {
+                call.id = format!("call_{step}_{i}");
+            }
+        }
         calls
-            .into_iter()
-            .enumerate()
-            .map(|(i, (id, name, arguments))| ToolCall {
-                id: if id.is_empty() {
-                    format!("call_{step}_{i}")
-                } else {
-                    id
-                },
-                kind: "function".into(),
-                function: FunctionCall { name, arguments },
-            })
-            .collect()
     }
 
     async fn run_call(&self, call: &ToolCall, sandbox: &Arc<dyn Sandbox>) -> CallOutcome {

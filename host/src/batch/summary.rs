@@ -42,8 +42,7 @@ impl Summary {
     pub(super) fn add(&mut self, t: &Trajectory) {
         *self.by_status.entry(t.exit_status).or_default() += 1;
         self.api_calls += u64::from(t.api_calls);
-        self.usage.prompt_tokens += t.usage.prompt_tokens;
-        self.usage.completion_tokens += t.usage.completion_tokens;
+        self.usage += t.usage;
         self.cost += t.cost;
         if let Some(score) = &t.score {
             let total = self.mean_reward.unwrap_or(0.0) * self.scored as f64 + score.reward;

@@ -16,8 +16,8 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 
-use super::reply::Usage;
 use crate::sync::Locked;
+use crate::trajectory::Usage;
 
 /// US dollars per million tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{ChatModel, ModelError, ModelReply, ToolCall, Usage};
+use super::{ChatModel, ModelError, ModelReply};
+use crate::trajectory::Usage;
 use crate::trajectory::{Message, Role, Trajectory};
 
 #[derive(Debug, thiserror::Error)]
@@ -96,15 +97,7 @@ impl ChatModel for ReplayModel {
         Ok(ModelReply {
             content: turn.content.clone(),
             reasoning: turn.reasoning.clone(),
-            tool_calls: turn
-                .tool_calls
-                .iter()
-                .map(|c| ToolCall {
-                    id: c.id.clone(),
-                    name: c.function.name.clone(),
-                    arguments: c.function.arguments.clone(),
-                })
-                .collect(),
+            tool_calls: turn.tool_calls.clone(),
             finish_reason: Some(
                 if turn.tool_calls.is_empty() {
                     "stop"

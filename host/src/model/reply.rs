@@ -8,23 +8,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Token counts the server reported (0 when it reported none).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-}
-
-/// One tool call the model asked for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ToolCall {
-    /// The server's id, or `call_<index>` when it sent none.
-    pub id: String,
-    pub name: String,
-    /// The arguments exactly as sent (an object is serialised, absent is `{}`): the agent
-    /// decides what to do with malformed JSON, usually by telling the model.
-    pub arguments: String,
-}
+use crate::trajectory::{ToolCall, Usage};
 
 /// A parsed model reply.
 #[derive(Clone, Debug, PartialEq)]
@@ -164,14 +148,16 @@ pub(super) fn parse(body: &[u8]) -> Result<ModelReply, ReplyProblem> {
                 name: String::new(),
                 arguments: Value::Null,
             });
-            ToolCall {
-                id: call
-                    .id
+            // The id is the server's, or `call_<index>` when it sent none; the
+            // arguments are exactly as sent (an object is serialised, absent is
+            // `{}`): the agent decides what to do with malformed JSON.
+            ToolCall::function(
+                call.id
                     .filter(|id| !id.is_empty())
                     .unwrap_or_else(|| format!("call_{index}")),
-                name: function.name,
-                arguments: arguments(function.arguments),
-            }
+                function.name,
+                arguments(function.arguments),
+            )
         })
         .collect();
     let usage = wire.usage.map_or_else(Usage::default, |u| Usage {
@@ -207,8 +193,8 @@ mod tests {
         assert_eq!(reply.content, None);
         assert_eq!(reply.reasoning.as_deref(), Some("hm"));
         assert_eq!(reply.tool_calls[0].id, "call_0");
-        assert_eq!(reply.tool_calls[0].arguments, r#"{"command":"ls"}"#);
-        assert_eq!(reply.tool_calls[1].arguments, "{}");
+        assert_eq!(reply.tool_calls[0].function.arguments, r#"{"command":"ls"}"#);
+        assert_eq!(reply.tool_calls[1].function.arguments, "{}");
         assert_eq!(reply.usage, Usage::default());
 
         let reply = ok(

@@ -1,5 +1,7 @@
 //! Drives the mock over real sockets with a plain HTTP client.
 
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
