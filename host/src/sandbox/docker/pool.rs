@@ -652,4 +652,17 @@ impl Sandbox for SlotSandbox {
         .await;
         self.noticed(result)
     }
+
+    async fn write_archive(&self, dir: &str, tar: &[u8]) -> Result<(), SandboxError> {
+        self.check_alive()?;
+        let dir = archive::resolve(&self.cwd, dir);
+        let result = archive::write_archive(
+            self.container.placement.engine(),
+            &self.container.id,
+            &dir,
+            tar,
+        )
+        .await;
+        self.noticed(result)
+    }
 }
