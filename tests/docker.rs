@@ -84,11 +84,21 @@ fn second_host() -> String {
 
 /// Containers on `docker` labelled by the plinth process `pid`.
 async fn containers_of(docker: &Docker, pid: u32) -> Vec<String> {
+    containers_labelled(docker, &format!("plinth.pid={pid}")).await
+}
+
+/// Containers on `docker` of the run `run_id`: in this test process, other
+/// tests' containers carry the same `plinth.pid`.
+async fn containers_of_run(docker: &Docker, run_id: &str) -> Vec<String> {
+    containers_labelled(docker, &format!("plinth.run={run_id}")).await
+}
+
+async fn containers_labelled(docker: &Docker, label: &str) -> Vec<String> {
     let options = ListContainersOptions {
         all: true,
         filters: Some(HashMap::from([(
             "label".to_string(),
-            vec![format!("plinth.pid={pid}")],
+            vec![label.to_string()],
         )])),
         ..ListContainersOptions::default()
     };
@@ -438,13 +448,18 @@ async fn the_sandbox_api_behaves_like_the_local_one() {
     ));
 
     // Dropping the sandbox removes its container.
-    let pid = std::process::id();
-    assert_eq!(containers_of(&docker, pid).await.len(), 1);
+    let run = provider.run_id().to_string();
+    assert_eq!(containers_of_run(&docker, &run).await.len(), 1);
     drop(sandbox);
     wait_until(
         "the container's removal",
         Duration::from_secs(20),
-        || async { containers_of(&docker, pid).await.is_empty().then_some(()) },
+        || async {
+            containers_of_run(&docker, &run)
+                .await
+                .is_empty()
+                .then_some(())
+        },
     )
     .await;
 
@@ -464,7 +479,11 @@ async fn the_sandbox_api_behaves_like_the_local_one() {
         .unwrap();
     assert_eq!(out.output, "writtentmp-ok\nroot-ro\n");
     provider.shutdown().await;
-    assert!(containers_of(&docker, pid).await.is_empty());
+    assert!(
+        containers_of_run(&docker, provider.run_id())
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
