@@ -9,13 +9,18 @@
 #   --pidfile and socket. NOT with --bridge=none in the host namespace: that
 #   deletes the host engine's docker0;
 # - builds the test image `plinth-test-busybox` on both engines FROM scratch
-#   with Debian's static busybox (no registry is reachable).
+#   with Debian's static busybox (no registry is reachable);
+# - builds `plinth-test-no-tar` on the first engine FROM scratch with the
+#   host's dash, sleep, rm and mkdir and their libraries: an image with a
+#   shell but without `tar` (busybox runs its built-in `tar` even with no
+#   `/bin/tar`, so it cannot be a busybox image).
 #
 # The plinth tests talk to the engines through the Engine API; this script
 # may use the docker CLI, plinth itself never does.
 set -euo pipefail
 
 IMAGE=plinth-test-busybox
+NO_TAR_IMAGE=plinth-test-no-tar
 SOCK1=/var/run/docker.sock
 NETNS=plinth-docker2
 SOCK2=/var/run/plinth-docker2.sock
@@ -116,4 +121,28 @@ EOF
     fi
 done
 
-say "ready: unix://$SOCK1 and unix://$SOCK2 with $IMAGE"
+# The image without tar, on the first engine.
+if ! docker -H "unix://$SOCK1" image inspect "$NO_TAR_IMAGE" >/dev/null 2>&1; then
+    no_tar_dir=$(mktemp -d)
+    trap 'rm -rf "$build_dir" "$no_tar_dir"' EXIT
+    mkdir -p "$no_tar_dir/root/bin"
+    for tool in dash sleep rm mkdir; do
+        path=$(command -v "$tool")
+        name=$tool
+        [ "$tool" = dash ] && name=sh
+        cp -L "$path" "$no_tar_dir/root/bin/$name"
+        # The dynamic loader and libraries, at the paths the binary names.
+        for lib in $(ldd "$path" | grep -o '/[^ ]*'); do
+            mkdir -p "$no_tar_dir/root$(dirname "$lib")"
+            cp -L "$lib" "$no_tar_dir/root$lib"
+        done
+    done
+    printf 'FROM scratch\nCOPY root/ /\n' >"$no_tar_dir/Dockerfile"
+    say "building $NO_TAR_IMAGE on $SOCK1"
+    if ! out=$(DOCKER_BUILDKIT=0 docker -H "unix://$SOCK1" build -q -t "$NO_TAR_IMAGE" "$no_tar_dir" 2>&1); then
+        echo "$out" >&2
+        exit 1
+    fi
+fi
+
+say "ready: unix://$SOCK1 and unix://$SOCK2 with $IMAGE, and $NO_TAR_IMAGE on the first"

@@ -4,7 +4,8 @@
 //! `tests/docker-setup.sh` prepares what these need: dockerd on the default
 //! socket (or `DOCKER_HOST`), a second engine in its own network namespace
 //! (`PLINTH_TEST_DOCKER_HOST2`, default `unix:///var/run/plinth-docker2.sock`),
-//! and the image `plinth-test-busybox` on both. Without an engine each test
+//! the image `plinth-test-busybox` on both, and `plinth-test-no-tar` (a shell,
+//! no `tar`) on the first. Without an engine each test
 //! says loudly that it is skipped and passes, unless PLINTH_REQUIRE_DOCKER=1
 //! (as `tests/run.sh` sets after a successful setup): then it fails.
 
@@ -29,6 +30,8 @@ use support::mock::{Ctx, finish, run_cmd, status};
 use support::run::{Outcome, plinth};
 
 const IMAGE: &str = "plinth-test-busybox";
+/// `dash`, `sleep`, `rm` and `mkdir`, and no `tar`.
+const NO_TAR_IMAGE: &str = "plinth-test-no-tar";
 const SECOND_HOST: &str = "unix:///var/run/plinth-docker2.sock";
 
 // ------------------------------------------------------------------ engines
@@ -83,11 +86,21 @@ fn second_host() -> String {
 
 /// Containers on `docker` labelled by the plinth process `pid`.
 async fn containers_of(docker: &Docker, pid: u32) -> Vec<String> {
+    containers_labelled(docker, &format!("plinth.pid={pid}")).await
+}
+
+/// Containers on `docker` of the run `run_id`: in this test process, other
+/// tests' containers carry the same `plinth.pid`.
+async fn containers_of_run(docker: &Docker, run_id: &str) -> Vec<String> {
+    containers_labelled(docker, &format!("plinth.run={run_id}")).await
+}
+
+async fn containers_labelled(docker: &Docker, label: &str) -> Vec<String> {
     let options = ListContainersOptions {
         all: true,
         filters: Some(HashMap::from([(
             "label".to_string(),
-            vec![format!("plinth.pid={pid}")],
+            vec![label.to_string()],
         )])),
         ..ListContainersOptions::default()
     };
@@ -207,6 +220,42 @@ fn task(id: &str) -> Task {
     Task::parse_line(0, &format!(r#"{{"id": "{id}", "prompt": "x"}}"#))
         .unwrap()
         .unwrap()
+}
+
+/// A tar with `x.txt` and `sub/y.txt`.
+fn small_archive() -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, contents) in [("x.txt", "ex\n"), ("sub/y.txt", "why\n")] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(contents.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, path, contents.as_bytes())
+            .unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+/// Directories with a quote and spaces in their names, none there yet.
+const AWKWARD_DIR: &str = "it's a dir/with spaces";
+
+/// Unpacks [`small_archive`] into [`AWKWARD_DIR`] (relative to the working
+/// directory), into an absolute directory that does not exist yet, and into
+/// the working directory itself, as a workspace is made; reads every file
+/// back through the archive API, so no command has to work in the image.
+async fn unpacks_archives(sandbox: &dyn Sandbox) {
+    let absolute = format!("{}/'new' dir/deeper", sandbox.cwd());
+    for dir in [AWKWARD_DIR, &absolute, sandbox.cwd()] {
+        sandbox
+            .write_archive(dir, &small_archive())
+            .await
+            .unwrap_or_else(|e| panic!("unpacking into {dir}: {e}"));
+        for (file, contents) in [("x.txt", "ex\n"), ("sub/y.txt", "why\n")] {
+            let path = format!("{dir}/{file}");
+            let read = sandbox.read_file(&path).await;
+            assert_eq!(read.as_deref().ok(), Some(contents.as_bytes()), "{path}");
+        }
+    }
 }
 
 // ------------------------------------------------------------------- tests
@@ -401,13 +450,18 @@ async fn the_sandbox_api_behaves_like_the_local_one() {
     ));
 
     // Dropping the sandbox removes its container.
-    let pid = std::process::id();
-    assert_eq!(containers_of(&docker, pid).await.len(), 1);
+    let run = provider.run_id().to_string();
+    assert_eq!(containers_of_run(&docker, &run).await.len(), 1);
     drop(sandbox);
     wait_until(
         "the container's removal",
         Duration::from_secs(20),
-        || async { containers_of(&docker, pid).await.is_empty().then_some(()) },
+        || async {
+            containers_of_run(&docker, &run)
+                .await
+                .is_empty()
+                .then_some(())
+        },
     )
     .await;
 
@@ -427,7 +481,11 @@ async fn the_sandbox_api_behaves_like_the_local_one() {
         .unwrap();
     assert_eq!(out.output, "writtentmp-ok\nroot-ro\n");
     provider.shutdown().await;
-    assert!(containers_of(&docker, pid).await.is_empty());
+    assert!(
+        containers_of_run(&docker, provider.run_id())
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -1122,4 +1180,99 @@ async fn a_tls_engine_is_reached_with_the_client_certificate() {
         "{}",
         run.describe()
     );
+}
+
+/// `write_archive` goes through the Engine's archive API in a per-task
+/// container and in a pool slot: it makes the directories that are missing
+/// (leaving those that exist as they were), takes names a shell would trip
+/// on, works on a read-only root (into the workspace volume), and needs no
+/// `tar` in the image.
+#[tokio::test]
+async fn archives_unpack_into_new_awkward_directories_without_tar_in_the_image() {
+    const TEST: &str = "archives_unpack_into_new_awkward_directories_without_tar_in_the_image";
+    let Some(docker) = engine(TEST).await else {
+        return;
+    };
+    if let Err(e) = docker.inspect_image(NO_TAR_IMAGE).await {
+        skip(TEST, &format!("the image {NO_TAR_IMAGE} is missing: {e}"));
+        return;
+    }
+    use plinth::sandbox::docker::{PoolConfig, PoolProvider};
+    let task = task("archives");
+    let no_tar = || DockerConfig {
+        image: Some(NO_TAR_IMAGE.into()),
+        ..DockerConfig::default()
+    };
+
+    // Per-task containers: the busybox image, where commands can look at
+    // the result, a read-only root, and the image without tar.
+    let provider = per_task_provider(on_image()).await;
+    let sandbox = provider.create(&task).await.expect("a container");
+    unpacks_archives(sandbox.as_ref()).await;
+    sandbox
+        .write_archive("/tmp/it's new", &small_archive())
+        .await
+        .unwrap();
+    let out = sandbox
+        .exec(ExecRequest::new(
+            "cat \"it's a dir/with spaces/sub/y.txt\"; stat -c '%a %n' \"it's a dir\" /tmp",
+        ))
+        .await
+        .unwrap();
+    // The new directory is made as `mkdir -p` would; `/tmp`, which was there,
+    // keeps its sticky bit.
+    assert_eq!(out.output, "why\n755 it's a dir\n1777 /tmp\n");
+    drop(sandbox);
+    provider.shutdown().await;
+    for config in [
+        DockerConfig {
+            read_only: true,
+            ..on_image()
+        },
+        no_tar(),
+    ] {
+        let provider = per_task_provider(config).await;
+        let sandbox = provider.create(&task).await.expect("a container");
+        unpacks_archives(sandbox.as_ref()).await;
+        provider.shutdown().await;
+    }
+
+    // Pool slots: relative directories are in the slot's own directory.
+    for config in [on_image(), no_tar()] {
+        let provider = PoolProvider::start(
+            Engines::connect(&[]).await.expect("engine"),
+            config,
+            PoolConfig {
+                slots_per_container: 2,
+                min_containers: 1,
+                max_containers: 1,
+            },
+        )
+        .await
+        .expect("a warm pool");
+        let (first, second) = (
+            provider.create(&task).await.unwrap(),
+            provider.create(&task).await.unwrap(),
+        );
+        unpacks_archives(second.as_ref()).await;
+        let path = format!("{}/{AWKWARD_DIR}/x.txt", second.cwd());
+        assert!(path.starts_with("/workspace/slot-"), "{path}");
+        assert_eq!(second.read_file(&path).await.unwrap(), b"ex\n");
+        assert!(matches!(
+            first.read_file(&format!("{AWKWARD_DIR}/x.txt")).await,
+            Err(SandboxError::NotFound(_))
+        ));
+        drop((first, second));
+        provider.shutdown().await;
+    }
+
+    // The image really has a shell but no tar.
+    let provider = per_task_provider(no_tar()).await;
+    let sandbox = provider.create(&task).await.expect("a container");
+    let out = sandbox
+        .exec(ExecRequest::new("command -v tar || echo no tar here"))
+        .await
+        .unwrap();
+    assert_eq!(out.output, "no tar here\n");
+    provider.shutdown().await;
 }

@@ -266,6 +266,21 @@ impl Sandbox for LocalSandbox {
             .await
             .map_err(|e| io_error(path, e))
     }
+
+    /// Unpacks with the `tar` crate, which also keeps entries from leaving
+    /// `dir` (no `..` components, no writing through a link that points
+    /// outside it).
+    async fn write_archive(&self, dir: &str, tar: &[u8]) -> Result<(), SandboxError> {
+        let target = self.resolve(dir);
+        let tar = tar.to_vec();
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&target)?;
+            tar::Archive::new(tar.as_slice()).unpack(&target)
+        })
+        .await
+        .map_err(|e| SandboxError::Other(format!("unpacking an archive into {dir} stopped: {e}")))?
+        .map_err(|e| SandboxError::Other(format!("unpacking an archive into {dir} failed: {e}")))
+    }
 }
 
 fn io_error(path: &str, e: std::io::Error) -> SandboxError {
@@ -338,6 +353,47 @@ mod tests {
             sb.read_file("missing").await,
             Err(SandboxError::NotFound(_))
         ));
+    }
+
+    /// A tar with `x.txt` and `sub/y.txt`.
+    fn archive() -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, contents) in [("x.txt", "ex\n"), ("sub/y.txt", "why\n")] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(contents.len() as u64);
+            header.set_mode(0o644);
+            builder
+                .append_data(&mut header, path, contents.as_bytes())
+                .unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    #[tokio::test]
+    async fn archives_unpack_into_new_directories_with_awkward_names() {
+        let sb = sandbox();
+        // Relative to the working directory, not there yet, and with a
+        // quote, spaces and a `$` that a shell would have acted on.
+        let dir = r#"it's a "dir" $HOME/new one"#;
+        sb.write_archive(dir, &archive()).await.unwrap();
+        assert_eq!(
+            sb.read_file(&format!("{dir}/x.txt")).await.unwrap(),
+            b"ex\n"
+        );
+        assert_eq!(
+            sb.read_file(&format!("{dir}/sub/y.txt")).await.unwrap(),
+            b"why\n"
+        );
+        // An absolute directory, and one that exists already.
+        let absolute = format!(r#"{}/it's a "dir" $HOME"#, sb.cwd());
+        sb.write_archive(&absolute, &archive()).await.unwrap();
+        let out = sb
+            .exec(ExecRequest::new(
+                r#"cat "it's a \"dir\" \$HOME/x.txt"; ls -A"#,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(out.output, "ex\nit's a \"dir\" $HOME\n");
     }
 
     #[tokio::test]

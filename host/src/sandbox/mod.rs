@@ -87,24 +87,12 @@ pub trait Sandbox: Send + Sync {
         None
     }
 
-    /// Unpacks a tar archive into `dir`. The default writes it into the
-    /// sandbox and runs `tar`; backends with a native archive API override it.
-    async fn write_archive(&self, dir: &str, tar: &[u8]) -> Result<(), SandboxError> {
-        let file = ".plinth-upload.tar";
-        self.write_file(file, tar).await?;
-        let out = self
-            .exec(ExecRequest::new(format!(
-                "mkdir -p '{dir}' && tar -xf {file} -C '{dir}'; status=$?; rm -f {file}; exit $status"
-            )))
-            .await?;
-        if out.exit_code != 0 {
-            return Err(SandboxError::Other(format!(
-                "unpacking an archive into {dir} failed: {}",
-                out.output
-            )));
-        }
-        Ok(())
-    }
+    /// Unpacks a tar archive into `dir` (relative paths resolve against
+    /// [`cwd`](Self::cwd)), creating it and its missing parents first. Every
+    /// backend unpacks natively (the `tar` crate on the host, the Engine's
+    /// archive API in a container), so nothing is run in the sandbox: an
+    /// image needs no `tar`, and no name is ever quoted for a shell.
+    async fn write_archive(&self, dir: &str, tar: &[u8]) -> Result<(), SandboxError>;
 }
 
 /// Makes each task's sandbox; one per backend, shared by a whole batch.

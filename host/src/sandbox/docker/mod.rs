@@ -8,8 +8,10 @@
 //!   workspaces ("slots"); a trajectory leases a slot and gives it back reset.
 //!
 //! Both spread their containers over one or more engines ([`Engines`]:
-//! `--docker-host`, else `DOCKER_HOST`, else the local socket; plain HTTP
-//! over unix sockets or TCP, no TLS).
+//! `--docker-host`, else `DOCKER_HOST`, else the local socket): unix sockets,
+//! plain HTTP over TCP, and TLS (`https://`, or `tcp://` with
+//! `DOCKER_TLS_VERIFY`) with the client certificate from `DOCKER_CERT_PATH`
+//! (else `~/.docker`), as the docker CLI reads them.
 //!
 //! Podman's Docker-compatible service (`podman system service`) works the
 //! same way, alone or in one pool with Docker engines: tried with Podman 4.3

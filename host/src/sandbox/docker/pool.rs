@@ -1,13 +1,14 @@
 //! `--sandbox docker-pool`: N trajectories share M containers, each hosting
-//! S workspaces ("slots"); see the module documentation above for what a
-//! slot does and does not isolate.
+//! S workspaces ("slots"); see the [`docker`](super) module documentation
+//! for what a slot does and does not isolate.
 //!
 //! A trajectory acquires a free slot (the pool grows by a container when none
 //! is free and it is below its maximum, else the trajectory waits), runs in
 //! the slot's directory with the slot's environment, and on release the
 //! slot's processes are killed and its directory wiped before another
-//! trajectory gets it. Containers that stop are replaced; the slots they
-//! held fail their trajectories as infrastructure errors.
+//! trajectory gets it. Containers that stop are removed, and replaced at once
+//! when the pool falls below its minimum (else it grows again on demand);
+//! the slots they held fail their trajectories as infrastructure errors.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -81,7 +82,9 @@ rm -rf "$1" && mkdir -p "$1/.tmp" && echo ok
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
     pub slots_per_container: usize,
-    /// Kept running from the start (warm-up) and after failures.
+    /// Started before the first task for the `--image` pool (a row's image
+    /// gets its pool on first use, which grows on demand), and restored at
+    /// once when a container is lost.
     pub min_containers: usize,
     pub max_containers: usize,
 }
@@ -648,6 +651,19 @@ impl Sandbox for SlotSandbox {
             &self.cwd,
             &path,
             contents,
+        )
+        .await;
+        self.noticed(result)
+    }
+
+    async fn write_archive(&self, dir: &str, tar: &[u8]) -> Result<(), SandboxError> {
+        self.check_alive()?;
+        let dir = archive::resolve(&self.cwd, dir);
+        let result = archive::write_archive(
+            self.container.placement.engine(),
+            &self.container.id,
+            &dir,
+            tar,
         )
         .await;
         self.noticed(result)

@@ -190,4 +190,9 @@ impl Sandbox for DockerSandbox {
         )
         .await
     }
+
+    async fn write_archive(&self, dir: &str, tar: &[u8]) -> Result<(), SandboxError> {
+        let dir = archive::resolve(&self.cwd, dir);
+        archive::write_archive(self.placement.engine(), &self.id, &dir, tar).await
+    }
 }
