@@ -60,7 +60,10 @@ async fn parses_tool_calls() {
         .unwrap();
     assert_eq!(reply.tool_calls.len(), 2);
     assert_eq!(reply.tool_calls[0].function.name, "bash");
-    assert_eq!(reply.tool_calls[0].function.arguments, r#"{"command":"ls"}"#);
+    assert_eq!(
+        reply.tool_calls[0].function.arguments,
+        r#"{"command":"ls"}"#
+    );
     assert_eq!(reply.tool_calls[1].function.name, "read");
     assert_ne!(reply.tool_calls[0].id, reply.tool_calls[1].id);
     assert_eq!(reply.finish_reason.as_deref(), Some("tool_calls"));

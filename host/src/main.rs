@@ -47,7 +47,7 @@ enum Command {
     Format(cli::format::FormatArgs),
     /// Re-grade recorded runs with a scorer: fresh workspace, recorded patch,
     /// scorer; no model calls.
-    Rescore(cli::rescore::RescoreArgs),
+    Rescore(Box<cli::rescore::RescoreArgs>),
     /// Housekeeping of sandboxes (e.g. containers left by a killed run).
     Sandbox {
         #[command(subcommand)]
@@ -138,7 +138,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Format(args) => cli::format::run(args, &cli.global.plugins).await,
-        Command::Rescore(args) => cli::rescore::run(args, &cli.global.plugins).await,
+        Command::Rescore(args) => cli::rescore::run(*args, &cli.global.plugins).await,
         Command::Sandbox { command } => cli::sandbox::run(command).await,
     }
 }

@@ -193,7 +193,10 @@ mod tests {
         assert_eq!(reply.content, None);
         assert_eq!(reply.reasoning.as_deref(), Some("hm"));
         assert_eq!(reply.tool_calls[0].id, "call_0");
-        assert_eq!(reply.tool_calls[0].function.arguments, r#"{"command":"ls"}"#);
+        assert_eq!(
+            reply.tool_calls[0].function.arguments,
+            r#"{"command":"ls"}"#
+        );
         assert_eq!(reply.tool_calls[1].function.arguments, "{}");
         assert_eq!(reply.usage, Usage::default());
 

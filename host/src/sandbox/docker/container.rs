@@ -17,6 +17,7 @@ use super::DockerConfig;
 use super::engines::Engine;
 use super::error::{message, sandbox_error, status};
 use crate::sandbox::SandboxError;
+use crate::sync::Locked;
 
 /// Capabilities added back after dropping all; why each is there is in the
 /// module documentation.
@@ -258,8 +259,7 @@ impl Images {
     pub async fn ensure(&self, engine: &Engine, image: &str) -> Result<(), SandboxError> {
         let cell = self
             .checked
-            .lock()
-            .unwrap()
+            .locked()
             .entry((engine.url().to_string(), image.to_string()))
             .or_default()
             .clone();

@@ -10,6 +10,7 @@ use bollard::{API_DEFAULT_VERSION, Docker};
 
 use super::error::DockerError;
 use crate::sandbox::SandboxError;
+use crate::sync::Locked;
 
 /// Seconds an Engine API request may take to answer (streams such as an
 /// exec's output are not limited by it, only their first response).
@@ -47,7 +48,7 @@ impl Engine {
     }
 
     fn is_down(&self) -> bool {
-        let until = *self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        let until = *self.down_until.locked();
         until.is_some_and(|until| Instant::now() < until)
     }
 
@@ -58,8 +59,7 @@ impl Engine {
             .await
             .is_ok_and(|ping| ping.is_ok());
         if !answered {
-            *self.down_until.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(Instant::now() + DOWN_FOR);
+            *self.down_until.locked() = Some(Instant::now() + DOWN_FOR);
         }
         answered
     }

@@ -23,6 +23,7 @@ use super::engines::{Engines, Placement};
 use super::error::DockerError;
 use super::{DockerConfig, archive, exec, reap};
 use crate::sandbox::{ExecOutput, ExecRequest, Sandbox, SandboxError, SandboxProvider};
+use crate::sync::Locked;
 use crate::task::Task;
 
 /// How often every pool container is checked to be running.
@@ -191,7 +192,7 @@ impl PoolProvider {
 
     /// The pool for `image`, made (with its health checks) on first use.
     fn pool(&self, image: &str) -> Arc<Pool> {
-        let mut pools = self.pools.lock().unwrap();
+        let mut pools = self.pools.locked();
         if let Some(pool) = pools.get(image) {
             return pool.clone();
         }
@@ -203,7 +204,7 @@ impl PoolProvider {
             health: Mutex::new(None),
         });
         let checking = pool.clone();
-        *pool.health.lock().unwrap() = Some(tokio::spawn(async move {
+        *pool.health.locked() = Some(tokio::spawn(async move {
             let mut ticks = tokio::time::interval(HEALTH_INTERVAL);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -218,8 +219,8 @@ impl PoolProvider {
 
 impl Drop for PoolProvider {
     fn drop(&mut self) {
-        for pool in self.pools.lock().unwrap().values() {
-            if let Some(health) = pool.health.lock().unwrap().take() {
+        for pool in self.pools.locked().values() {
+            if let Some(health) = pool.health.locked().take() {
                 health.abort();
             }
         }
@@ -252,9 +253,9 @@ impl SandboxProvider for PoolProvider {
     async fn shutdown(&self) {
         self.shared.closing.store(true, Ordering::SeqCst);
         *self.shared.closed.write().await = true;
-        let pools: Vec<Arc<Pool>> = self.pools.lock().unwrap().values().cloned().collect();
+        let pools: Vec<Arc<Pool>> = self.pools.locked().values().cloned().collect();
         for pool in pools {
-            if let Some(health) = pool.health.lock().unwrap().take() {
+            if let Some(health) = pool.health.locked().take() {
                 health.abort();
             }
             // Waiters give up instead of waiting for slots that never come.
@@ -309,7 +310,7 @@ impl Pool {
             tokio::pin!(changed);
             changed.as_mut().enable();
             {
-                let mut state = self.state.lock().unwrap();
+                let mut state = self.state.locked();
                 if self.shared.closing.load(Ordering::SeqCst) {
                     return Err(SandboxError::Other("the run is shutting down".into()));
                 }
@@ -374,7 +375,7 @@ impl Pool {
         let pool = self.clone();
         tokio::spawn(async move {
             let started = pool.start_container().await;
-            let mut state = pool.state.lock().unwrap();
+            let mut state = pool.state.locked();
             state.starting -= 1;
             match started {
                 Ok(container) => state.members.push(Member {
@@ -396,7 +397,7 @@ impl Pool {
 
     /// Adds a container started during warm-up.
     fn add(&self, container: Arc<PoolContainer>) {
-        self.state.lock().unwrap().members.push(Member {
+        self.state.locked().members.push(Member {
             container,
             free: (0..self.shared.shape.slots_per_container).rev().collect(),
         });
@@ -482,7 +483,7 @@ impl Pool {
             short(&container.id),
             container.placement.engine().url()
         );
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.locked();
         state
             .members
             .retain(|m| !Arc::ptr_eq(&m.container, container));
@@ -501,8 +502,7 @@ impl Pool {
     async fn check_health(self: &Arc<Self>) {
         let containers: Vec<Arc<PoolContainer>> = self
             .state
-            .lock()
-            .unwrap()
+            .locked()
             .members
             .iter()
             .map(|m| m.container.clone())
@@ -533,7 +533,7 @@ impl Pool {
             exec::run_script(engine, &container.id, RESET, &[&dir, &control, &slot_name]).await;
         match reset {
             Ok((0, output)) if output.lines().last() == Some("ok") => {
-                let mut state = self.state.lock().unwrap();
+                let mut state = self.state.locked();
                 if let Some(member) = state
                     .members
                     .iter_mut()
@@ -564,7 +564,7 @@ struct WaitGuard(Arc<Pool>);
 
 impl Drop for WaitGuard {
     fn drop(&mut self) {
-        self.0.state.lock().unwrap().waiting -= 1;
+        self.0.state.locked().waiting -= 1;
     }
 }
 
