@@ -15,8 +15,10 @@ mod reply;
 
 pub use chat::ChatModel;
 pub use client::ModelClient;
-pub use config::{API_KEY_VARS, DEFAULT_BASE_URL, Endpoint, ModelConfig, resolve_endpoint};
+pub(crate) use config::{API_KEY_VARS, resolve_endpoint};
+pub use config::{Endpoint, ModelConfig};
 pub use error::ModelError;
-pub use price::{Price, PriceError, PriceTable};
+pub(crate) use price::PriceTable;
+pub use price::{Price, PriceError};
 pub use replay::{ReplayError, ReplayModel};
 pub use reply::ModelReply;

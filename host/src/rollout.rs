@@ -22,7 +22,7 @@ pub struct Rollouts {
 /// Why a rollout's sandbox could not be set up or its workspace used: an
 /// infrastructure failure, never the model's doing.
 #[derive(Debug, thiserror::Error)]
-pub enum RolloutError {
+pub(crate) enum RolloutError {
     #[error("cannot create the sandbox: {0}")]
     Sandbox(#[source] SandboxError),
     #[error("workspace setup failed: {0}")]
@@ -34,7 +34,7 @@ pub enum RolloutError {
 }
 
 /// A task's live sandbox with its workspace, until [`Rollout::release`].
-pub struct Rollout<'a> {
+pub(crate) struct Rollout<'a> {
     rollouts: &'a Rollouts,
     task: &'a Task,
     sandbox: Arc<dyn Sandbox>,
@@ -86,7 +86,7 @@ impl<'a> Rollout<'a> {
     }
 
     /// Applies a recorded patch to the fresh workspace (rescoring).
-    pub async fn apply_patch(&self, patch: &str) -> Result<(), RolloutError> {
+    pub(crate) async fn apply_patch(&self, patch: &str) -> Result<(), RolloutError> {
         workspace::apply(self.sandbox.as_ref(), patch)
             .await
             .map_err(RolloutError::ApplyPatch)

@@ -44,7 +44,7 @@ impl Task {
 
     /// The task a canonical record ran (for rescoring it): its row, index
     /// and rollout.
-    pub fn of_record(trajectory: &crate::trajectory::Trajectory) -> Self {
+    pub(crate) fn of_record(trajectory: &crate::trajectory::Trajectory) -> Self {
         let row = match &trajectory.task {
             Value::Object(row) => row.clone(),
             _ => Map::new(),

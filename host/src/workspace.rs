@@ -60,7 +60,7 @@ pub enum RepoError {
 
 /// What a task row says about its repository.
 #[derive(Debug, Clone)]
-pub struct RepoSpec {
+pub(crate) struct RepoSpec {
     pub repo: String,
     pub base_commit: Option<String>,
     pub setup: Vec<String>,
@@ -112,7 +112,7 @@ impl RepoCache {
     }
 
     /// `$PLINTH_CACHE_DIR/repos` (see the plugin cache for the fallbacks).
-    pub fn default_dir() -> PathBuf {
+    pub(crate) fn default_dir() -> PathBuf {
         crate::plugin::default_cache_dir()
             .unwrap_or_else(std::env::temp_dir)
             .join("repos")
@@ -235,7 +235,7 @@ impl RepoCache {
 
     /// Makes the task's workspace in `sandbox`'s working directory and runs
     /// the setup commands.
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         &self,
         spec: &RepoSpec,
         sandbox: &dyn Sandbox,
@@ -295,7 +295,7 @@ impl RepoCache {
 
     /// Detaches a local worktree from the cached clone (its files go with the
     /// sandbox).
-    pub async fn release(&self, workspace: &Workspace) {
+    pub(crate) async fn release(&self, workspace: &Workspace) {
         if let Some((bare, dir)) = &workspace.worktree {
             let _ = git(
                 Some(bare),
@@ -307,7 +307,10 @@ impl RepoCache {
 }
 
 /// The workspace's changes since the baseline, untracked files included.
-pub async fn patch(sandbox: &dyn Sandbox, workspace: &Workspace) -> Result<String, WorkspaceError> {
+pub(crate) async fn patch(
+    sandbox: &dyn Sandbox,
+    workspace: &Workspace,
+) -> Result<String, WorkspaceError> {
     run(
         sandbox,
         &format!(
@@ -319,7 +322,7 @@ pub async fn patch(sandbox: &dyn Sandbox, workspace: &Workspace) -> Result<Strin
 }
 
 /// Applies a recorded patch to the workspace (for rescoring).
-pub async fn apply(sandbox: &dyn Sandbox, patch: &str) -> Result<(), WorkspaceError> {
+pub(crate) async fn apply(sandbox: &dyn Sandbox, patch: &str) -> Result<(), WorkspaceError> {
     if patch.trim().is_empty() {
         return Ok(());
     }

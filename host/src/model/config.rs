@@ -7,11 +7,12 @@ use super::price::Price;
 use crate::settings::defaults;
 
 /// Used when neither a flag nor `OPENAI_BASE_URL` names an endpoint.
-pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 
 /// Environment variables searched for an API key, in order (the order Hermes'
 /// `mini_swe_runner` uses, so the same environment works for both).
-pub const API_KEY_VARS: [&str; 3] = ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"];
+pub(crate) const API_KEY_VARS: [&str; 3] =
+    ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"];
 
 /// Where requests go and the key they carry.
 #[derive(Clone, PartialEq)]
@@ -25,7 +26,7 @@ pub struct Endpoint {
 /// `env` looks a variable up (pass `|name| std::env::var(name).ok()`); taking it as a
 /// parameter keeps this testable without touching the process environment. Empty values
 /// count as unset, so an exported-but-empty variable doesn't shadow the next one.
-pub fn resolve_endpoint(
+pub(crate) fn resolve_endpoint(
     base_url: Option<&str>,
     api_key: Option<&str>,
     env: impl Fn(&str) -> Option<String>,

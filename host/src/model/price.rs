@@ -57,7 +57,7 @@ pub enum PriceError {
 
 /// Model name → price, warning once per model that has no entry.
 #[derive(Debug)]
-pub struct PriceTable {
+pub(crate) struct PriceTable {
     prices: HashMap<String, Price>,
     warned: Mutex<HashSet<String>>,
 }

@@ -26,7 +26,7 @@ impl OutputPolicy {
     /// Bytes a backend should keep while reading: enough for the head and the
     /// tail. Backends keep the first half and a rolling last half of this, so
     /// a command printing gigabytes costs bounded memory.
-    pub fn capture_limit(&self) -> usize {
+    pub(crate) fn capture_limit(&self) -> usize {
         // Secrets and escapes are removed after capture, so keep some slack.
         self.max_bytes.saturating_mul(2).max(4096)
     }
@@ -34,7 +34,7 @@ impl OutputPolicy {
     /// Turns captured output into what the model sees. `dropped` is how many
     /// bytes the backend already discarded from the middle while capturing.
     /// Returns the text and whether anything was cut.
-    pub fn render(&self, captured: &[u8], dropped: u64) -> (String, bool) {
+    pub(crate) fn render(&self, captured: &[u8], dropped: u64) -> (String, bool) {
         let text = String::from_utf8_lossy(captured);
         let mut text = strip_ansi(&text);
         for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
@@ -62,7 +62,7 @@ impl OutputPolicy {
 /// Keeps the first `limit/2` bytes and a rolling window of the last `limit/2`
 /// bytes of a stream, counting what falls in between.
 #[derive(Debug)]
-pub struct HeadTail {
+pub(crate) struct HeadTail {
     half: usize,
     head: Vec<u8>,
     tail: std::collections::VecDeque<u8>,
@@ -117,7 +117,7 @@ fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
 
 /// Removes ANSI escape sequences (colours, cursor moves, OSC titles): they are
 /// noise to a model and break byte-exact comparisons of outputs.
-pub fn strip_ansi(s: &str) -> String {
+pub(crate) fn strip_ansi(s: &str) -> String {
     if !s.contains('\u{1b}') {
         return s.to_string();
     }

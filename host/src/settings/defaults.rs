@@ -7,48 +7,48 @@ use std::time::Duration;
 /// Model asked when none is named.
 pub const MODEL: &str = "claude-sonnet-4-20250514";
 /// Output format when none is named.
-pub const FORMAT: &str = "hermes";
+pub(crate) const FORMAT: &str = "hermes";
 /// Where records go when neither `--output-file` nor `--output-dir` is given.
-pub const OUTPUT_FILE: &str = "trajectories.jsonl";
+pub(crate) const OUTPUT_FILE: &str = "trajectories.jsonl";
 /// Sandbox backend when none is named.
-pub const SANDBOX: &str = "local";
+pub(crate) const SANDBOX: &str = "local";
 
 /// Most model calls per run (0: no limit).
-pub const STEP_LIMIT: u32 = 15;
+pub(crate) const STEP_LIMIT: u32 = 15;
 /// Most dollars per run (0: no limit).
-pub const COST_LIMIT: f64 = 3.0;
+pub(crate) const COST_LIMIT: f64 = 3.0;
 /// Wall-clock seconds per run (0: no limit).
-pub const TIME_LIMIT_SECS: f64 = 0.0;
+pub(crate) const TIME_LIMIT_SECS: f64 = 0.0;
 /// Consecutive format errors that end a run.
-pub const MAX_FORMAT_ERRORS: u32 = 3;
+pub(crate) const MAX_FORMAT_ERRORS: u32 = 3;
 
 /// Seconds one model request may take.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Retries of a failed model request.
-pub const MAX_RETRIES: u32 = 5;
+pub(crate) const MAX_RETRIES: u32 = 5;
 
 /// A command's timeout when the model does not ask for one.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most bytes of one command's output the model sees (head and tail kept).
-pub const MAX_OUTPUT_BYTES: usize = 10_000;
+pub(crate) const MAX_OUTPUT_BYTES: usize = 10_000;
 
 /// Working directory inside containers; pool slots live under it.
-pub const CONTAINER_WORKDIR: &str = "/workspace";
+pub(crate) const CONTAINER_WORKDIR: &str = "/workspace";
 /// Memory per container, as `--memory` spells it.
-pub const CONTAINER_MEMORY: &str = "4g";
+pub(crate) const CONTAINER_MEMORY: &str = "4g";
 /// [`CONTAINER_MEMORY`] in bytes.
-pub const CONTAINER_MEMORY_BYTES: i64 = 4 << 30;
+pub(crate) const CONTAINER_MEMORY_BYTES: i64 = 4 << 30;
 /// CPUs per container.
-pub const CONTAINER_CPUS: f64 = 1.0;
+pub(crate) const CONTAINER_CPUS: f64 = 1.0;
 /// Most processes per container.
-pub const CONTAINER_PIDS: i64 = 1024;
+pub(crate) const CONTAINER_PIDS: i64 = 1024;
 /// Workspaces per pool container.
-pub const SLOTS_PER_CONTAINER: usize = 4;
+pub(crate) const SLOTS_PER_CONTAINER: usize = 4;
 /// Pool containers started before the first task.
-pub const MIN_CONTAINERS: usize = 1;
+pub(crate) const MIN_CONTAINERS: usize = 1;
 
 /// Rollouts per task.
-pub const GROUP_SIZE: u32 = 1;
+pub(crate) const GROUP_SIZE: u32 = 1;
 /// Runs in flight at once.
 pub const CONCURRENCY: usize = 1;
 

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, CommandFactory, FromArgMatches};
+use clap::Args;
 use serde::Deserialize;
 
 use super::SettingsError;
@@ -284,7 +284,7 @@ impl RunOptions {
     /// A TOML config file: a table of settings named as the flags are, with
     /// underscores. An unknown name is an error that names it, so a typo is
     /// not silently ignored.
-    pub fn from_config_file(path: &Path) -> Result<Self, SettingsError> {
+    pub(crate) fn from_config_file(path: &Path) -> Result<Self, SettingsError> {
         let config_error = |reason: String| SettingsError::Config {
             path: path.to_path_buf(),
             reason,
@@ -319,22 +319,24 @@ fn setting_names() -> Vec<String> {
         .collect()
 }
 
-/// Parses `plinth run`'s flags alone (for tests and for tools that embed the
-/// settings).
+/// Parses `plinth run`'s flags alone, for tests.
+#[cfg(test)]
 #[derive(clap::Parser)]
 struct RunOptionsParser {
     #[command(flatten)]
     options: RunOptions,
 }
 
+#[cfg(test)]
 impl RunOptions {
     /// Parses command-line words (without the program name) as `plinth run`
     /// flags.
-    pub fn parse_flags<I, S>(words: I) -> Result<Self, clap::Error>
+    pub(crate) fn parse_flags<I, S>(words: I) -> Result<Self, clap::Error>
     where
         I: IntoIterator<Item = S>,
         S: Into<std::ffi::OsString> + Clone,
     {
+        use clap::{CommandFactory, FromArgMatches};
         let mut command = RunOptionsParser::command();
         let matches = command.try_get_matches_from_mut(
             std::iter::once("run".into()).chain(words.into_iter().map(Into::into)),

@@ -20,9 +20,9 @@ use tokio::sync::oneshot;
 use super::{StoreError, io, write_atomic};
 use crate::agent::Checkpoint;
 use crate::sync::Locked;
-use crate::trajectory::{ExitStatus, RecordError, Trajectory, read_records};
+use crate::trajectory::{ExitStatus, Trajectory};
 
-pub fn checkpoint_path(dir: &Path, index: u64, rollout: u32) -> PathBuf {
+pub(crate) fn checkpoint_path(dir: &Path, index: u64, rollout: u32) -> PathBuf {
     if rollout == 0 {
         dir.join(format!("{index}.jsonl"))
     } else {
@@ -31,7 +31,7 @@ pub fn checkpoint_path(dir: &Path, index: u64, rollout: u32) -> PathBuf {
 }
 
 /// The checkpoint journal of one run.
-pub struct Journal {
+pub(crate) struct Journal {
     path: PathBuf,
     /// Messages already in the journal; `None` until its first line.
     saved: Option<usize>,
@@ -62,7 +62,7 @@ impl Journal {
     /// Saves the run's state in the background, so a step never waits on the
     /// file system; the write happens shortly after, in order with the run's
     /// other saves, and a failure is logged.
-    pub fn queue(&mut self, trajectory: &Trajectory) {
+    pub(crate) fn queue(&mut self, trajectory: &Trajectory) {
         let (bytes, restart) = self.next_line(trajectory);
         writer().submit(self.path.clone(), bytes, restart, None);
     }
@@ -102,29 +102,6 @@ impl Journal {
         line.push(b'\n');
         self.saved = Some(trajectory.messages.len());
         (line, restart)
-    }
-}
-
-/// Reads a run's checkpoint journal back into its latest canonical record.
-pub fn read_checkpoint(path: &Path) -> Result<Trajectory, StoreError> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
-    let bad = |line: usize, message: String| StoreError::BadCheckpoint {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
-    // Only newline-terminated lines are complete; the rest is a torn append.
-    let complete = &text[..text.rfind('\n').map_or(0, |at| at + 1)];
-    let mut records = read_records(complete.as_bytes());
-    let error = |e: RecordError| match e {
-        RecordError::Read(e) => io(path)(e),
-        RecordError::Bad(line, message) => bad(line, message),
-    };
-    match (records.next(), records.next()) {
-        (None, _) => Err(bad(1, "no complete record".into())),
-        (Some(Ok((_, trajectory))), None) => Ok(trajectory),
-        (Some(Err(e)), _) | (_, Some(Err(e))) => Err(error(e)),
-        (Some(Ok(_)), Some(Ok((line, _)))) => Err(bad(line, "a second record".into())),
     }
 }
 
@@ -258,7 +235,21 @@ fn write_lines(path: &Path, write: &PendingWrite) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trajectory::{Message, Role};
+    use crate::trajectory::{Message, Role, read_records};
+
+    /// The journal's latest record. Only newline-terminated lines are
+    /// complete: the rest is a torn append.
+    fn read_checkpoint(path: &Path) -> Result<Trajectory, String> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let complete = &text[..text.rfind('\n').map_or(0, |at| at + 1)];
+        let mut records = read_records(complete.as_bytes());
+        match (records.next(), records.next()) {
+            (Some(Ok((_, trajectory))), None) => Ok(trajectory),
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e.to_string()),
+            (Some(Ok(_)), Some(Ok((line, _)))) => Err(format!("{line}: a second record")),
+            (None, _) => Err("no complete record".into()),
+        }
+    }
 
     fn trajectory() -> Trajectory {
         serde_json::from_value(serde_json::json!({
@@ -307,10 +298,10 @@ mod tests {
         let path = dir.path().join("0.jsonl");
         let first = serde_json::to_string(&trajectory()).unwrap();
         std::fs::write(&path, format!("{first}\n{{\"from\":5}}\n")).unwrap();
-        let err = read_checkpoint(&path).unwrap_err().to_string();
-        assert!(err.contains("0.jsonl:2: not a progress line"), "{err}");
+        let err = read_checkpoint(&path).unwrap_err();
+        assert!(err.starts_with("2: not a progress line"), "{err}");
         std::fs::write(&path, format!("{first}\n{first}\n")).unwrap();
-        let err = read_checkpoint(&path).unwrap_err().to_string();
-        assert!(err.contains("0.jsonl:2: a second record"), "{err}");
+        let err = read_checkpoint(&path).unwrap_err();
+        assert!(err.starts_with("2: a second record"), "{err}");
     }
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 mod checkpoint;
 
-pub use checkpoint::{Journal, checkpoint_path, read_checkpoint};
+pub(crate) use checkpoint::{Journal, checkpoint_path};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,12 +35,6 @@ pub enum StoreError {
         index: u64,
         recorded: String,
         now: String,
-    },
-    #[error("{path}:{line}: {message}")]
-    BadCheckpoint {
-        path: PathBuf,
-        line: usize,
-        message: String,
     },
 }
 
@@ -85,7 +79,7 @@ fn is_first_rollout(rollouts: &[u32]) -> bool {
 /// What one task produced, ready to be stored as a unit: the records of its
 /// rollouts (one per rollout, or one for the whole group).
 #[derive(Debug)]
-pub struct Record {
+pub(crate) struct Record {
     pub index: u64,
     pub id: String,
     pub rollouts: Vec<u32>,
@@ -217,13 +211,13 @@ impl TrajectoryStore {
     }
 
     /// Directory of per-step checkpoints of runs in progress.
-    pub fn checkpoint_dir(&self) -> &Path {
+    pub(crate) fn checkpoint_dir(&self) -> &Path {
         &self.checkpoints
     }
 
     /// Appends records and makes them durable: output first, then done
     /// entries, each synced once for the whole batch.
-    pub fn append(&mut self, records: &[Record]) -> Result<(), StoreError> {
+    pub(crate) fn append(&mut self, records: &[Record]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
@@ -291,7 +285,7 @@ impl TrajectoryStore {
 
     /// Ends the run: the checkpoint directory goes when no run left a
     /// record there (a formatter failure or a crash keeps it).
-    pub fn close(self) {
+    pub(crate) fn close(self) {
         let _ = std::fs::remove_dir(&self.checkpoints);
     }
 }

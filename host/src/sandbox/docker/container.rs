@@ -21,7 +21,7 @@ use crate::sync::Locked;
 
 /// Capabilities added back after dropping all; why each is there is in the
 /// module documentation.
-pub const CAPABILITIES: &[&str] = &[
+pub(crate) const CAPABILITIES: &[&str] = &[
     "CHOWN",
     "DAC_OVERRIDE",
     "FOWNER",
@@ -75,7 +75,7 @@ impl RunIdentity {
         }
     }
 
-    pub fn labels(&self) -> HashMap<String, String> {
+    pub(crate) fn labels(&self) -> HashMap<String, String> {
         HashMap::from([
             (LABEL_RUN.to_string(), self.id.clone()),
             (LABEL_PID.to_string(), self.pid.to_string()),
@@ -256,7 +256,7 @@ pub(super) struct Images {
 impl Images {
     /// `Ok` when `image` is on `engine`, pulling it if it is missing and a
     /// registry answers; the outcome is remembered for the run.
-    pub async fn ensure(&self, engine: &Engine, image: &str) -> Result<(), SandboxError> {
+    pub(crate) async fn ensure(&self, engine: &Engine, image: &str) -> Result<(), SandboxError> {
         let cell = self
             .checked
             .locked()

@@ -20,7 +20,7 @@
 //! `default_ulimits` in `containers.conf`.
 //!
 //! # Hardening (every container)
-//! - All capabilities dropped, then [`CAPABILITIES`] added back: `CHOWN`,
+//! - All capabilities dropped, then `container::CAPABILITIES` added back: `CHOWN`,
 //!   `DAC_OVERRIDE`, `FOWNER` (root in the container may still own, edit and
 //!   chmod the files of the checkout it works on, as package installs and
 //!   test suites expect), `SETUID`/`SETGID` (tools such as `su`, apt and test
@@ -70,12 +70,11 @@ use std::time::Duration;
 use super::OutputPolicy;
 use crate::settings::defaults;
 
-pub use container::CAPABILITIES;
 pub use engines::{Engine, Engines};
 pub use error::DockerError;
 pub use pool::{PoolConfig, PoolProvider};
 pub use reap::{Reaped, reap};
-pub use sandbox::{DockerProvider, DockerSandbox};
+pub use sandbox::DockerProvider;
 
 /// Settings shared by every container of a run (both backends).
 #[derive(Debug, Clone)]
@@ -132,7 +131,7 @@ impl Default for Limits {
 
 /// Parses a size such as `512m`, `4g`, `1.5G` or `1048576` (bytes), as
 /// `docker run --memory` does.
-pub fn parse_size(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<i64, String> {
     let t = text.trim().to_ascii_lowercase();
     let t = t.strip_suffix('b').unwrap_or(&t);
     let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {

@@ -569,7 +569,7 @@ impl Drop for WaitGuard {
 }
 
 /// A leased slot; given back (reset) when dropped.
-pub struct SlotSandbox {
+pub(crate) struct SlotSandbox {
     pool: Arc<Pool>,
     container: Arc<PoolContainer>,
     slot: usize,

@@ -131,7 +131,7 @@ impl SandboxProvider for DockerProvider {
 }
 
 /// One trajectory's container; removed when dropped.
-pub struct DockerSandbox {
+pub(crate) struct DockerSandbox {
     placement: Placement,
     id: String,
     cwd: String,
