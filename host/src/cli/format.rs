@@ -37,10 +37,7 @@ pub struct FormatArgs {
 }
 
 pub async fn run(args: FormatArgs, extra: &[PathBuf]) -> Result<ExitCode> {
-    let options = match &args.format_options {
-        Some(text) => json_object("--format-options", text)?,
-        None => serde_json::Value::Object(serde_json::Map::new()),
-    };
+    let options = json_object("--format-options", args.format_options.as_deref())?;
     let runtime = PluginRuntime::new(RuntimeConfig::default())?;
     let formatter = catalog::find(&runtime, &args.format, PluginKind::Formatter, extra)
         .await?

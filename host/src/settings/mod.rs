@@ -91,10 +91,7 @@ pub struct ScoringSettings {
 
 impl ScoringSettings {
     pub fn resolve(options: &ScoringOptions) -> Result<Self, SettingsError> {
-        let config = match &options.scorer_config {
-            Some(text) => json_object("--scorer-config", text)?,
-            None => Value::Object(Map::new()),
-        };
+        let config = json_object("--scorer-config", options.scorer_config.as_deref())?;
         let scorers = options
             .scorer
             .iter()
@@ -173,10 +170,7 @@ impl RunSettings {
                     .unwrap_or_else(|| PathBuf::from(defaults::OUTPUT_FILE)),
             ),
         };
-        let format_options = match &options.format_options {
-            Some(text) => json_object("--format-options", text)?,
-            None => Value::Object(Map::new()),
-        };
+        let format_options = json_object("--format-options", options.format_options.as_deref())?;
 
         let model_name = options
             .model
@@ -263,8 +257,12 @@ impl RunSettings {
     }
 }
 
-/// `text` as a JSON object, or an error naming `setting`.
-pub fn json_object(setting: &'static str, text: &str) -> Result<Value, SettingsError> {
+/// `text` as a JSON object (an empty one when not given), or an error
+/// naming `setting`.
+pub fn json_object(setting: &'static str, text: Option<&str>) -> Result<Value, SettingsError> {
+    let Some(text) = text else {
+        return Ok(Value::Object(Map::new()));
+    };
     match serde_json::from_str::<Value>(text) {
         Ok(value @ Value::Object(_)) => Ok(value),
         Ok(_) => Err(invalid(setting, "must be a JSON object")),
