@@ -253,8 +253,7 @@ async fn score(
                 ExitStatus::InfrastructureError
             } else {
                 ExitStatus::PluginError
-            }
-            .into();
+            };
             trajectory.error = Some(e.to_string());
         }
     }

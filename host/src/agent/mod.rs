@@ -21,9 +21,7 @@ use crate::model::{ChatModel, ModelReply};
 use crate::plugin::{GuestError, PluginError};
 use crate::sandbox::Sandbox;
 use crate::task::Task;
-use crate::trajectory::{
-    ExitStatus, FunctionCall, Message, Role, ToolCall, Trajectory, now_secs,
-};
+use crate::trajectory::{ExitStatus, FunctionCall, Message, Role, ToolCall, Trajectory, now_secs};
 use toolbox::CallProblem;
 
 /// Hermes' completion marker: anywhere in a command's output.
@@ -366,11 +364,17 @@ impl Agent {
                 )),
                 GuestError::Sandbox(why) => CallOutcome::fatal(
                     format!("Error: the sandbox failed: {why}"),
-                    Ending::error(ExitStatus::InfrastructureError, format!("sandbox failed: {why}")),
+                    Ending::error(
+                        ExitStatus::InfrastructureError,
+                        format!("sandbox failed: {why}"),
+                    ),
                 ),
                 other => CallOutcome::fatal(
                     format!("Error: tool `{name}` failed: {other}"),
-                    Ending::error(ExitStatus::PluginError, format!("tool `{name}` failed: {other}")),
+                    Ending::error(
+                        ExitStatus::PluginError,
+                        format!("tool `{name}` failed: {other}"),
+                    ),
                 ),
             },
             Err(e) => CallOutcome::fatal(
