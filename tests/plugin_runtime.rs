@@ -62,7 +62,7 @@ fn sample_trajectory() -> Trajectory {
 async fn assert_still_healthy(rt: &PluginRuntime) {
     let hostile = hostile(rt).await;
     let text = hostile
-        .format(&sample_trajectory().to_wit(), &json!({"mode": "ok"}), true)
+        .format(&sample_trajectory(), &json!({"mode": "ok"}), true)
         .await
         .unwrap();
     assert_eq!(text, "ok t1");
@@ -81,7 +81,7 @@ async fn hostile_failure(cache: &std::path::Path, mode: &str) -> (PluginRuntime,
     let rt = runtime(cache);
     let plugin = hostile(&rt).await;
     let err = plugin
-        .format(&sample_trajectory().to_wit(), &json!({"mode": mode}), true)
+        .format(&sample_trajectory(), &json!({"mode": mode}), true)
         .await
         .unwrap_err();
     (rt, err)
@@ -136,7 +136,7 @@ async fn guest_built_for_another_major_api_is_refused_by_version() {
             found, supported, ..
         } => {
             assert_eq!(found, "plinth:plugin@1.0.0");
-            assert_eq!(supported, "plinth:plugin@0.1.0");
+            assert_eq!(supported, "plinth:plugin@0.1.0, plinth:plugin@0.2.0");
         }
         other => panic!("expected a version error, got {other}"),
     }
