@@ -379,7 +379,6 @@ def print_report(rep: dict) -> None:
                 (f"std::process `{k['bash_command']['command']}` (blocking)", k["bash_command"]["wall"]),
                 ("terminal tool, no command (guest-only call)", k["terminal_invoke_no_exec"])]
         rows += [(f"{n} formatter, {k['trajectory_messages']}-message trajectory", d) for n, d in k["formatters"].items()]
-        rows.append(("Trajectory::to_wit (host conversion)", k["trajectory_to_wit"]))
         for label, d in rows:
             w(f"{label:<52} {d['median_ms']:>10.3f} {d['p90_ms']:>9.3f}\n")
         w(f"tool-call overhead of the component (median difference): {k['tool_overhead_median_ms']:.3f} ms\n")

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use plinth::builtins::BUILTINS;
 use plinth::plugin::{
-    FormatterPlugin, GuestError, PluginError, PluginRuntime, PluginSource, RuntimeConfig,
-    ToolPlugin,
+    ApiVersion, FormatterPlugin, GuestError, Plugin, PluginError, PluginKind, PluginRuntime,
+    PluginSource, RuntimeConfig, ToolPlugin,
 };
 use plinth::sandbox::{LocalSandbox, Sandbox};
-use plinth::trajectory::Trajectory;
+use plinth::trajectory::{ExitStatus, Trajectory};
 use serde_json::json;
 
 fn runtime(cache: &std::path::Path) -> PluginRuntime {
@@ -60,11 +60,26 @@ fn sample_trajectory() -> Trajectory {
     .unwrap()
 }
 
+/// Two rollouts of one task, the first submitted, the second finished.
+fn sample_group() -> Vec<Trajectory> {
+    let mut first = sample_trajectory();
+    first.exit_status = ExitStatus::Submitted;
+    let mut second = sample_trajectory();
+    second.id = "t2".into();
+    second.exit_status = ExitStatus::Finished;
+    vec![first, second]
+}
+
+async fn guest_plugin(rt: &PluginRuntime, name: &str) -> Plugin {
+    let source = PluginSource::file(&support::guest(name)).unwrap();
+    rt.load(&source).await.unwrap()
+}
+
 /// The runtime still works after a failure: a healthy guest call succeeds.
 async fn assert_still_healthy(rt: &PluginRuntime) {
     let hostile = hostile(rt).await;
     let text = hostile
-        .format(&sample_trajectory().to_wit(), &json!({"mode": "ok"}), true)
+        .format(&sample_trajectory(), &json!({"mode": "ok"}), true)
         .await
         .unwrap();
     assert_eq!(text, "ok t1");
@@ -83,7 +98,7 @@ async fn hostile_failure(cache: &std::path::Path, mode: &str) -> (PluginRuntime,
     let rt = runtime(cache);
     let plugin = hostile(&rt).await;
     let err = plugin
-        .format(&sample_trajectory().to_wit(), &json!({"mode": mode}), true)
+        .format(&sample_trajectory(), &json!({"mode": mode}), true)
         .await
         .unwrap_err();
     (rt, err)
@@ -138,10 +153,17 @@ async fn guest_built_for_another_major_api_is_refused_by_version() {
             found, supported, ..
         } => {
             assert_eq!(found, "plinth:plugin@1.0.0");
-            assert_eq!(supported, "plinth:plugin@0.1.0");
+            assert_eq!(supported, "plinth:plugin@0.1.0, plinth:plugin@0.2.0");
         }
         other => panic!("expected a version error, got {other}"),
     }
+    assert!(
+        err.to_string().contains(
+            "built for plinth plugin API plinth:plugin@1.0.0, \
+             this host supports plinth:plugin@0.1.0, plinth:plugin@0.2.0"
+        ),
+        "{err}"
+    );
     assert!(
         err.to_string().contains("future_api"),
         "names the plugin: {err}"
@@ -242,4 +264,127 @@ async fn compiled_components_are_cached_on_disk() {
     let rt2 = runtime(cache.path());
     let terminal = rt2.load(&builtin("terminal")).await.unwrap();
     assert_eq!(terminal.meta().name, "terminal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_0_1_formatter_sees_the_exit_status_string_and_formats_groups_by_its_info() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let plugin = guest_plugin(&rt, "legacy-formatter").await;
+    assert_eq!(plugin.meta().api_version, ApiVersion::V0_1);
+    assert_eq!(plugin.world(), "plinth:plugin/formatter-plugin@0.1.0");
+    let formatter = plugin.into_formatter().unwrap();
+    assert_eq!(formatter.meta.name, "legacy-formatter");
+    assert!(formatter.info.per_group, "its 0.1 info says per-group");
+
+    let group = sample_group();
+    let text = formatter.format(&group[0], &json!({}), true).await.unwrap();
+    assert_eq!(text, "legacy t1 Submitted");
+    let text = formatter
+        .format_group(&group, &json!({}), true)
+        .await
+        .unwrap();
+    assert_eq!(text, "legacy group t1=Submitted,t2=Finished");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_0_2_group_formatter_is_one_per_group_formatter_that_sees_the_enum() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let plugin = guest_plugin(&rt, "group-formatter").await;
+    let meta = plugin.meta();
+    assert_eq!(meta.kind, PluginKind::Formatter);
+    assert_eq!(meta.api_version, ApiVersion::V0_2);
+    for interface in ["formatter", "group-formatter"] {
+        let export = format!("plinth:plugin/{interface}@0.2.0");
+        assert!(meta.exports.contains(&export), "{:?}", meta.exports);
+    }
+    assert_eq!(plugin.world(), "plinth:plugin/group-formatter-plugin@0.2.0");
+    let formatter = plugin.into_formatter().unwrap();
+    assert!(formatter.info.per_group, "it exports group-formatter");
+
+    let group = sample_group();
+    let text = formatter.format(&group[0], &json!({}), true).await.unwrap();
+    assert_eq!(text, "one t1 enum:submitted");
+    let text = formatter
+        .format_group(&group, &json!({}), true)
+        .await
+        .unwrap();
+    assert_eq!(text, "group of 2: t1=enum:submitted,t2=enum:finished");
+
+    // A formatter of single trajectories is not given a group.
+    let err = hostile(&rt)
+        .await
+        .format_group(&group, &json!({}), true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PluginError::NotPerGroup { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_0_2_scorer_uses_the_sandbox_it_is_lent() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let scorer = guest_plugin(&rt, "sandbox-scorer")
+        .await
+        .into_scorer()
+        .unwrap();
+    assert_eq!(scorer.meta.api_version, ApiVersion::V0_2);
+    assert_eq!(scorer.meta.name, "sandbox-scorer");
+
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox: Arc<dyn Sandbox> =
+        Arc::new(LocalSandbox::new(Some(dir.path()), Default::default()).unwrap());
+    let group = sample_group();
+    let score = scorer
+        .score("{}", &group[0], "{}", sandbox.clone())
+        .await
+        .unwrap();
+    assert_eq!(score.reward, 1.0);
+    assert_eq!(score.sub_scores["exit_code"], json!(0.0));
+    assert_eq!(
+        score.details,
+        json!({"output": "t1", "read": 2, "cwd_set": true})
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("scored.txt")).unwrap(),
+        "t1"
+    );
+    let score = scorer.score("{}", &group[1], "{}", sandbox).await.unwrap();
+    assert_eq!(score.reward, 0.0, "a finished run is not submitted");
+}
+
+#[test]
+fn plugins_inspect_reports_each_api_version() {
+    let inspect = |guest: &str| {
+        let output = support::run::plinth()
+            .args(["plugins", "inspect"])
+            .arg(support::guest(guest))
+            .output()
+            .unwrap();
+        let outcome = support::run::Outcome::from(output);
+        outcome.assert_success();
+        outcome.stdout
+    };
+    let legacy = inspect("legacy-formatter");
+    assert!(
+        legacy.contains("world:       plinth:plugin/formatter-plugin@0.1.0"),
+        "{legacy}"
+    );
+    assert!(
+        legacy.contains("api:         0.1.0 (supported; new plugins target 0.2.0)"),
+        "{legacy}"
+    );
+    assert!(legacy.contains("per group:           true"), "{legacy}");
+    let grouped = inspect("group-formatter");
+    assert!(
+        grouped.contains("world:       plinth:plugin/group-formatter-plugin@0.2.0"),
+        "{grouped}"
+    );
+    assert!(grouped.contains("api:         0.2.0\n"), "{grouped}");
+    let scorer = inspect("sandbox-scorer");
+    assert!(
+        scorer.contains("world:       plinth:plugin/scorer-plugin@0.2.0"),
+        "{scorer}"
+    );
 }

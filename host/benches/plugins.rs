@@ -383,20 +383,11 @@ async fn call_figures(options: &Options) -> Value {
     eprintln!("  plugin overhead per tool call (median difference): {overhead:.3} ms");
 
     let trajectory = bench_trajectory(&terminal);
-    let wit = trajectory.to_wit();
     let mut formatters = serde_json::Map::new();
     eprintln!(
-        "formatters on a typical trajectory ({} messages), instantiate + format:",
+        "formatters on a typical trajectory ({} messages), convert + instantiate + format:",
         trajectory.messages.len()
     );
-    let mut to_wit = Vec::new();
-    for _ in 0..options.calls {
-        let started = Instant::now();
-        std::hint::black_box(trajectory.to_wit());
-        to_wit.push(started.elapsed());
-    }
-    let to_wit = stats(&to_wit);
-    show("Trajectory::to_wit (host-side conversion)", &to_wit);
     for name in ["hermes", "mswea", "openai"] {
         let formatter = rt
             .load(&builtin(name))
@@ -410,7 +401,7 @@ async fn call_figures(options: &Options) -> Value {
         for i in 0..options.calls + 20 {
             let started = Instant::now();
             let text = formatter
-                .format(&wit, &options_json, true)
+                .format(&trajectory, &options_json, true)
                 .await
                 .expect("formats");
             if i >= 20 {
@@ -434,7 +425,6 @@ async fn call_figures(options: &Options) -> Value {
         "terminal_invoke_no_exec": no_exec,
         "tool_overhead_median_ms": (overhead * 1000.0).round() / 1000.0,
         "trajectory_messages": trajectory.messages.len(),
-        "trajectory_to_wit": to_wit,
         "formatters": formatters,
     })
 }

@@ -85,7 +85,6 @@ impl Scorers {
         trajectory: &Trajectory,
         sandbox: &Arc<dyn Sandbox>,
     ) -> Result<Score, ScoringError> {
-        let wit_trajectory = trajectory.to_wit();
         let task_json = Value::Object(task.row.clone()).to_string();
         let mut results = Vec::with_capacity(self.scorers.len());
         for scorer in &self.scorers {
@@ -97,12 +96,7 @@ impl Scorers {
             }
             let score = scorer
                 .plugin
-                .score(
-                    &task_json,
-                    &wit_trajectory,
-                    &config.to_string(),
-                    sandbox.clone(),
-                )
+                .score(&task_json, trajectory, &config.to_string(), sandbox.clone())
                 .await
                 .map_err(|source| ScoringError {
                     scorer: scorer.plugin.meta.name.clone(),
@@ -110,31 +104,25 @@ impl Scorers {
                 })?;
             results.push((scorer, score));
         }
-        if let [(scorer, score)] = results.as_slice() {
-            return Ok(Score {
-                reward: score.reward,
-                sub_scores: score
-                    .sub_scores
-                    .iter()
-                    .map(|s| (s.name.clone(), json!(s.value)))
-                    .collect(),
-                details: parse_details(&score.details, &scorer.plugin.meta.name),
-            });
+        if results.len() == 1
+            && let Some((_, score)) = results.pop()
+        {
+            return Ok(score);
         }
         let total_weight: f64 = results.iter().map(|(s, _)| s.weight).sum();
         let mut reward = 0.0;
         let mut sub_scores = Map::new();
         let mut details = Map::new();
-        for (scorer, score) in &results {
+        for (scorer, score) in results {
             let name = &scorer.plugin.meta.name;
             if total_weight > 0.0 {
                 reward += scorer.weight * score.reward / total_weight;
             }
             sub_scores.insert(name.clone(), json!(score.reward));
-            for sub in &score.sub_scores {
-                sub_scores.insert(format!("{name}.{}", sub.name), json!(sub.value));
+            for (sub, value) in score.sub_scores {
+                sub_scores.insert(format!("{name}.{sub}"), value);
             }
-            details.insert(name.clone(), parse_details(&score.details, name));
+            details.insert(name.clone(), score.details);
         }
         Ok(Score {
             reward,
@@ -142,11 +130,4 @@ impl Scorers {
             details: Value::Object(details),
         })
     }
-}
-
-fn parse_details(details: &str, scorer: &str) -> Value {
-    serde_json::from_str(details).unwrap_or_else(|_| {
-        tracing::warn!("scorer `{scorer}` returned details that are not JSON; kept as text");
-        Value::String(details.to_string())
-    })
 }

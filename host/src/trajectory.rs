@@ -1,6 +1,7 @@
 //! The canonical trajectory record (see `wit/canonical-trajectory.md`): what
 //! the host records, saves while a run is in progress, and hands to
-//! formatters and scorers as the WIT `trajectory` record.
+//! formatters and scorers (the plugin runtime turns it into the WIT
+//! `trajectory` record of each plugin's API version).
 
 use std::borrow::Cow;
 use std::io::BufRead;
@@ -8,10 +9,9 @@ use std::io::BufRead;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::plugin::wit;
 use crate::task::Task;
 
-/// Schema tag of every canonical record; moves with the WIT package version.
+/// Schema tag of every canonical record; moves when the record's JSON changes.
 pub const SCHEMA: &str = "plinth-trajectory/0.1";
 
 /// How a run ended: the `exit_status` of a record. The serde names are the
@@ -433,99 +433,6 @@ impl Trajectory {
         self.score = progress.score.into_owned();
         self.group = progress.group.map(Cow::into_owned);
         Ok(())
-    }
-
-    /// The WIT record formatters and scorers receive.
-    pub fn to_wit(&self) -> wit::Trajectory {
-        wit::Trajectory {
-            id: self.id.clone(),
-            input_index: self.input_index,
-            task: self.task.to_string(),
-            messages: self.messages.iter().map(message_to_wit).collect(),
-            tools: self.tools.iter().map(tool_spec_to_wit).collect(),
-            exit_status: self.exit_status.to_string(),
-            submission: self.submission.clone(),
-            error: self.error.clone(),
-            model: self.model.clone(),
-            sandbox: self.sandbox.clone(),
-            api_calls: self.api_calls,
-            usage: wit::Usage {
-                prompt_tokens: self.usage.prompt_tokens,
-                completion_tokens: self.usage.completion_tokens,
-            },
-            cost: self.cost,
-            started_at: self.started_at.clone(),
-            duration_secs: self.duration_secs,
-            plinth_version: self.plinth_version.clone(),
-            patch: self.patch.clone(),
-            score: self.score.as_ref().map(|s| wit::ScoreResult {
-                reward: s.reward,
-                sub_scores: s
-                    .sub_scores
-                    .iter()
-                    .map(|(name, value)| wit::SubScore {
-                        name: name.clone(),
-                        value: value.as_f64().unwrap_or(0.0),
-                    })
-                    .collect(),
-                details: s.details.to_string(),
-            }),
-            group: self.group.as_ref().map(|g| wit::GroupInfo {
-                id: g.id.clone(),
-                size: g.size,
-                rollout: g.rollout,
-                mean: g.mean,
-                std: g.std,
-                all_equal: g.all_equal,
-            }),
-        }
-    }
-}
-
-fn message_to_wit(m: &Message) -> wit::Message {
-    wit::Message {
-        role: match m.role {
-            Role::System => wit::Role::System,
-            Role::User => wit::Role::User,
-            Role::Assistant => wit::Role::Assistant,
-            Role::Tool => wit::Role::Tool,
-        },
-        content: m.content.clone(),
-        reasoning: m.reasoning.clone(),
-        tool_calls: m
-            .tool_calls
-            .iter()
-            .map(|c| wit::ToolCall {
-                id: c.id.clone(),
-                name: c.function.name.clone(),
-                arguments: c.function.arguments.clone(),
-            })
-            .collect(),
-        tool_call_id: m.tool_call_id.clone(),
-        name: m.name.clone(),
-        timestamp: m.timestamp,
-        cost: m.cost,
-        interrupt: m.interrupt.clone(),
-    }
-}
-
-fn tool_spec_to_wit(spec: &Value) -> wit::ToolSpec {
-    let function = spec.get("function").unwrap_or(spec);
-    let text = |key: &str| {
-        function
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    wit::ToolSpec {
-        name: text("name"),
-        description: text("description"),
-        parameters: function
-            .get("parameters")
-            .cloned()
-            .unwrap_or_else(|| serde_json::json!({}))
-            .to_string(),
     }
 }
 

@@ -18,7 +18,13 @@ pub fn workspace() -> PathBuf {
 /// Path of a test guest component under `tests/guests/<name>`, built once per
 /// test process.
 pub fn guest(name: &str) -> PathBuf {
-    const GUESTS: &[&str] = &["plinth-guest-hostile", "plinth-guest-future-api"];
+    const GUESTS: &[&str] = &[
+        "plinth-guest-hostile",
+        "plinth-guest-future-api",
+        "plinth-guest-legacy-formatter",
+        "plinth-guest-group-formatter",
+        "plinth-guest-sandbox-scorer",
+    ];
     static BUILT: OnceLock<Vec<PathBuf>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests");

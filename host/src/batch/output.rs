@@ -28,7 +28,7 @@ impl OutputFormat {
         match self {
             Self::Canonical => Ok(canonical_text(trajectory, jsonl)),
             Self::Plugin { formatter, options } => {
-                formatter.format(&trajectory.to_wit(), options, jsonl).await
+                formatter.format(trajectory, options, jsonl).await
             }
         }
     }
@@ -43,8 +43,7 @@ impl OutputFormat {
         if let Self::Plugin { formatter, options } = self
             && formatter.info.per_group
         {
-            let wit: Vec<_> = group.iter().map(Trajectory::to_wit).collect();
-            return Ok(vec![formatter.format_group(&wit, options, jsonl).await?]);
+            return Ok(vec![formatter.format_group(group, options, jsonl).await?]);
         }
         let mut records = Vec::with_capacity(group.len());
         for trajectory in group {

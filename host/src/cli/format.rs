@@ -68,10 +68,7 @@ pub async fn run(args: FormatArgs, extra: &[PathBuf]) -> Result<ExitCode> {
                 continue;
             }
         };
-        match formatter
-            .format(&trajectory.to_wit(), &options, jsonl)
-            .await
-        {
+        match formatter.format(&trajectory, &options, jsonl).await {
             Ok(text) => match &args.output_dir {
                 Some(dir) => {
                     let path = dir.join(format!(

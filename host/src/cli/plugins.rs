@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use plinth::catalog;
-use plinth::plugin::{Plugin, PluginRuntime};
+use plinth::plugin::{ApiVersion, Plugin, PluginRuntime};
 
 pub async fn list(runtime: &PluginRuntime, extra: &[PathBuf]) -> Result<ExitCode> {
     let mut rows = vec![[
@@ -25,7 +25,7 @@ pub async fn list(runtime: &PluginRuntime, extra: &[PathBuf]) -> Result<ExitCode
                     m.name.clone(),
                     m.kind.to_string(),
                     m.version.clone(),
-                    m.api_version.clone(),
+                    m.api_version.to_string(),
                     m.source.clone(),
                 ]);
             }
@@ -71,10 +71,16 @@ pub async fn inspect(runtime: &PluginRuntime, file: &Path) -> Result<ExitCode> {
     println!("version:     {}", m.version);
     println!("description: {}", m.description);
     println!("kind:        {}", m.kind);
-    println!(
-        "world:       plinth:plugin/{}-plugin@{}",
-        m.kind, m.api_version
-    );
+    println!("world:       {}", plugin.world());
+    if m.api_version == ApiVersion::LATEST {
+        println!("api:         {}", m.api_version);
+    } else {
+        println!(
+            "api:         {} (supported; new plugins target {})",
+            m.api_version,
+            ApiVersion::LATEST
+        );
+    }
     println!("imports:");
     for name in &m.imports {
         println!("  {name}");
@@ -97,6 +103,7 @@ pub async fn inspect(runtime: &PluginRuntime, file: &Path) -> Result<ExitCode> {
                 "one record per line: {}",
                 formatter.info.one_record_per_line
             );
+            println!("per group:           {}", formatter.info.per_group);
         }
         Plugin::Scorer(_) => {}
     }

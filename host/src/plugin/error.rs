@@ -41,6 +41,9 @@ pub enum PluginError {
         found: PluginKind,
         expected: PluginKind,
     },
+    /// A group of rollouts was given to a formatter of single trajectories.
+    #[error("plugin `{plugin}` formats single trajectories, not whole groups")]
+    NotPerGroup { plugin: String },
     /// The plugin ran and returned one of its typed errors.
     #[error("plugin `{plugin}`: {error}")]
     Guest { plugin: String, error: GuestError },
@@ -56,7 +59,10 @@ fn stderr_suffix(stderr: &str) -> String {
     }
 }
 
-/// The WIT `plugin-error` a guest returned.
+/// The typed error a plugin returned (WIT `plugin-error`), the same for
+/// every API version: each version's generated `plugin-error` converts into
+/// it (see `convert`), so callers match on one type whatever a plugin was
+/// built against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuestError {
     /// The arguments the model sent are wrong: the model is told and may retry.
@@ -76,19 +82,6 @@ impl fmt::Display for GuestError {
             Self::InvalidInput(m) => write!(f, "invalid input: {m}"),
             Self::Sandbox(m) => write!(f, "sandbox failure: {m}"),
             Self::Failed(m) => write!(f, "failed: {m}"),
-        }
-    }
-}
-
-impl From<super::bindings::types::PluginError> for GuestError {
-    fn from(e: super::bindings::types::PluginError) -> Self {
-        use super::bindings::types::PluginError as W;
-        match e {
-            W::InvalidArguments(m) => Self::InvalidArguments(m),
-            W::UnknownTool(m) => Self::UnknownTool(m),
-            W::InvalidInput(m) => Self::InvalidInput(m),
-            W::Sandbox(m) => Self::Sandbox(m),
-            W::Failed(m) => Self::Failed(m),
         }
     }
 }

@@ -8,10 +8,16 @@
 //! budget (epoch deadline) and a wall-clock timeout. A call that fails drops
 //! its store; the runtime goes on serving every other call.
 
+mod api;
 mod bindings;
 mod cache;
+mod convert;
 mod error;
+mod formatter;
+mod imports;
+mod scorer;
 mod state;
+mod tool;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -23,20 +29,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
-use wasmtime::component::{Component, Linker, Resource};
+use wasmtime::component::{Linker, Resource};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
-pub use bindings::types as wit;
+pub use api::{API_PACKAGE, ApiVersion};
 pub use cache::default_dir as default_cache_dir;
 pub use error::{GuestError, PluginError};
+pub use formatter::{FormatterInfo, FormatterPlugin};
+pub use scorer::ScorerPlugin;
 use state::StoreState;
+pub use tool::{ToolPlugin, ToolResult, ToolSpec};
 
 use crate::sandbox::Sandbox;
-
-/// The WIT package every plugin is built against.
-pub const API_PACKAGE: &str = "plinth:plugin";
-/// The version of [`API_PACKAGE`] this host implements.
-pub const API_VERSION: &str = "0.1.0";
 
 /// How often the epoch ticks; the CPU budget is checked at this granularity.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -131,40 +135,52 @@ pub struct PluginMeta {
     pub version: String,
     pub description: String,
     pub kind: PluginKind,
-    /// The `plinth:plugin` version it was built against.
-    pub api_version: String,
+    /// The `plinth:plugin` version whose bindings the host uses for it: the
+    /// supported version semver-compatible with the one it was built against.
+    pub api_version: ApiVersion,
     pub source: String,
     /// Every import and export name of the component, for `plugins inspect`.
     pub imports: Vec<String>,
     pub exports: Vec<String>,
 }
 
-/// A tool the model may call, as a plugin declares it.
-#[derive(Debug, Clone)]
-pub struct ToolSpec {
-    pub name: String,
-    pub description: String,
-    /// JSON Schema of the arguments object.
-    pub parameters: serde_json::Value,
+impl PluginMeta {
+    /// Fills in who the plugin says it is (its `info`), read after linking.
+    fn describe(&mut self, info: PluginInfo) {
+        self.name = info.name;
+        self.version = info.version;
+        self.description = info.description;
+    }
+
+    /// The component cannot be linked as the kind of plugin it exports.
+    fn link_error(&self, e: wasmtime::Error) -> PluginError {
+        let kind = self.kind;
+        PluginError::InvalidComponent {
+            plugin: self.source.clone(),
+            reason: format!(
+                "it cannot be linked as a {kind} plugin: {e:#}. A {kind} plugin may import only {}",
+                match kind {
+                    PluginKind::Formatter => "plinth:plugin/host and WASI",
+                    _ => "plinth:plugin/host, plinth:plugin/sandbox and WASI",
+                }
+            ),
+        }
+    }
+
+    /// The plugin ran and returned one of its typed errors.
+    fn guest_error(&self, error: GuestError) -> PluginError {
+        PluginError::Guest {
+            plugin: self.name.clone(),
+            error,
+        }
+    }
 }
 
-/// What a tool call returned.
-#[derive(Debug, Clone)]
-pub struct ToolResult {
-    pub content: String,
-    pub exec: Option<crate::sandbox::ExecOutput>,
-}
-
-/// Scorer output.
-pub type Score = wit::ScoreResult;
-
-/// Formatter self-description.
-#[derive(Debug, Clone)]
-pub struct FormatterInfo {
-    pub file_extension: String,
-    pub one_record_per_line: bool,
-    /// One record per group of rollouts (`format_group`), not per trajectory.
-    pub per_group: bool,
+/// Who a plugin says it is: the WIT `plugin-info` of any API version.
+struct PluginInfo {
+    name: String,
+    version: String,
+    description: String,
 }
 
 /// Owns the engine, the linkers for each world, and the epoch ticker.
@@ -221,20 +237,14 @@ impl PluginRuntime {
         let engine = new_engine(&config)?;
         let runtime_err = |e: wasmtime::Error| PluginError::Runtime(format!("{e:#}"));
 
+        // Every linker offers the imports of every supported API version;
+        // a component links against the ones it was built for.
         let mut formatter_linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut formatter_linker).map_err(runtime_err)?;
-        bindings::tool::plinth::plugin::host::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
-            &mut formatter_linker,
-            |s| s,
-        )
-        .map_err(runtime_err)?;
+        imports::add_host(&mut formatter_linker).map_err(runtime_err)?;
         // Tools and scorers may also use the sandbox session; formatters may not.
         let mut tool_linker = formatter_linker.clone();
-        bindings::tool::plinth::plugin::sandbox::add_to_linker::<
-            _,
-            wasmtime::component::HasSelf<_>,
-        >(&mut tool_linker, |s| s)
-        .map_err(runtime_err)?;
+        imports::add_sandbox(&mut tool_linker).map_err(runtime_err)?;
         let scorer_linker = tool_linker.clone();
 
         let ticker = EpochTicker::start(&engine);
@@ -272,98 +282,32 @@ impl PluginRuntime {
         })
         .await
         .map_err(|e| PluginError::Runtime(format!("compile task failed: {e}")))??;
-        let (kind, api_version, imports, exports) =
-            check_api(&self.inner.engine, &component, &source.label)?;
-        let mut meta = PluginMeta {
+        let shape = api::inspect(&self.inner.engine, &component, &source.label)?;
+        let meta = PluginMeta {
             name: source.label.clone(),
             version: String::new(),
             description: String::new(),
-            kind,
-            api_version,
+            kind: shape.kind,
+            api_version: shape.api_version,
             source: source.label.clone(),
-            imports,
-            exports,
+            imports: shape.imports,
+            exports: shape.exports,
         };
-        let link_err = |e: wasmtime::Error| PluginError::InvalidComponent {
-            plugin: source.label.clone(),
-            reason: format!(
-                "it cannot be linked as a {kind} plugin: {e:#}. A {kind} plugin may import only {}",
-                match kind {
-                    PluginKind::Formatter => "plinth:plugin/host and WASI",
-                    _ => "plinth:plugin/host, plinth:plugin/sandbox and WASI",
-                }
+        let linker = match shape.kind {
+            PluginKind::Tool => &self.inner.tool_linker,
+            PluginKind::Scorer => &self.inner.scorer_linker,
+            PluginKind::Formatter => &self.inner.formatter_linker,
+        };
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| meta.link_error(e))?;
+        let runtime = self.clone();
+        Ok(match shape.kind {
+            PluginKind::Tool => Plugin::Tool(ToolPlugin::load(runtime, meta, pre).await?),
+            PluginKind::Scorer => Plugin::Scorer(ScorerPlugin::load(runtime, meta, pre).await?),
+            PluginKind::Formatter => Plugin::Formatter(
+                FormatterPlugin::load(runtime, meta, shape.group_formatter, pre).await?,
             ),
-        };
-        Ok(match kind {
-            PluginKind::Tool => {
-                let pre = self
-                    .inner
-                    .tool_linker
-                    .instantiate_pre(&component)
-                    .map_err(link_err)?;
-                let pre = bindings::tool::ToolPluginPre::new(pre).map_err(link_err)?;
-                let mut plugin = ToolPlugin {
-                    runtime: self.clone(),
-                    meta: meta.clone(),
-                    pre,
-                    tools: Vec::new(),
-                };
-                let (info, tools) = plugin.describe().await?;
-                meta.name = info.name;
-                meta.version = info.version;
-                meta.description = info.description;
-                plugin.meta = meta;
-                plugin.tools = tools;
-                Plugin::Tool(plugin)
-            }
-            PluginKind::Scorer => {
-                let pre = self
-                    .inner
-                    .scorer_linker
-                    .instantiate_pre(&component)
-                    .map_err(link_err)?;
-                let pre = bindings::scorer::ScorerPluginPre::new(pre).map_err(link_err)?;
-                let mut plugin = ScorerPlugin {
-                    runtime: self.clone(),
-                    meta: meta.clone(),
-                    pre,
-                };
-                let info = plugin.info().await?;
-                meta.name = info.name;
-                meta.version = info.version;
-                meta.description = info.description;
-                plugin.meta = meta;
-                Plugin::Scorer(plugin)
-            }
-            PluginKind::Formatter => {
-                let pre = self
-                    .inner
-                    .formatter_linker
-                    .instantiate_pre(&component)
-                    .map_err(link_err)?;
-                let pre = bindings::formatter::FormatterPluginPre::new(pre).map_err(link_err)?;
-                let mut plugin = FormatterPlugin {
-                    runtime: self.clone(),
-                    meta: meta.clone(),
-                    pre,
-                    info: FormatterInfo {
-                        file_extension: String::new(),
-                        one_record_per_line: true,
-                        per_group: false,
-                    },
-                };
-                let info = plugin.describe().await?;
-                meta.name = info.info.name;
-                meta.version = info.info.version;
-                meta.description = info.info.description;
-                plugin.meta = meta;
-                plugin.info = FormatterInfo {
-                    file_extension: info.file_extension,
-                    one_record_per_line: info.one_record_per_line,
-                    per_group: info.per_group,
-                };
-                Plugin::Formatter(plugin)
-            }
         })
     }
 
@@ -508,85 +452,6 @@ fn new_engine(config: &RuntimeConfig) -> Result<Engine, PluginError> {
     }
 }
 
-/// Reads the component's imports and exports: which plugin kind it is, and
-/// whether the `plinth:plugin` version it was built against is one we speak.
-fn check_api(
-    engine: &Engine,
-    component: &Component,
-    label: &str,
-) -> Result<(PluginKind, String, Vec<String>, Vec<String>), PluginError> {
-    let ty = component.component_type();
-    let imports: Vec<String> = ty
-        .imports(engine)
-        .map(|(name, _)| name.to_string())
-        .collect();
-    let exports: Vec<String> = ty
-        .exports(engine)
-        .map(|(name, _)| name.to_string())
-        .collect();
-    let prefix = format!("{API_PACKAGE}/");
-    let mut found_version = None;
-    for name in imports.iter().chain(&exports) {
-        if let Some(rest) = name.strip_prefix(&prefix) {
-            let version = rest.split_once('@').map_or("unversioned", |(_, v)| v);
-            if !compatible(version) {
-                return Err(PluginError::IncompatibleApi {
-                    plugin: label.to_string(),
-                    found: format!("{API_PACKAGE}@{version}"),
-                    supported: format!("{API_PACKAGE}@{API_VERSION}"),
-                });
-            }
-            found_version.get_or_insert_with(|| version.to_string());
-        }
-    }
-    let kinds: Vec<PluginKind> = [PluginKind::Tool, PluginKind::Scorer, PluginKind::Formatter]
-        .into_iter()
-        .filter(|kind| {
-            exports.iter().any(|e| {
-                e.strip_prefix(&prefix)
-                    .and_then(|rest| rest.split('@').next())
-                    == Some(kind.interface())
-            })
-        })
-        .collect();
-    let kind = match kinds.as_slice() {
-        [kind] => *kind,
-        [] => {
-            return Err(PluginError::InvalidComponent {
-                plugin: label.to_string(),
-                reason: format!(
-                    "it exports none of {API_PACKAGE}/tool, /scorer or /formatter (exports: {})",
-                    if exports.is_empty() {
-                        "none".to_string()
-                    } else {
-                        exports.join(", ")
-                    }
-                ),
-            });
-        }
-        _ => {
-            return Err(PluginError::InvalidComponent {
-                plugin: label.to_string(),
-                reason: "it exports more than one plugin interface; build one world per component"
-                    .into(),
-            });
-        }
-    };
-    Ok((kind, found_version.unwrap_or_default(), imports, exports))
-}
-
-/// Same major version, and for 0.x the same minor (semver's rule for 0.x).
-fn compatible(found: &str) -> bool {
-    let parse = |v: &str| -> Option<(u64, u64)> {
-        let mut parts = v.split('.');
-        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-    };
-    match (parse(found), parse(API_VERSION)) {
-        (Some((fmaj, fmin)), Some((maj, min))) => fmaj == maj && (maj != 0 || fmin == min),
-        _ => false,
-    }
-}
-
 /// A loaded plugin of any kind.
 #[derive(Clone)]
 pub enum Plugin {
@@ -612,6 +477,19 @@ impl Plugin {
         }
     }
 
+    /// The WIT world it was built as, e.g. `plinth:plugin/tool-plugin@0.1.0`.
+    pub fn world(&self) -> String {
+        let world = match self {
+            Self::Formatter(f)
+                if f.info.per_group && self.meta().api_version >= ApiVersion::V0_2 =>
+            {
+                "group-formatter-plugin".to_string()
+            }
+            _ => format!("{}-plugin", self.meta().kind),
+        };
+        format!("{API_PACKAGE}/{world}@{}", self.meta().api_version)
+    }
+
     pub fn into_tool(self) -> Result<ToolPlugin, PluginError> {
         match self {
             Self::Tool(p) => Ok(p),
@@ -631,274 +509,5 @@ impl Plugin {
             Self::Formatter(p) => Ok(p),
             other => Err(other.wrong_kind(PluginKind::Formatter)),
         }
-    }
-}
-
-fn guest_error(meta: &PluginMeta, error: wit::PluginError) -> PluginError {
-    PluginError::Guest {
-        plugin: meta.name.clone(),
-        error: error.into(),
-    }
-}
-
-#[derive(Clone)]
-pub struct ToolPlugin {
-    runtime: PluginRuntime,
-    pub meta: PluginMeta,
-    pre: bindings::tool::ToolPluginPre<StoreState>,
-    /// The tools it offers, read once at load time.
-    pub tools: Vec<ToolSpec>,
-}
-
-impl ToolPlugin {
-    async fn describe(&self) -> Result<(wit::PluginInfo, Vec<ToolSpec>), PluginError> {
-        let pre = self.pre.clone();
-        let (info, specs) = self
-            .runtime
-            .call(&self.meta.source, None, move |store, _| {
-                Box::pin(async move {
-                    let plugin = pre.instantiate_async(&mut *store).await?;
-                    let tool = plugin.plinth_plugin_tool();
-                    let info = tool.call_info(&mut *store).await?;
-                    let specs = tool.call_list_tools(&mut *store).await?;
-                    Ok((info, specs))
-                })
-            })
-            .await?;
-        let tools = specs
-            .into_iter()
-            .map(|spec| {
-                let parameters = serde_json::from_str(&spec.parameters).map_err(|e| {
-                    PluginError::InvalidComponent {
-                        plugin: self.meta.source.clone(),
-                        reason: format!(
-                            "tool `{}` has parameters that are not JSON: {e}",
-                            spec.name
-                        ),
-                    }
-                })?;
-                Ok(ToolSpec {
-                    name: spec.name,
-                    description: spec.description,
-                    parameters,
-                })
-            })
-            .collect::<Result<_, PluginError>>()?;
-        Ok((info, tools))
-    }
-
-    /// Runs tool `name` with the model's `arguments` in the task's sandbox.
-    pub async fn invoke(
-        &self,
-        name: &str,
-        arguments: &str,
-        sandbox: Arc<dyn Sandbox>,
-    ) -> Result<ToolResult, PluginError> {
-        let pre = self.pre.clone();
-        let (name, arguments) = (name.to_string(), arguments.to_string());
-        let result = self
-            .runtime
-            .call(&self.meta.name, Some(sandbox), move |store, session| {
-                Box::pin(async move {
-                    let plugin = pre.instantiate_async(&mut *store).await?;
-                    let session = session.expect("a session is lent for tool calls");
-                    plugin
-                        .plinth_plugin_tool()
-                        .call_invoke(&mut *store, &name, &arguments, session)
-                        .await
-                })
-            })
-            .await?;
-        let result = result.map_err(|e| guest_error(&self.meta, e))?;
-        Ok(ToolResult {
-            content: result.content,
-            exec: result.exec.map(|e| crate::sandbox::ExecOutput {
-                exit_code: e.exit_code,
-                output: e.output,
-                truncated: e.truncated,
-                timed_out: e.timed_out,
-            }),
-        })
-    }
-}
-
-#[derive(Clone)]
-pub struct ScorerPlugin {
-    runtime: PluginRuntime,
-    pub meta: PluginMeta,
-    pre: bindings::scorer::ScorerPluginPre<StoreState>,
-}
-
-impl ScorerPlugin {
-    async fn info(&self) -> Result<wit::PluginInfo, PluginError> {
-        let pre = self.pre.clone();
-        self.runtime
-            .call(&self.meta.source, None, move |store, _| {
-                Box::pin(async move {
-                    let plugin = pre.instantiate_async(&mut *store).await?;
-                    plugin.plinth_plugin_scorer().call_info(&mut *store).await
-                })
-            })
-            .await
-    }
-
-    /// Scores a finished trajectory in the task's (still live) sandbox.
-    pub async fn score(
-        &self,
-        task: &str,
-        trajectory: &wit::Trajectory,
-        config: &str,
-        sandbox: Arc<dyn Sandbox>,
-    ) -> Result<Score, PluginError> {
-        let pre = self.pre.clone();
-        let (task, trajectory, config) = (task.to_string(), trajectory.clone(), config.to_string());
-        let result = self
-            .runtime
-            .call(&self.meta.name, Some(sandbox), move |store, session| {
-                Box::pin(async move {
-                    let plugin = pre.instantiate_async(&mut *store).await?;
-                    let session = session.expect("a session is lent for scorer calls");
-                    plugin
-                        .plinth_plugin_scorer()
-                        .call_score(&mut *store, &task, &trajectory, &config, session)
-                        .await
-                })
-            })
-            .await?;
-        result.map_err(|e| guest_error(&self.meta, e))
-    }
-}
-
-/// What a formatter call formats.
-enum FormatInput {
-    One(Box<wit::Trajectory>),
-    Group(Vec<wit::Trajectory>),
-}
-
-#[derive(Clone)]
-pub struct FormatterPlugin {
-    runtime: PluginRuntime,
-    pub meta: PluginMeta,
-    pre: bindings::formatter::FormatterPluginPre<StoreState>,
-    pub info: FormatterInfo,
-}
-
-impl FormatterPlugin {
-    async fn describe(
-        &self,
-    ) -> Result<bindings::formatter::exports::plinth::plugin::formatter::FormatterInfo, PluginError>
-    {
-        let pre = self.pre.clone();
-        self.runtime
-            .call(&self.meta.source, None, move |store, _| {
-                Box::pin(async move {
-                    let plugin = pre.instantiate_async(&mut *store).await?;
-                    plugin
-                        .plinth_plugin_formatter()
-                        .call_info(&mut *store)
-                        .await
-                })
-            })
-            .await
-    }
-
-    /// Formats one trajectory. `options` is a JSON object; `jsonl` is set in it
-    /// to say whether the text becomes one line of a JSONL file.
-    pub async fn format(
-        &self,
-        trajectory: &wit::Trajectory,
-        options: &serde_json::Value,
-        jsonl: bool,
-    ) -> Result<String, PluginError> {
-        self.run(
-            FormatInput::One(Box::new(trajectory.clone())),
-            options,
-            jsonl,
-        )
-        .await
-    }
-
-    /// Formats a group of rollouts of one task as one record (for formatters
-    /// whose info says `per_group`).
-    pub async fn format_group(
-        &self,
-        group: &[wit::Trajectory],
-        options: &serde_json::Value,
-        jsonl: bool,
-    ) -> Result<String, PluginError> {
-        self.run(FormatInput::Group(group.to_vec()), options, jsonl)
-            .await
-    }
-
-    async fn run(
-        &self,
-        input: FormatInput,
-        options: &serde_json::Value,
-        jsonl: bool,
-    ) -> Result<String, PluginError> {
-        let options = self.options(options, jsonl)?;
-        let pre = self.pre.clone();
-        let result = self
-            .runtime
-            .call(&self.meta.name, None, move |store, _| {
-                Box::pin(async move {
-                    let plugin = pre.instantiate_async(&mut *store).await?;
-                    let formatter = plugin.plinth_plugin_formatter();
-                    match &input {
-                        FormatInput::One(t) => {
-                            formatter.call_format(&mut *store, t, &options).await
-                        }
-                        FormatInput::Group(g) => {
-                            formatter.call_format_group(&mut *store, g, &options).await
-                        }
-                    }
-                })
-            })
-            .await?;
-        self.checked(result, jsonl)
-    }
-
-    /// The options object the guest receives, with `jsonl` set.
-    fn options(&self, options: &serde_json::Value, jsonl: bool) -> Result<String, PluginError> {
-        let mut options = match options {
-            serde_json::Value::Object(map) => map.clone(),
-            serde_json::Value::Null => serde_json::Map::new(),
-            other => {
-                return Err(PluginError::Runtime(format!(
-                    "formatter options must be a JSON object, got {other}"
-                )));
-            }
-        };
-        options.insert("jsonl".into(), jsonl.into());
-        Ok(serde_json::Value::Object(options).to_string())
-    }
-
-    fn checked(
-        &self,
-        result: Result<String, wit::PluginError>,
-        jsonl: bool,
-    ) -> Result<String, PluginError> {
-        let text = result.map_err(|e| guest_error(&self.meta, e))?;
-        if jsonl && text.contains('\n') {
-            return Err(PluginError::Guest {
-                plugin: self.meta.name.clone(),
-                error: GuestError::Failed("it returned several lines for one JSONL record".into()),
-            });
-        }
-        Ok(text)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn version_compatibility_follows_semver_for_0x() {
-        assert!(compatible("0.1.0"));
-        assert!(compatible("0.1.7"));
-        assert!(!compatible("0.2.0"));
-        assert!(!compatible("1.0.0"));
-        assert!(!compatible("unversioned"));
     }
 }

@@ -1,7 +1,6 @@
 //! What one `Store` holds while a plugin runs: an empty WASI context, the
 //! captured stdout/stderr, the memory limiter, and the sandbox session lent
-//! for the call. The host-side implementations of the `host` and `sandbox`
-//! interfaces live here too.
+//! for the call. What the guest may call on it is in `imports`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,9 +9,7 @@ use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::bindings::tool::plinth::plugin::{host, sandbox as wit_sandbox};
-use super::bindings::types::ExecOutput as WitExecOutput;
-use crate::sandbox::{ExecRequest, Sandbox, SandboxError};
+use crate::sandbox::Sandbox;
 
 /// The `session` resource as the host sees it: the task's sandbox.
 pub struct SessionHandle(pub Arc<dyn Sandbox>);
@@ -116,7 +113,8 @@ impl StoreState {
         let _ = self.table.delete(session);
     }
 
-    fn session(&self, session: &Resource<SessionHandle>) -> wasmtime::Result<Arc<dyn Sandbox>> {
+    /// The sandbox behind a session the guest was lent.
+    pub fn session(&self, session: &Resource<SessionHandle>) -> wasmtime::Result<Arc<dyn Sandbox>> {
         Ok(self.table.get(session)?.0.clone())
     }
 }
@@ -127,91 +125,5 @@ impl WasiView for StoreState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
-    }
-}
-
-impl host::Host for StoreState {
-    async fn log(&mut self, level: host::LogLevel, message: String) -> wasmtime::Result<()> {
-        let plugin = &*self.plugin;
-        match level {
-            host::LogLevel::Trace => tracing::trace!(plugin, "{message}"),
-            host::LogLevel::Debug => tracing::debug!(plugin, "{message}"),
-            host::LogLevel::Info => tracing::info!(plugin, "{message}"),
-            host::LogLevel::Warn => tracing::warn!(plugin, "{message}"),
-            host::LogLevel::Error => tracing::error!(plugin, "{message}"),
-        }
-        Ok(())
-    }
-}
-
-impl wit_sandbox::Host for StoreState {}
-
-impl wit_sandbox::HostSession for StoreState {
-    async fn exec(
-        &mut self,
-        session: Resource<SessionHandle>,
-        request: wit_sandbox::ExecRequest,
-    ) -> wasmtime::Result<Result<WitExecOutput, wit_sandbox::SandboxError>> {
-        let sandbox = self.session(&session)?;
-        let request = ExecRequest {
-            command: request.command,
-            timeout: request.timeout_secs.map(|s| Duration::from_secs(s.into())),
-            env: request.env,
-            cwd: request.cwd,
-        };
-        let started = Instant::now();
-        let result = sandbox.exec(request).await;
-        self.host_time += started.elapsed();
-        Ok(result
-            .map(|out| WitExecOutput {
-                exit_code: out.exit_code,
-                output: out.output,
-                truncated: out.truncated,
-                timed_out: out.timed_out,
-            })
-            .map_err(to_wit_error))
-    }
-
-    async fn read_file(
-        &mut self,
-        session: Resource<SessionHandle>,
-        path: String,
-    ) -> wasmtime::Result<Result<Vec<u8>, wit_sandbox::SandboxError>> {
-        let sandbox = self.session(&session)?;
-        let started = Instant::now();
-        let result = sandbox.read_file(&path).await;
-        self.host_time += started.elapsed();
-        Ok(result.map_err(to_wit_error))
-    }
-
-    async fn write_file(
-        &mut self,
-        session: Resource<SessionHandle>,
-        path: String,
-        contents: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), wit_sandbox::SandboxError>> {
-        let sandbox = self.session(&session)?;
-        let started = Instant::now();
-        let result = sandbox.write_file(&path, &contents).await;
-        self.host_time += started.elapsed();
-        Ok(result.map_err(to_wit_error))
-    }
-
-    async fn cwd(&mut self, session: Resource<SessionHandle>) -> wasmtime::Result<String> {
-        Ok(self.session(&session)?.cwd().to_string())
-    }
-
-    async fn drop(&mut self, session: Resource<SessionHandle>) -> wasmtime::Result<()> {
-        // The guest only ever borrows the session; the host owns and deletes it.
-        let _ = session;
-        Ok(())
-    }
-}
-
-fn to_wit_error(e: SandboxError) -> wit_sandbox::SandboxError {
-    match e {
-        SandboxError::NotFound(m) => wit_sandbox::SandboxError::NotFound(m),
-        SandboxError::Dead(m) => wit_sandbox::SandboxError::Dead(m),
-        SandboxError::Other(m) => wit_sandbox::SandboxError::Other(m),
     }
 }

@@ -1,12 +1,9 @@
-//! Host bindings generated from `wit/plinth.wit`, one module per world.
-//!
-//! The worlds share the `types`, `host` and `sandbox` interfaces; they are
-//! generated once (with the tool world) and reused by the others through
-//! `with`, so one host implementation serves every plugin kind.
+//! `plinth:plugin@0.2.0`: the exit status is an enum, and a per-group
+//! formatter is one that also exports `group-formatter`.
 
 pub mod tool {
     wasmtime::component::bindgen!({
-        path: "../wit/0.1.0",
+        path: "../wit/0.2.0",
         world: "tool-plugin",
         imports: { default: async | trappable },
         exports: { default: async },
@@ -18,7 +15,7 @@ pub mod tool {
 
 pub mod scorer {
     wasmtime::component::bindgen!({
-        path: "../wit/0.1.0",
+        path: "../wit/0.2.0",
         world: "scorer-plugin",
         imports: { default: async | trappable },
         exports: { default: async },
@@ -30,9 +27,10 @@ pub mod scorer {
     });
 }
 
+/// A formatter of one trajectory at a time.
 pub mod formatter {
     wasmtime::component::bindgen!({
-        path: "../wit/0.1.0",
+        path: "../wit/0.2.0",
         world: "formatter-plugin",
         imports: { default: async | trappable },
         exports: { default: async },
@@ -43,4 +41,18 @@ pub mod formatter {
     });
 }
 
-pub use tool::plinth::plugin::types;
+/// A formatter that also formats whole groups of rollouts.
+pub mod group_formatter {
+    wasmtime::component::bindgen!({
+        path: "../wit/0.2.0",
+        world: "group-formatter-plugin",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "plinth:plugin/types": super::tool::plinth::plugin::types,
+            "plinth:plugin/host": super::tool::plinth::plugin::host,
+        },
+    });
+}
+
+pub use tool::plinth::plugin::{host, sandbox, types};

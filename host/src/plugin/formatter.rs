@@ -1,0 +1,275 @@
+//! Formatter plugins: turn canonical records (one trajectory, or a whole
+//! group of rollouts) into the text of another format.
+
+use wasmtime::component::InstancePre;
+
+use super::bindings::{v0_1, v0_2};
+use super::convert;
+use super::state::StoreState;
+use super::{ApiVersion, GuestError, PluginError, PluginInfo, PluginMeta, PluginRuntime};
+use crate::trajectory::Trajectory;
+
+/// Formatter self-description, the same whatever API version the formatter
+/// was built against.
+#[derive(Debug, Clone)]
+pub struct FormatterInfo {
+    pub file_extension: String,
+    pub one_record_per_line: bool,
+    /// One record per group of rollouts (`format_group`), not per trajectory.
+    /// A 0.1 formatter says so in its info; a 0.2 one exports
+    /// `group-formatter`.
+    pub per_group: bool,
+}
+
+/// A linked formatter component, by the API version it was built against
+/// and, from 0.2 on, whether it formats whole groups.
+#[derive(Clone)]
+enum FormatterPre {
+    V0_1(v0_1::formatter::FormatterPluginPre<StoreState>),
+    V0_2(v0_2::formatter::FormatterPluginPre<StoreState>),
+    V0_2Group(v0_2::group_formatter::GroupFormatterPluginPre<StoreState>),
+}
+
+impl FormatterPre {
+    fn new(
+        api: ApiVersion,
+        group_formatter: bool,
+        pre: InstancePre<StoreState>,
+    ) -> wasmtime::Result<Self> {
+        Ok(match (api, group_formatter) {
+            (ApiVersion::V0_1, _) => Self::V0_1(v0_1::formatter::FormatterPluginPre::new(pre)?),
+            (ApiVersion::V0_2, false) => Self::V0_2(v0_2::formatter::FormatterPluginPre::new(pre)?),
+            (ApiVersion::V0_2, true) => {
+                Self::V0_2Group(v0_2::group_formatter::GroupFormatterPluginPre::new(pre)?)
+            }
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct FormatterPlugin {
+    runtime: PluginRuntime,
+    pub meta: PluginMeta,
+    pre: FormatterPre,
+    pub info: FormatterInfo,
+}
+
+impl FormatterPlugin {
+    /// Links a formatter component (`group_formatter`: it also exports
+    /// `group-formatter`) and asks it to describe itself.
+    pub(super) async fn load(
+        runtime: PluginRuntime,
+        mut meta: PluginMeta,
+        group_formatter: bool,
+        pre: InstancePre<StoreState>,
+    ) -> Result<Self, PluginError> {
+        let pre = FormatterPre::new(meta.api_version, group_formatter, pre)
+            .map_err(|e| meta.link_error(e))?;
+        let (about, info) = match pre.clone() {
+            FormatterPre::V0_1(pre) => {
+                let info = runtime
+                    .call(&meta.source, None, move |store, _| {
+                        Box::pin(async move {
+                            let plugin = pre.instantiate_async(&mut *store).await?;
+                            plugin
+                                .plinth_plugin_formatter()
+                                .call_info(&mut *store)
+                                .await
+                        })
+                    })
+                    .await?;
+                let format = FormatterInfo {
+                    file_extension: info.file_extension,
+                    one_record_per_line: info.one_record_per_line,
+                    per_group: info.per_group,
+                };
+                (PluginInfo::from(info.info), format)
+            }
+            FormatterPre::V0_2(pre) => {
+                let info = runtime
+                    .call(&meta.source, None, move |store, _| {
+                        Box::pin(async move {
+                            let plugin = pre.instantiate_async(&mut *store).await?;
+                            plugin
+                                .plinth_plugin_formatter()
+                                .call_info(&mut *store)
+                                .await
+                        })
+                    })
+                    .await?;
+                let format = FormatterInfo {
+                    file_extension: info.file_extension,
+                    one_record_per_line: info.one_record_per_line,
+                    per_group: false,
+                };
+                (PluginInfo::from(info.info), format)
+            }
+            FormatterPre::V0_2Group(pre) => {
+                let info = runtime
+                    .call(&meta.source, None, move |store, _| {
+                        Box::pin(async move {
+                            let plugin = pre.instantiate_async(&mut *store).await?;
+                            plugin
+                                .plinth_plugin_formatter()
+                                .call_info(&mut *store)
+                                .await
+                        })
+                    })
+                    .await?;
+                let format = FormatterInfo {
+                    file_extension: info.file_extension,
+                    one_record_per_line: info.one_record_per_line,
+                    per_group: true,
+                };
+                (PluginInfo::from(info.info), format)
+            }
+        };
+        meta.describe(about);
+        Ok(Self {
+            runtime,
+            meta,
+            pre,
+            info,
+        })
+    }
+
+    /// Formats one trajectory. `options` is a JSON object; `jsonl` is set in it
+    /// to say whether the text becomes one line of a JSONL file.
+    pub async fn format(
+        &self,
+        trajectory: &Trajectory,
+        options: &serde_json::Value,
+        jsonl: bool,
+    ) -> Result<String, PluginError> {
+        let options = guest_options(options, jsonl)?;
+        let name = self.meta.name.as_str();
+        let result = match self.pre.clone() {
+            FormatterPre::V0_1(pre) => {
+                let trajectory = convert::v0_1::trajectory(trajectory);
+                self.runtime
+                    .call(name, None, move |store, _| {
+                        Box::pin(async move {
+                            let plugin = pre.instantiate_async(&mut *store).await?;
+                            let result = plugin
+                                .plinth_plugin_formatter()
+                                .call_format(&mut *store, &trajectory, &options)
+                                .await?;
+                            Ok(result.map_err(GuestError::from))
+                        })
+                    })
+                    .await?
+            }
+            FormatterPre::V0_2(pre) => {
+                let trajectory = convert::v0_2::trajectory(trajectory);
+                self.runtime
+                    .call(name, None, move |store, _| {
+                        Box::pin(async move {
+                            let plugin = pre.instantiate_async(&mut *store).await?;
+                            let result = plugin
+                                .plinth_plugin_formatter()
+                                .call_format(&mut *store, &trajectory, &options)
+                                .await?;
+                            Ok(result.map_err(GuestError::from))
+                        })
+                    })
+                    .await?
+            }
+            FormatterPre::V0_2Group(pre) => {
+                let trajectory = convert::v0_2::trajectory(trajectory);
+                self.runtime
+                    .call(name, None, move |store, _| {
+                        Box::pin(async move {
+                            let plugin = pre.instantiate_async(&mut *store).await?;
+                            let result = plugin
+                                .plinth_plugin_formatter()
+                                .call_format(&mut *store, &trajectory, &options)
+                                .await?;
+                            Ok(result.map_err(GuestError::from))
+                        })
+                    })
+                    .await?
+            }
+        };
+        self.checked(result, jsonl)
+    }
+
+    /// Formats a group of rollouts of one task as one record; only for
+    /// formatters whose info says `per_group`.
+    pub async fn format_group(
+        &self,
+        group: &[Trajectory],
+        options: &serde_json::Value,
+        jsonl: bool,
+    ) -> Result<String, PluginError> {
+        let options = guest_options(options, jsonl)?;
+        let name = self.meta.name.as_str();
+        let result = match self.pre.clone() {
+            FormatterPre::V0_1(pre) if self.info.per_group => {
+                let group: Vec<_> = group.iter().map(convert::v0_1::trajectory).collect();
+                self.runtime
+                    .call(name, None, move |store, _| {
+                        Box::pin(async move {
+                            let plugin = pre.instantiate_async(&mut *store).await?;
+                            let result = plugin
+                                .plinth_plugin_formatter()
+                                .call_format_group(&mut *store, &group, &options)
+                                .await?;
+                            Ok(result.map_err(GuestError::from))
+                        })
+                    })
+                    .await?
+            }
+            FormatterPre::V0_2Group(pre) => {
+                let group: Vec<_> = group.iter().map(convert::v0_2::trajectory).collect();
+                self.runtime
+                    .call(name, None, move |store, _| {
+                        Box::pin(async move {
+                            let plugin = pre.instantiate_async(&mut *store).await?;
+                            let result = plugin
+                                .plinth_plugin_group_formatter()
+                                .call_format_group(&mut *store, &group, &options)
+                                .await?;
+                            Ok(result.map_err(GuestError::from))
+                        })
+                    })
+                    .await?
+            }
+            FormatterPre::V0_1(_) | FormatterPre::V0_2(_) => {
+                return Err(PluginError::NotPerGroup {
+                    plugin: name.to_string(),
+                });
+            }
+        };
+        self.checked(result, jsonl)
+    }
+
+    /// The formatter's text, refused when a JSONL record spans several lines.
+    fn checked(
+        &self,
+        result: Result<String, GuestError>,
+        jsonl: bool,
+    ) -> Result<String, PluginError> {
+        let text = result.map_err(|error| self.meta.guest_error(error))?;
+        if jsonl && text.contains('\n') {
+            return Err(self.meta.guest_error(GuestError::Failed(
+                "it returned several lines for one JSONL record".into(),
+            )));
+        }
+        Ok(text)
+    }
+}
+
+/// The options object the guest receives, with `jsonl` set.
+fn guest_options(options: &serde_json::Value, jsonl: bool) -> Result<String, PluginError> {
+    let mut options = match options {
+        serde_json::Value::Object(map) => map.clone(),
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => {
+            return Err(PluginError::Runtime(format!(
+                "formatter options must be a JSON object, got {other}"
+            )));
+        }
+    };
+    options.insert("jsonl".into(), jsonl.into());
+    Ok(serde_json::Value::Object(options).to_string())
+}

@@ -1,0 +1,68 @@
+//! A scorer built against `plinth:plugin@0.2.0` that uses every sandbox
+//! call and logs, so the host's 0.2 `host` and `sandbox` imports are
+//! exercised end to end. Reward 1 for a submitted run, 0 otherwise.
+
+wit_bindgen::generate!({
+    path: "../../../wit/0.2.0",
+    world: "scorer-plugin",
+});
+
+use exports::plinth::plugin::scorer::Guest;
+use plinth::plugin::host::{LogLevel, log};
+use plinth::plugin::sandbox::{ExecRequest, Session};
+use plinth::plugin::types::{
+    ExitStatus, PluginError, PluginInfo, ScoreResult, SubScore, Trajectory,
+};
+
+struct SandboxScorer;
+
+fn sandbox_failed(e: impl std::fmt::Debug) -> PluginError {
+    PluginError::Sandbox(format!("{e:?}"))
+}
+
+impl Guest for SandboxScorer {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "sandbox-scorer".into(),
+            version: "0.0.1".into(),
+            description: "scores with the 0.2 API in the lent sandbox".into(),
+        }
+    }
+
+    fn score(
+        _task: String,
+        trajectory: Trajectory,
+        _config: String,
+        session: &Session,
+    ) -> Result<ScoreResult, PluginError> {
+        log(LogLevel::Info, &format!("scoring {}", trajectory.id));
+        session
+            .write_file("scored.txt", trajectory.id.as_bytes())
+            .map_err(sandbox_failed)?;
+        let out = session
+            .exec(&ExecRequest {
+                command: "cat scored.txt".into(),
+                timeout_secs: None,
+                env: Vec::new(),
+                cwd: None,
+            })
+            .map_err(sandbox_failed)?;
+        let read = session.read_file("scored.txt").map_err(sandbox_failed)?;
+        let submitted = trajectory.exit_status == ExitStatus::Submitted;
+        Ok(ScoreResult {
+            reward: if submitted { 1.0 } else { 0.0 },
+            sub_scores: vec![SubScore {
+                name: "exit_code".into(),
+                value: out.exit_code.into(),
+            }],
+            details: format!(
+                "{{\"output\": {:?}, \"read\": {}, \"cwd_set\": {}}}",
+                out.output,
+                read.len(),
+                !session.cwd().is_empty()
+            ),
+        })
+    }
+}
+
+export!(SandboxScorer);
