@@ -94,7 +94,7 @@
 //!
 //! # A formatter
 //!
-//! [`format`] has helpers for JSON formats, written byte for byte as
+//! [`format`](mod@format) has helpers for JSON formats, written byte for byte as
 //! Python's `json.dumps` would with [`pyjson`].
 //!
 //! ```
@@ -181,7 +181,7 @@ pub use options::Options;
 /// JSON text exactly as CPython's `json.dumps` writes it.
 pub use plinth_pyjson as pyjson;
 pub use scorer::Scorer;
-/// The JSON values of [`Options`] and of the [`format`] helpers.
+/// The JSON values of [`Options`] and of the [`format`](mod@format) helpers.
 pub use serde_json;
 pub use tool::Tool;
 
