@@ -14,44 +14,30 @@
 //!   `tool_error_counts`.
 
 use plinth_pyjson::{dumps, loads, py_rstrip, py_strip};
-use serde_json::{Map, Value};
-
-wit_bindgen::generate!({ path: "../../wit/0.1.0", world: "formatter-plugin" });
-
-#[path = "../../shared/formatter_common.rs"]
-mod common;
-
-use common::{
-    check_trajectory, invalid, num, object, parse_options, score_value, str_option, string,
-    tool_parameters,
+use plinth_sdk::format::{
+    check_trajectory, invalid, num, object, opt_string, score_value, string, tool_parameters,
 };
-use exports::plinth::plugin::formatter::{FormatterInfo, Guest};
-use plinth::plugin::types::{Message, PluginError, PluginInfo, Role, Trajectory};
+use plinth_sdk::{
+    ExitStatus, Formatter, Message, Options, PluginError, PluginInfo, Role, Trajectory,
+};
+use serde_json::{Map, Value};
 
 struct Hermes;
 
-export!(Hermes);
+plinth_sdk::export_formatter!(Hermes);
 
-impl Guest for Hermes {
-    fn info() -> FormatterInfo {
-        FormatterInfo {
-            info: PluginInfo {
-                name: "hermes".to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                description: "Hermes-Agent ShareGPT trajectories (conversations of from/value \
-                              turns with <tool_call>/<tool_response> blocks); option \"variant\": \
-                              \"mini_swe_runner\" (default) or \"batch_runner\""
-                    .to_string(),
-            },
-            file_extension: ".jsonl".to_string(),
-            one_record_per_line: true,
-            per_group: false,
-        }
+impl Formatter for Hermes {
+    fn info() -> PluginInfo {
+        plinth_sdk::plugin_info!(
+            "hermes",
+            "Hermes-Agent ShareGPT trajectories (conversations of from/value turns with \
+             <tool_call>/<tool_response> blocks); option \"variant\": \"mini_swe_runner\" \
+             (default) or \"batch_runner\""
+        )
     }
 
-    fn format(trajectory: Trajectory, options: String) -> Result<String, PluginError> {
-        let options = parse_options(&options)?;
-        let variant = match str_option(&options, "variant")? {
+    fn format(trajectory: Trajectory, options: &Options) -> Result<String, PluginError> {
+        let variant = match options.str("variant")? {
             None | Some("mini_swe_runner") => Variant::MiniSweRunner,
             Some("batch_runner") => Variant::BatchRunner,
             Some(other) => {
@@ -68,10 +54,6 @@ impl Guest for Hermes {
         };
         // Hermes writes `json.dumps(result, ensure_ascii=False)` per line.
         Ok(dumps(&record, false))
-    }
-
-    fn format_group(_group: Vec<Trajectory>, _options: String) -> Result<String, PluginError> {
-        Err(common::not_per_group("hermes"))
     }
 }
 
@@ -98,7 +80,7 @@ within <tool_call> </tool_call> XML tags.\nExample:\n<tool_call>\n{'name': <func
 
 /// `completed` in both wrappers: the run ended the way a finished task does.
 fn completed(t: &Trajectory) -> bool {
-    matches!(t.exit_status.as_str(), "Submitted" | "Finished")
+    matches!(t.exit_status, ExitStatus::Submitted | ExitStatus::Finished)
 }
 
 /// Hermes writes the failed-before-any-call wrapper when its run raised
@@ -297,7 +279,7 @@ fn turn(from: &str, value: Value) -> Value {
 
 /// A message's content, `null` when it has none.
 fn content(msg: &Message) -> Value {
-    common::opt_string(msg.content.as_deref())
+    opt_string(msg.content.as_deref())
 }
 
 /// The reasoning block that opens a `gpt` turn.
@@ -436,22 +418,24 @@ impl ToolStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::testing;
+    use plinth_sdk::testing;
 
     #[test]
     fn info() {
         let info = Hermes::info();
-        assert_eq!(info.info.name, "hermes");
-        assert_eq!(info.info.version, env!("CARGO_PKG_VERSION"));
-        assert_eq!(info.file_extension, ".jsonl");
-        assert!(info.one_record_per_line);
+        assert_eq!(info.name, "hermes");
+        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(
+            (Hermes::FILE_EXTENSION, Hermes::ONE_RECORD_PER_LINE),
+            (".jsonl", true)
+        );
     }
 
     #[test]
     fn formats_valid_input() {
         testing::formats_valid_input::<Hermes>();
         let options = r#"{"jsonl": true, "variant": "batch_runner"}"#;
-        Hermes::format(testing::trajectory(), options.into()).unwrap();
+        testing::format::<Hermes>(testing::trajectory(), options).unwrap();
     }
 
     #[test]
@@ -460,7 +444,7 @@ mod tests {
         for variant in [r#""mini""#, "1"] {
             let options = format!(r#"{{"jsonl": true, "variant": {variant}}}"#);
             assert!(matches!(
-                Hermes::format(testing::trajectory(), options),
+                testing::format::<Hermes>(testing::trajectory(), &options),
                 Err(PluginError::InvalidInput(_))
             ));
         }
@@ -470,7 +454,6 @@ mod tests {
     fn survives_odd_input() {
         testing::survives_odd_input::<Hermes>();
     }
-
     #[test]
     fn tool_failures() {
         assert!(tool_failed(Some(r#"{"error": "x"}"#)));

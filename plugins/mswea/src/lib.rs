@@ -14,59 +14,42 @@
 //! canonical counterpart and are left out.
 
 use plinth_pyjson::{dumps, dumps_indent, loads};
-use serde_json::{Map, Value};
-
-wit_bindgen::generate!({ path: "../../wit/0.1.0", world: "formatter-plugin" });
-
-#[path = "../../shared/formatter_common.rs"]
-mod common;
-
-use common::{
-    bool_option, check_trajectory, num, object, opt_string, parse_options, score_value, string,
+use plinth_sdk::format::{check_trajectory, num, object, opt_string, score_value, string};
+use plinth_sdk::{
+    ExitStatus, Formatter, Message, Options, PluginError, PluginInfo, Role, Trajectory,
 };
-use exports::plinth::plugin::formatter::{FormatterInfo, Guest};
-use plinth::plugin::types::{Message, PluginError, PluginInfo, Role, Trajectory};
+use serde_json::{Map, Value};
 
 struct Mswea;
 
-export!(Mswea);
+plinth_sdk::export_formatter!(Mswea);
 
-impl Guest for Mswea {
-    fn info() -> FormatterInfo {
-        FormatterInfo {
-            info: PluginInfo {
-                name: "mswea".to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                description:
-                    "mini-swe-agent trajectories (mini-swe-agent-1.1): one <id>.traj.json \
-                              per run, or one object per JSONL line; option \"agent\": the agent \
-                              config to record under info.config.agent"
-                        .to_string(),
-            },
-            file_extension: ".traj.json".to_string(),
-            one_record_per_line: false,
-            per_group: false,
-        }
+impl Formatter for Mswea {
+    const FILE_EXTENSION: &'static str = ".traj.json";
+    const ONE_RECORD_PER_LINE: bool = false;
+
+    fn info() -> PluginInfo {
+        plinth_sdk::plugin_info!(
+            "mswea",
+            "mini-swe-agent trajectories (mini-swe-agent-1.1): one <id>.traj.json per run, or \
+             one object per JSONL line; option \"agent\": the agent config to record under \
+             info.config.agent"
+        )
     }
 
-    fn format(trajectory: Trajectory, options: String) -> Result<String, PluginError> {
-        let options = parse_options(&options)?;
-        let jsonl = bool_option(&options, "jsonl", false)?;
+    fn format(trajectory: Trajectory, options: &Options) -> Result<String, PluginError> {
+        let jsonl = options.bool("jsonl", false)?;
         check_trajectory(&trajectory)?;
-        let data = trajectory_file(&trajectory, &options)?;
+        let data = trajectory_file(&trajectory, options)?;
         Ok(if jsonl {
             dumps(&data, false)
         } else {
             dumps_indent(&data, 2, true)
         })
     }
-
-    fn format_group(_group: Vec<Trajectory>, _options: String) -> Result<String, PluginError> {
-        Err(common::not_per_group("mswea"))
-    }
 }
 
-fn trajectory_file(t: &Trajectory, options: &Map<String, Value>) -> Result<Value, PluginError> {
+fn trajectory_file(t: &Trajectory, options: &Options) -> Result<Value, PluginError> {
     let mut info = Map::new();
     info.insert(
         "model_stats".into(),
@@ -96,7 +79,7 @@ fn trajectory_file(t: &Trajectory, options: &Map<String, Value>) -> Result<Value
         "mini_version".into(),
         string(&format!("plinth-{}", t.plinth_version)),
     );
-    info.insert("exit_status".into(), string(&t.exit_status));
+    info.insert("exit_status".into(), string(t.exit_status.as_str()));
     info.insert("submission".into(), string(&t.submission));
     // Not mini-swe-agent keys; after its own ones.
     if let Some(patch) = &t.patch {
@@ -272,13 +255,13 @@ fn observation(msg: &Message) -> Value {
 /// also carries `exception_str`), and the exit status otherwise (as its
 /// `LimitsExceeded`).
 fn exit_message(t: &Trajectory) -> Value {
-    let content = match (&t.error, t.exit_status.as_str()) {
+    let content = match (&t.error, t.exit_status) {
         (Some(error), _) => error.as_str(),
-        (None, "Submitted") => t.submission.as_str(),
-        (None, status) => status,
+        (None, ExitStatus::Submitted) => t.submission.as_str(),
+        (None, status) => status.as_str(),
     };
     let mut extra = Map::new();
-    extra.insert("exit_status".into(), string(&t.exit_status));
+    extra.insert("exit_status".into(), string(t.exit_status.as_str()));
     extra.insert("submission".into(), string(&t.submission));
     if let Some(error) = &t.error {
         extra.insert("exception_str".into(), string(error));
@@ -293,15 +276,17 @@ fn exit_message(t: &Trajectory) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::testing;
+    use plinth_sdk::testing;
 
     #[test]
     fn info() {
         let info = Mswea::info();
-        assert_eq!(info.info.name, "mswea");
-        assert_eq!(info.info.version, env!("CARGO_PKG_VERSION"));
-        assert_eq!(info.file_extension, ".traj.json");
-        assert!(!info.one_record_per_line);
+        assert_eq!(info.name, "mswea");
+        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(
+            (Mswea::FILE_EXTENSION, Mswea::ONE_RECORD_PER_LINE),
+            (".traj.json", false)
+        );
     }
 
     #[test]
@@ -313,7 +298,7 @@ mod tests {
     fn rejects_malformed_input() {
         testing::rejects_malformed_input::<Mswea>();
         assert!(matches!(
-            Mswea::format(testing::trajectory(), r#"{"jsonl": "yes"}"#.into()),
+            testing::format::<Mswea>(testing::trajectory(), r#"{"jsonl": "yes"}"#),
             Err(PluginError::InvalidInput(_))
         ));
     }
@@ -326,7 +311,7 @@ mod tests {
     #[test]
     fn agent_option_is_recorded() {
         let options = r#"{"jsonl": true, "agent": {"step_limit": 16, "cost_limit": 0.0}}"#;
-        let text = Mswea::format(testing::trajectory(), options.into()).unwrap();
+        let text = testing::format::<Mswea>(testing::trajectory(), options).unwrap();
         assert!(
             text.contains(r#""config": {"agent": {"step_limit": 16, "cost_limit": 0.0}, "agent_type": "plinth.agent""#),
             "{text}"
@@ -337,7 +322,7 @@ mod tests {
     fn file_mode_is_indented_ascii() {
         let mut t = testing::trajectory();
         t.submission = "é".into();
-        let text = Mswea::format(t, r#"{"jsonl": false}"#.into()).unwrap();
+        let text = testing::format::<Mswea>(t, r#"{"jsonl": false}"#).unwrap();
         assert!(
             text.starts_with("{\n  \"info\": {\n    \"model_stats\": {\n"),
             "{text}"

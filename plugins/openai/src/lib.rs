@@ -4,49 +4,30 @@
 //! are. Written as Python's `json.dumps(record, ensure_ascii=False)`.
 
 use plinth_pyjson::dumps;
-use serde_json::Value;
-
-wit_bindgen::generate!({ path: "../../wit/0.1.0", world: "formatter-plugin" });
-
-#[path = "../../shared/formatter_common.rs"]
-mod common;
-
-use common::{
-    check_trajectory, group_value, num, object, openai_message, opt_string, parse_options,
-    score_value, string, tool_parameters,
+use plinth_sdk::format::{
+    check_trajectory, num, object, openai_message, opt_string, score_value, string, tool_parameters,
 };
-use exports::plinth::plugin::formatter::{FormatterInfo, Guest};
-use plinth::plugin::types::{PluginError, PluginInfo, Trajectory};
+use plinth_sdk::{Formatter, GroupInfo, Options, PluginError, PluginInfo, Trajectory};
+use serde_json::Value;
 
 struct OpenAi;
 
-export!(OpenAi);
+plinth_sdk::export_formatter!(OpenAi);
 
-impl Guest for OpenAi {
-    fn info() -> FormatterInfo {
-        FormatterInfo {
-            info: PluginInfo {
-                name: "openai".to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                description: "OpenAI chat format: {id, messages, tools, metadata} per JSONL line, \
-                              for SFT pipelines and Hugging Face datasets"
-                    .to_string(),
-            },
-            file_extension: ".jsonl".to_string(),
-            one_record_per_line: true,
-            per_group: false,
-        }
+impl Formatter for OpenAi {
+    fn info() -> PluginInfo {
+        plinth_sdk::plugin_info!(
+            "openai",
+            "OpenAI chat format: {id, messages, tools, metadata} per JSONL line, for SFT \
+             pipelines and Hugging Face datasets"
+        )
     }
 
-    fn format(trajectory: Trajectory, options: String) -> Result<String, PluginError> {
-        // No options of its own; still refuse options that are not an object.
-        parse_options(&options)?;
+    /// No options of its own (the SDK still refuses options that are not an
+    /// object).
+    fn format(trajectory: Trajectory, _options: &Options) -> Result<String, PluginError> {
         let task = check_trajectory(&trajectory)?;
         Ok(dumps(&record(&trajectory, task)?, false))
-    }
-
-    fn format_group(_group: Vec<Trajectory>, _options: String) -> Result<String, PluginError> {
-        Err(common::not_per_group("openai"))
     }
 }
 
@@ -73,7 +54,7 @@ fn record(t: &Trajectory, task: Value) -> Result<Value, PluginError> {
     let metadata = object([
         ("input_index", Value::from(t.input_index)),
         ("task", task),
-        ("exit_status", string(&t.exit_status)),
+        ("exit_status", string(t.exit_status.as_str())),
         ("submission", string(&t.submission)),
         ("error", opt_string(t.error.as_deref())),
         ("model", string(&t.model)),
@@ -108,18 +89,32 @@ fn record(t: &Trajectory, task: Value) -> Result<Value, PluginError> {
     ]))
 }
 
+/// A rollout's group statistics as JSON.
+fn group_value(g: &GroupInfo) -> Value {
+    object([
+        ("id", string(&g.id)),
+        ("size", Value::from(g.size)),
+        ("rollout", Value::from(g.rollout)),
+        ("mean", num(g.mean)),
+        ("std", num(g.std)),
+        ("all_equal", Value::Bool(g.all_equal)),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::testing;
+    use plinth_sdk::testing;
 
     #[test]
     fn info() {
         let info = OpenAi::info();
-        assert_eq!(info.info.name, "openai");
-        assert_eq!(info.info.version, env!("CARGO_PKG_VERSION"));
-        assert_eq!(info.file_extension, ".jsonl");
-        assert!(info.one_record_per_line);
+        assert_eq!(info.name, "openai");
+        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(
+            (OpenAi::FILE_EXTENSION, OpenAi::ONE_RECORD_PER_LINE),
+            (".jsonl", true)
+        );
     }
 
     #[test]
@@ -139,7 +134,7 @@ mod tests {
 
     #[test]
     fn metadata_keeps_everything_else() {
-        let text = OpenAi::format(testing::trajectory(), r#"{"jsonl": true}"#.into()).unwrap();
+        let text = testing::format::<OpenAi>(testing::trajectory(), r#"{"jsonl": true}"#).unwrap();
         let expected_tail = r#""metadata": {"input_index": 3, "task": {"id": "t1", "prompt": "Say hi"}, "exit_status": "Finished", "submission": "", "error": null, "model": "m", "sandbox": "local", "api_calls": 2, "usage": {"prompt_tokens": 10, "completion_tokens": 5}, "cost": 0.5, "started_at": "2026-11-21T12:00:00Z", "duration_secs": 2.0, "plinth_version": "0.1.0", "patch": "diff --git a/x b/x\n", "score": {"reward": 1.0, "sub_scores": {"tests": 1.0}, "details": {"passed": 1}}}}"#;
         assert!(text.ends_with(expected_tail), "{text}");
     }

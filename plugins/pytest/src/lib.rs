@@ -14,40 +14,35 @@
 //! - A test command that cannot run (pytest missing, usage error, sandbox
 //!   failure) is a `sandbox` error, never reward 0.
 
-wit_bindgen::generate!({
-    path: "../../wit/0.1.0",
-    world: "scorer-plugin",
-});
-
 mod parse;
 mod scorer;
 
-use exports::plinth::plugin::scorer::Guest;
-use plinth::plugin::host::{LogLevel, log};
-use plinth::plugin::sandbox::{ExecRequest, SandboxError, Session};
-use plinth::plugin::types::{PluginError, PluginInfo, Role, ScoreResult, SubScore, Trajectory};
+use plinth_sdk::{
+    ExecRequest, LogLevel, PluginError, PluginInfo, Role, SandboxError, ScoreResult, Scorer,
+    Session, SubScore, Trajectory, log,
+};
 
 struct Pytest;
 
-impl Guest for Pytest {
+plinth_sdk::export_scorer!(Pytest);
+
+impl Scorer for Pytest {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "pytest".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            description: "Runs the task's FAIL_TO_PASS and PASS_TO_PASS pytest tests in the \
-                          sandbox; reward 1.0 when all pass"
-                .into(),
-        }
+        plinth_sdk::plugin_info!(
+            "pytest",
+            "Runs the task's FAIL_TO_PASS and PASS_TO_PASS pytest tests in the sandbox; reward \
+             1.0 when all pass"
+        )
     }
 
     fn score(
-        task: String,
+        task: &str,
         trajectory: Trajectory,
-        config: String,
+        config: &str,
         session: &Session,
     ) -> Result<ScoreResult, PluginError> {
-        let task = scorer::parse_task(&task).map_err(to_plugin_error)?;
-        let config = scorer::parse_config(&config).map_err(to_plugin_error)?;
+        let task = scorer::parse_task(task).map_err(to_plugin_error)?;
+        let config = scorer::parse_config(config).map_err(to_plugin_error)?;
         let has_tool_calls = trajectory
             .messages
             .iter()
@@ -92,10 +87,9 @@ impl scorer::Sandbox for HostSandbox<'_> {
         cwd: Option<&str>,
     ) -> Result<scorer::Exec, String> {
         let request = ExecRequest {
-            command: command.to_string(),
             timeout_secs,
-            env: Vec::new(),
             cwd: cwd.map(str::to_string),
+            ..ExecRequest::new(command)
         };
         self.0
             .exec(&request)
@@ -116,5 +110,3 @@ impl scorer::Sandbox for HostSandbox<'_> {
         log(LogLevel::Info, message);
     }
 }
-
-export!(Pytest);

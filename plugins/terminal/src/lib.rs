@@ -3,14 +3,7 @@
 //! JSON text `{"content": {"output", "exit_code", "error"}}` that Hermes
 //! trajectories carry.
 
-wit_bindgen::generate!({
-    path: "../../wit/0.1.0",
-    world: "tool-plugin",
-});
-
-use exports::plinth::plugin::tool::{Guest, ToolResult};
-use plinth::plugin::sandbox::{ExecRequest, SandboxError, Session};
-use plinth::plugin::types::{PluginError, PluginInfo, ToolSpec};
+use plinth_sdk::{ExecRequest, PluginError, PluginInfo, Session, Tool, ToolResult, ToolSpec};
 use serde_json::{Value, json};
 
 const NAME: &str = "terminal";
@@ -37,13 +30,11 @@ const MAX_TIMEOUT_SECS: u64 = 86_400;
 
 struct Terminal;
 
-impl Guest for Terminal {
+plinth_sdk::export_tool!(Terminal);
+
+impl Tool for Terminal {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            description: "Runs bash commands in the task's sandbox".into(),
-        }
+        plinth_sdk::plugin_info!(NAME, "Runs bash commands in the task's sandbox")
     }
 
     fn list_tools() -> Vec<ToolSpec> {
@@ -62,40 +53,25 @@ impl Guest for Terminal {
         }]
     }
 
-    fn invoke(
-        name: String,
-        arguments: String,
-        session: &Session,
-    ) -> Result<ToolResult, PluginError> {
-        if name != NAME {
-            return Err(PluginError::UnknownTool(name));
-        }
-        let (command, timeout_secs) = parse_arguments(&arguments)?;
+    /// Only ever called with [`NAME`], the one tool listed.
+    fn invoke(_name: &str, arguments: &str, session: &Session) -> Result<ToolResult, PluginError> {
+        let (command, timeout_secs) = parse_arguments(arguments)?;
         let request = ExecRequest {
-            command,
             timeout_secs,
-            env: Vec::new(),
-            cwd: None,
+            ..ExecRequest::new(command)
         };
-        match session.exec(&request) {
-            Ok(out) => {
-                let content = json!({"content": {
-                    "output": out.output,
-                    "exit_code": out.exit_code,
-                    "error": if out.timed_out { Value::from("command timed out") } else { Value::Null },
-                }});
-                Ok(ToolResult {
-                    content: content.to_string(),
-                    exec: Some(out),
-                })
-            }
-            // The command could not run because the sandbox failed: not the
-            // model's doing, so it must not look like a command result.
-            Err(SandboxError::Dead(m)) | Err(SandboxError::Other(m)) => {
-                Err(PluginError::Sandbox(m))
-            }
-            Err(SandboxError::NotFound(m)) => Err(PluginError::Sandbox(m)),
-        }
+        // A sandbox that fails is a `sandbox` error (the SDK's conversion):
+        // not the model's doing, so it must not look like a command result.
+        let out = session.exec(&request)?;
+        let content = json!({"content": {
+            "output": out.output,
+            "exit_code": out.exit_code,
+            "error": if out.timed_out { Value::from("command timed out") } else { Value::Null },
+        }});
+        Ok(ToolResult {
+            content: content.to_string(),
+            exec: Some(out),
+        })
     }
 }
 
@@ -142,4 +118,46 @@ fn parse_arguments(arguments: &str) -> Result<(String, Option<u32>), PluginError
     Ok((command, timeout))
 }
 
-export!(Terminal);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(arguments: &str) -> String {
+        match parse_arguments(arguments) {
+            Err(PluginError::InvalidArguments(message)) => message,
+            other => panic!("{arguments}: expected invalid-arguments, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn arguments() {
+        assert_eq!(
+            parse_arguments(r#"{"command": "ls"}"#),
+            Ok(("ls".to_string(), None))
+        );
+        assert_eq!(
+            parse_arguments(r#"{"command": "ls", "timeout": 2.5}"#),
+            Ok(("ls".to_string(), Some(3)))
+        );
+        assert_eq!(
+            parse_arguments(r#"{"command": "ls", "timeout": 1e9}"#),
+            Ok(("ls".to_string(), Some(MAX_TIMEOUT_SECS as u32)))
+        );
+        assert!(refused("ls").contains("not valid JSON"));
+        assert!(refused(r#"["ls"]"#).contains("JSON object"));
+        assert!(refused("{}").contains("missing"));
+        assert!(refused(r#"{"command": "  "}"#).contains("empty"));
+        assert!(refused(r#"{"command": 1}"#).contains("string"));
+        assert!(refused(r#"{"command": "ls", "timeout": 0}"#).contains("timeout"));
+        assert!(refused(r#"{"command": "ls", "timeout": "5"}"#).contains("timeout"));
+    }
+
+    #[test]
+    fn one_tool_named_terminal() {
+        let tools = Terminal::list_tools();
+        assert_eq!(tools.len(), 1);
+        assert_eq!(tools[0].name, NAME);
+        assert!(serde_json::from_str::<Value>(&tools[0].parameters).is_ok());
+        assert_eq!(Terminal::info().name, NAME);
+    }
+}

@@ -52,4 +52,8 @@ impl Guest for Hostile {
     }
 }
 
+// Natively (a workspace `cargo build`) the exports' names, such as
+// `plinth:plugin/formatter@0.1.0#format`, make the linker fail: export only
+// when building the component.
+#[cfg(target_family = "wasm")]
 export!(Hostile);
