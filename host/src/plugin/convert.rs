@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use super::{GuestError, PluginInfo, ToolResult, ToolSpec};
+use super::{FormatterInfo, GuestError, PluginInfo, ToolResult, ToolSpec};
 use crate::sandbox::ExecOutput;
 use crate::trajectory::{ExitStatus, Message, Role, Score, Trajectory};
 
@@ -217,6 +217,58 @@ macro_rules! record_conversions {
             }
         }
     };
+}
+
+/// A 0.1 formatter says in its info whether it formats whole groups.
+impl
+    From<
+        crate::plugin::bindings::v0_1::formatter::exports::plinth::plugin::formatter::FormatterInfo,
+    > for FormatterInfo
+{
+    fn from(
+        info: crate::plugin::bindings::v0_1::formatter::exports::plinth::plugin::formatter::FormatterInfo,
+    ) -> Self {
+        Self {
+            file_extension: info.file_extension,
+            one_record_per_line: info.one_record_per_line,
+            per_group: info.per_group,
+        }
+    }
+}
+
+/// From 0.2 on, a formatter formats whole groups when it exports
+/// `group-formatter`: this one does not.
+impl
+    From<
+        crate::plugin::bindings::v0_2::formatter::exports::plinth::plugin::formatter::FormatterInfo,
+    > for FormatterInfo
+{
+    fn from(
+        info: crate::plugin::bindings::v0_2::formatter::exports::plinth::plugin::formatter::FormatterInfo,
+    ) -> Self {
+        Self {
+            file_extension: info.file_extension,
+            one_record_per_line: info.one_record_per_line,
+            per_group: false,
+        }
+    }
+}
+
+/// A 0.2 formatter that exports `group-formatter`: per group.
+impl
+    From<
+        crate::plugin::bindings::v0_2::group_formatter::exports::plinth::plugin::formatter::FormatterInfo,
+    > for FormatterInfo
+{
+    fn from(
+        info: crate::plugin::bindings::v0_2::group_formatter::exports::plinth::plugin::formatter::FormatterInfo,
+    ) -> Self {
+        Self {
+            file_extension: info.file_extension,
+            one_record_per_line: info.one_record_per_line,
+            per_group: true,
+        }
+    }
 }
 
 /// `plinth:plugin@0.1.0`.

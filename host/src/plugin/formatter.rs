@@ -65,65 +65,23 @@ impl FormatterPlugin {
     ) -> Result<Self, PluginError> {
         let pre = FormatterPre::new(meta.api_version, group_formatter, pre)
             .map_err(|e| meta.link_error(e))?;
-        let (about, info) = match pre.clone() {
-            FormatterPre::V0_1(pre) => {
-                let info = runtime
-                    .call(&meta.source, None, move |store, _| {
-                        Box::pin(async move {
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            plugin
-                                .plinth_plugin_formatter()
-                                .call_info(&mut *store)
-                                .await
-                        })
+        let per_version = per_version!(pre.clone();
+        FormatterPre::V0_1 => v0_1, FormatterPre::V0_2 => v0_2, FormatterPre::V0_2Group => v0_2;
+        |pre, convert| {
+            let info = runtime
+                .call(&meta.source, None, move |store, _| {
+                    Box::pin(async move {
+                        let plugin = pre.instantiate_async(&mut *store).await?;
+                        plugin
+                            .plinth_plugin_formatter()
+                            .call_info(&mut *store)
+                            .await
                     })
-                    .await?;
-                let format = FormatterInfo {
-                    file_extension: info.file_extension,
-                    one_record_per_line: info.one_record_per_line,
-                    per_group: info.per_group,
-                };
-                (PluginInfo::from(info.info), format)
-            }
-            FormatterPre::V0_2(pre) => {
-                let info = runtime
-                    .call(&meta.source, None, move |store, _| {
-                        Box::pin(async move {
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            plugin
-                                .plinth_plugin_formatter()
-                                .call_info(&mut *store)
-                                .await
-                        })
-                    })
-                    .await?;
-                let format = FormatterInfo {
-                    file_extension: info.file_extension,
-                    one_record_per_line: info.one_record_per_line,
-                    per_group: false,
-                };
-                (PluginInfo::from(info.info), format)
-            }
-            FormatterPre::V0_2Group(pre) => {
-                let info = runtime
-                    .call(&meta.source, None, move |store, _| {
-                        Box::pin(async move {
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            plugin
-                                .plinth_plugin_formatter()
-                                .call_info(&mut *store)
-                                .await
-                        })
-                    })
-                    .await?;
-                let format = FormatterInfo {
-                    file_extension: info.file_extension,
-                    one_record_per_line: info.one_record_per_line,
-                    per_group: true,
-                };
-                (PluginInfo::from(info.info), format)
-            }
-        };
+                })
+                .await?;
+            (PluginInfo::from(info.info.clone()), FormatterInfo::from(info))
+        });
+        let (about, info) = per_version;
         meta.describe(about);
         Ok(Self {
             runtime,
@@ -143,53 +101,23 @@ impl FormatterPlugin {
     ) -> Result<String, PluginError> {
         let options = guest_options(options, jsonl)?;
         let name = self.meta.name.as_str();
-        let result = match self.pre.clone() {
-            FormatterPre::V0_1(pre) => {
-                let trajectory = convert::v0_1::trajectory(trajectory);
-                self.runtime
-                    .call(name, None, move |store, _| {
-                        Box::pin(async move {
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            let result = plugin
-                                .plinth_plugin_formatter()
-                                .call_format(&mut *store, &trajectory, &options)
-                                .await?;
-                            Ok(result.map_err(GuestError::from))
-                        })
+        let result = per_version!(self.pre.clone();
+        FormatterPre::V0_1 => v0_1, FormatterPre::V0_2 => v0_2, FormatterPre::V0_2Group => v0_2;
+        |pre, convert| {
+            let trajectory = convert::trajectory(trajectory);
+            self.runtime
+                .call(name, None, move |store, _| {
+                    Box::pin(async move {
+                        let plugin = pre.instantiate_async(&mut *store).await?;
+                        let result = plugin
+                            .plinth_plugin_formatter()
+                            .call_format(&mut *store, &trajectory, &options)
+                            .await?;
+                        Ok(result.map_err(GuestError::from))
                     })
-                    .await?
-            }
-            FormatterPre::V0_2(pre) => {
-                let trajectory = convert::v0_2::trajectory(trajectory);
-                self.runtime
-                    .call(name, None, move |store, _| {
-                        Box::pin(async move {
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            let result = plugin
-                                .plinth_plugin_formatter()
-                                .call_format(&mut *store, &trajectory, &options)
-                                .await?;
-                            Ok(result.map_err(GuestError::from))
-                        })
-                    })
-                    .await?
-            }
-            FormatterPre::V0_2Group(pre) => {
-                let trajectory = convert::v0_2::trajectory(trajectory);
-                self.runtime
-                    .call(name, None, move |store, _| {
-                        Box::pin(async move {
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            let result = plugin
-                                .plinth_plugin_formatter()
-                                .call_format(&mut *store, &trajectory, &options)
-                                .await?;
-                            Ok(result.map_err(GuestError::from))
-                        })
-                    })
-                    .await?
-            }
-        };
+                })
+                .await?
+        });
         self.checked(result, jsonl)
     }
 

@@ -8,6 +8,22 @@
 //! budget (epoch deadline) and a wall-clock timeout. A call that fails drops
 //! its store; the runtime goes on serving every other call.
 
+/// Runs one body for whichever API version a plugin was linked against:
+/// each version's generated types are distinct, the logic is the same. In
+/// `$body`, `$pre` is that version's `*Pre` and `$convert` its module in
+/// [`convert`].
+macro_rules! per_version {
+    ($value:expr; $($variant:path => $module:ident),+ $(,)?; |$pre:ident, $convert:ident| $body:expr) => {
+        match $value {
+            $($variant($pre) => {
+                #[allow(unused_imports)]
+                use $crate::plugin::convert::$module as $convert;
+                $body
+            })+
+        }
+    };
+}
+
 mod api;
 mod bindings;
 mod cache;

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use wasmtime::component::InstancePre;
 
 use super::bindings::{v0_1, v0_2};
-use super::convert;
 use super::state::StoreState;
 use super::{ApiVersion, GuestError, PluginError, PluginInfo, PluginMeta, PluginRuntime};
 use crate::sandbox::Sandbox;
@@ -42,30 +41,18 @@ impl ScorerPlugin {
         pre: InstancePre<StoreState>,
     ) -> Result<Self, PluginError> {
         let pre = ScorerPre::new(meta.api_version, pre).map_err(|e| meta.link_error(e))?;
-        let info = match pre.clone() {
-            ScorerPre::V0_1(pre) => {
-                runtime
-                    .call(&meta.source, None, move |store, _| {
-                        Box::pin(async move {
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            let info = plugin.plinth_plugin_scorer().call_info(&mut *store).await?;
-                            Ok(PluginInfo::from(info))
-                        })
+        let info = per_version!(pre.clone(); ScorerPre::V0_1 => v0_1, ScorerPre::V0_2 => v0_2;
+        |pre, convert| {
+            runtime
+                .call(&meta.source, None, move |store, _| {
+                    Box::pin(async move {
+                        let plugin = pre.instantiate_async(&mut *store).await?;
+                        let info = plugin.plinth_plugin_scorer().call_info(&mut *store).await?;
+                        Ok(PluginInfo::from(info))
                     })
-                    .await?
-            }
-            ScorerPre::V0_2(pre) => {
-                runtime
-                    .call(&meta.source, None, move |store, _| {
-                        Box::pin(async move {
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            let info = plugin.plinth_plugin_scorer().call_info(&mut *store).await?;
-                            Ok(PluginInfo::from(info))
-                        })
-                    })
-                    .await?
-            }
-        };
+                })
+                .await?
+        });
         meta.describe(info);
         Ok(Self { runtime, meta, pre })
     }
@@ -81,44 +68,25 @@ impl ScorerPlugin {
     ) -> Result<Score, PluginError> {
         let (task, config) = (task.to_string(), config.to_string());
         let scorer = self.meta.name.clone();
-        let result = match self.pre.clone() {
-            ScorerPre::V0_1(pre) => {
-                let trajectory = convert::v0_1::trajectory(trajectory);
-                self.runtime
-                    .call(&self.meta.name, Some(sandbox), move |store, session| {
-                        Box::pin(async move {
-                            let session = session.expect("a session is lent for scorer calls");
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            let result = plugin
-                                .plinth_plugin_scorer()
-                                .call_score(&mut *store, &task, &trajectory, &config, session)
-                                .await?;
-                            Ok(result
-                                .map(|r| convert::v0_1::score(r, &scorer))
-                                .map_err(GuestError::from))
-                        })
+        let result = per_version!(self.pre.clone(); ScorerPre::V0_1 => v0_1, ScorerPre::V0_2 => v0_2;
+        |pre, convert| {
+            let trajectory = convert::trajectory(trajectory);
+            self.runtime
+                .call(&self.meta.name, Some(sandbox), move |store, session| {
+                    Box::pin(async move {
+                        let session = session.expect("a session is lent for scorer calls");
+                        let plugin = pre.instantiate_async(&mut *store).await?;
+                        let result = plugin
+                            .plinth_plugin_scorer()
+                            .call_score(&mut *store, &task, &trajectory, &config, session)
+                            .await?;
+                        Ok(result
+                            .map(|r| convert::score(r, &scorer))
+                            .map_err(GuestError::from))
                     })
-                    .await?
-            }
-            ScorerPre::V0_2(pre) => {
-                let trajectory = convert::v0_2::trajectory(trajectory);
-                self.runtime
-                    .call(&self.meta.name, Some(sandbox), move |store, session| {
-                        Box::pin(async move {
-                            let session = session.expect("a session is lent for scorer calls");
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            let result = plugin
-                                .plinth_plugin_scorer()
-                                .call_score(&mut *store, &task, &trajectory, &config, session)
-                                .await?;
-                            Ok(result
-                                .map(|r| convert::v0_2::score(r, &scorer))
-                                .map_err(GuestError::from))
-                        })
-                    })
-                    .await?
-            }
-        };
+                })
+                .await?
+        });
         result.map_err(|error| self.meta.guest_error(error))
     }
 }

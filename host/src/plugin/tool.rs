@@ -5,7 +5,7 @@ use std::sync::Arc;
 use wasmtime::component::InstancePre;
 
 use super::bindings::{v0_1, v0_2};
-use super::convert::{self, InvalidToolSpec};
+use super::convert::InvalidToolSpec;
 use super::state::StoreState;
 use super::{ApiVersion, GuestError, PluginError, PluginInfo, PluginMeta, PluginRuntime};
 use crate::sandbox::{ExecOutput, Sandbox};
@@ -59,44 +59,23 @@ impl ToolPlugin {
         pre: InstancePre<StoreState>,
     ) -> Result<Self, PluginError> {
         let pre = ToolPre::new(meta.api_version, pre).map_err(|e| meta.link_error(e))?;
-        let (info, tools) = match pre.clone() {
-            ToolPre::V0_1(pre) => {
-                let (info, specs) = runtime
-                    .call(&meta.source, None, move |store, _| {
-                        Box::pin(async move {
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            let tool = plugin.plinth_plugin_tool();
-                            let info = tool.call_info(&mut *store).await?;
-                            let specs = tool.call_list_tools(&mut *store).await?;
-                            Ok((info, specs))
-                        })
+        let (info, tools) = per_version!(pre.clone(); ToolPre::V0_1 => v0_1, ToolPre::V0_2 => v0_2;
+        |pre, convert| {
+            let (info, specs) = runtime
+                .call(&meta.source, None, move |store, _| {
+                    Box::pin(async move {
+                        let plugin = pre.instantiate_async(&mut *store).await?;
+                        let tool = plugin.plinth_plugin_tool();
+                        let info = tool.call_info(&mut *store).await?;
+                        let specs = tool.call_list_tools(&mut *store).await?;
+                        Ok((info, specs))
                     })
-                    .await?;
-                let tools: Result<Vec<_>, _> = specs
-                    .into_iter()
-                    .map(convert::v0_1::declared_tool)
-                    .collect();
-                (PluginInfo::from(info), tools)
-            }
-            ToolPre::V0_2(pre) => {
-                let (info, specs) = runtime
-                    .call(&meta.source, None, move |store, _| {
-                        Box::pin(async move {
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            let tool = plugin.plinth_plugin_tool();
-                            let info = tool.call_info(&mut *store).await?;
-                            let specs = tool.call_list_tools(&mut *store).await?;
-                            Ok((info, specs))
-                        })
-                    })
-                    .await?;
-                let tools: Result<Vec<_>, _> = specs
-                    .into_iter()
-                    .map(convert::v0_2::declared_tool)
-                    .collect();
-                (PluginInfo::from(info), tools)
-            }
-        };
+                })
+                .await?;
+            let tools: Result<Vec<_>, _> =
+                specs.into_iter().map(convert::declared_tool).collect();
+            (PluginInfo::from(info), tools)
+        });
         let tools = tools.map_err(|e: InvalidToolSpec| PluginError::InvalidComponent {
             plugin: meta.source.clone(),
             reason: e.to_string(),
@@ -118,38 +97,22 @@ impl ToolPlugin {
         sandbox: Arc<dyn Sandbox>,
     ) -> Result<ToolResult, PluginError> {
         let (name, arguments) = (name.to_string(), arguments.to_string());
-        let result = match self.pre.clone() {
-            ToolPre::V0_1(pre) => {
-                self.runtime
-                    .call(&self.meta.name, Some(sandbox), move |store, session| {
-                        Box::pin(async move {
-                            let session = session.expect("a session is lent for tool calls");
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            let result = plugin
-                                .plinth_plugin_tool()
-                                .call_invoke(&mut *store, &name, &arguments, session)
-                                .await?;
-                            Ok(result.map(ToolResult::from).map_err(GuestError::from))
-                        })
+        let result = per_version!(self.pre.clone(); ToolPre::V0_1 => v0_1, ToolPre::V0_2 => v0_2;
+        |pre, convert| {
+            self.runtime
+                .call(&self.meta.name, Some(sandbox), move |store, session| {
+                    Box::pin(async move {
+                        let session = session.expect("a session is lent for tool calls");
+                        let plugin = pre.instantiate_async(&mut *store).await?;
+                        let result = plugin
+                            .plinth_plugin_tool()
+                            .call_invoke(&mut *store, &name, &arguments, session)
+                            .await?;
+                        Ok(result.map(ToolResult::from).map_err(GuestError::from))
                     })
-                    .await?
-            }
-            ToolPre::V0_2(pre) => {
-                self.runtime
-                    .call(&self.meta.name, Some(sandbox), move |store, session| {
-                        Box::pin(async move {
-                            let session = session.expect("a session is lent for tool calls");
-                            let plugin = pre.instantiate_async(&mut *store).await?;
-                            let result = plugin
-                                .plinth_plugin_tool()
-                                .call_invoke(&mut *store, &name, &arguments, session)
-                                .await?;
-                            Ok(result.map(ToolResult::from).map_err(GuestError::from))
-                        })
-                    })
-                    .await?
-            }
-        };
+                })
+                .await?
+        });
         result.map_err(|error| self.meta.guest_error(error))
     }
 }
