@@ -136,6 +136,39 @@ async fn retries_server_errors() {
     assert_eq!(reply.attempts, 3);
 }
 
+/// Proxies and gateways sometimes answer 200 with a body cut short, or with
+/// no choices: such a reply is retried like a 5xx, not the end of the task.
+#[tokio::test]
+async fn retries_replies_that_cannot_be_used() {
+    let server = serve(vec![vec![
+        Attempt::http_error(
+            200,
+            None,
+            Some(r#"{"id": "x", "choices": [{"message": {"rol"#),
+        ),
+        Attempt::http_error(200, None, Some(r#"{"id": "x", "choices": []}"#)),
+        Attempt::text("ok"),
+    ]])
+    .await;
+    let reply = client(config(&server))
+        .chat(&messages(), &[])
+        .await
+        .unwrap();
+    assert_eq!(reply.content.as_deref(), Some("ok"));
+    assert_eq!(reply.attempts, 3);
+
+    // When they go on, the error says what was wrong and how often it was tried.
+    let server = serve(vec![vec![Attempt::http_error(200, None, Some("{\"choi"))]]).await;
+    let mut config = config(&server);
+    config.max_retries = 2;
+    let error = client(config).chat(&messages(), &[]).await.unwrap_err();
+    assert!(
+        matches!(error, ModelError::InvalidReply { attempts: 3, .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("{\"choi"), "{error}");
+}
+
 #[tokio::test]
 async fn gives_up_when_server_errors_persist() {
     let server = serve(vec![vec![Attempt::http_error(

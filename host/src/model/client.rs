@@ -76,7 +76,9 @@ impl Failure {
             Failure::Status { status, .. } => {
                 *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
             }
-            Failure::Invalid { .. } => false,
+            // A 200 whose body is cut off or garbled (proxies and gateways
+            // send such replies under load) is as passing as a 502.
+            Failure::Invalid { .. } => true,
         }
     }
 
@@ -257,7 +259,12 @@ impl ModelClient {
                 body,
                 attempts,
             },
-            Failure::Invalid { reason, body } => ModelError::InvalidReply { url, reason, body },
+            Failure::Invalid { reason, body } => ModelError::InvalidReply {
+                url,
+                reason,
+                body,
+                attempts,
+            },
         }
     }
 }

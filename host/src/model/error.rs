@@ -33,10 +33,11 @@ pub enum ModelError {
     /// A replayed run has no recorded reply for this point.
     #[error("replay: {0}")]
     Replay(String),
-    #[error("unusable reply from {url}: {reason}; body starts: {body}")]
+    #[error("unusable reply from {url} ({attempts} attempt(s)): {reason}; body starts: {body}")]
     InvalidReply {
         url: String,
         reason: String,
         body: String,
+        attempts: u32,
     },
 }
