@@ -15,7 +15,7 @@ use crate::trajectory::{ExitStatus, Score, Trajectory};
 
 /// One configured scorer.
 #[derive(Clone)]
-pub struct WeightedScorer {
+pub(crate) struct WeightedScorer {
     pub plugin: ScorerPlugin,
     pub weight: f64,
     /// Its JSON options; the task row's `scorer_config` is merged over them.

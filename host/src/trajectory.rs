@@ -40,8 +40,9 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
-    /// Every status, in declaration order.
-    pub const ALL: [Self; 9] = [
+    /// Every status, in declaration order (for tests that go through them all).
+    #[cfg(test)]
+    pub(crate) const ALL: [Self; 9] = [
         Self::Running,
         Self::Submitted,
         Self::Finished,
@@ -70,7 +71,7 @@ impl ExitStatus {
 
     /// True when plinth or its environment failed, as opposed to the model
     /// running out of steps or time: such a run has no reward.
-    pub fn is_error(self) -> bool {
+    pub(crate) fn is_error(self) -> bool {
         matches!(
             self,
             Self::InfrastructureError | Self::ModelError | Self::PluginError
@@ -233,7 +234,7 @@ pub struct Trajectory {
 /// line per step, so a step costs what it added rather than a rewrite of the
 /// whole (growing) record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Progress<'a> {
+pub(crate) struct Progress<'a> {
     pub from: usize,
     pub messages: Cow<'a, [Message]>,
     pub exit_status: ExitStatus,
@@ -252,7 +253,7 @@ pub struct Progress<'a> {
 /// A progress line that does not continue the record it follows.
 #[derive(Debug, thiserror::Error)]
 #[error("progress from message {from} does not follow a record of {have} messages")]
-pub struct ProgressGap {
+pub(crate) struct ProgressGap {
     pub from: usize,
     pub have: usize,
 }
@@ -355,7 +356,7 @@ impl<R: BufRead> Iterator for Records<R> {
 }
 
 /// Seconds since the Unix epoch, as message timestamps record them.
-pub fn now_secs() -> f64 {
+pub(crate) fn now_secs() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
@@ -396,7 +397,7 @@ impl Trajectory {
     }
 
     /// The progress since the first `from` messages were saved.
-    pub fn progress_since(&self, from: usize) -> Progress<'_> {
+    pub(crate) fn progress_since(&self, from: usize) -> Progress<'_> {
         Progress {
             from,
             messages: Cow::Borrowed(&self.messages[from..]),
@@ -414,7 +415,7 @@ impl Trajectory {
     }
 
     /// Brings the record up to date with a progress line saved after it.
-    pub fn apply(&mut self, progress: Progress<'_>) -> Result<(), ProgressGap> {
+    pub(crate) fn apply(&mut self, progress: Progress<'_>) -> Result<(), ProgressGap> {
         if progress.from != self.messages.len() {
             return Err(ProgressGap {
                 from: progress.from,

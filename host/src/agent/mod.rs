@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-pub use prompts::{Prompts, TemplateError};
+pub use prompts::Prompts;
+pub(crate) use prompts::TemplateError;
 pub use toolbox::{Toolbox, ToolboxError};
 
 use crate::model::{ChatModel, ModelReply};
@@ -26,9 +27,9 @@ use crate::trajectory::{ExitStatus, FunctionCall, Message, Role, ToolCall, Traje
 use toolbox::CallProblem;
 
 /// Hermes' completion marker: anywhere in a command's output.
-pub const HERMES_MARKER: &str = "MINI_SWE_AGENT_FINAL_OUTPUT";
+pub(crate) const HERMES_MARKER: &str = "MINI_SWE_AGENT_FINAL_OUTPUT";
 /// mini-swe-agent's completion marker: the first line of a command's output.
-pub const MSWEA_MARKER: &str = "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT";
+pub(crate) const MSWEA_MARKER: &str = "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT";
 
 /// What to do with a reply that has no tool call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,11 +129,11 @@ impl Agent {
         }
     }
 
-    pub fn model_name(&self) -> &str {
+    pub(crate) fn model_name(&self) -> &str {
         self.model.name()
     }
 
-    pub fn tool_specs(&self) -> &[Value] {
+    pub(crate) fn tool_specs(&self) -> &[Value] {
         self.tools.specs()
     }
 
@@ -405,7 +406,7 @@ impl CallOutcome {
 /// The submission, when a command's output carries a completion marker:
 /// mini-swe-agent's marker as the first line (the rest is the submission), or
 /// Hermes' marker anywhere (what follows it is the submission).
-pub fn submission_in(output: &str) -> Option<String> {
+pub(crate) fn submission_in(output: &str) -> Option<String> {
     let trimmed = output.trim_start();
     let (first, rest) = trimmed.split_once('\n').unwrap_or((trimmed, ""));
     if first.trim() == MSWEA_MARKER {

@@ -10,7 +10,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use super::AgentConfig;
 use crate::task::Task;
 
-pub const DEFAULT_SYSTEM: &str = "You are an AI agent that can execute bash commands to complete tasks.
+pub(crate) const DEFAULT_SYSTEM: &str = "You are an AI agent that can execute bash commands to complete tasks.
 When you need to run commands, use the 'terminal' tool with your bash command.
 **Important:**
 - When you have completed the task successfully, run: echo \"MINI_SWE_AGENT_FINAL_OUTPUT\" followed by a summary
@@ -19,9 +19,9 @@ When you need to run commands, use the 'terminal' tool with your bash command.
 - Avoid interactive commands (no vim, nano, less, etc.)
 Complete the user's task step by step.";
 
-pub const DEFAULT_INSTANCE: &str = "{{ task }}";
+pub(crate) const DEFAULT_INSTANCE: &str = "{{ task }}";
 
-pub const DEFAULT_FORMAT_ERROR: &str = "Your reply did not call a tool. Every reply must call one of the tools ({{ tools | join(\", \") }}) to act. When the task is complete, run `echo MINI_SWE_AGENT_FINAL_OUTPUT` followed by a summary.";
+pub(crate) const DEFAULT_FORMAT_ERROR: &str = "Your reply did not call a tool. Every reply must call one of the tools ({{ tools | join(\", \") }}) to act. When the task is complete, run `echo MINI_SWE_AGENT_FINAL_OUTPUT` followed by a summary.";
 
 #[derive(Debug, Clone)]
 pub struct Prompts {
@@ -41,7 +41,7 @@ impl Default for Prompts {
 }
 
 /// What templates can refer to.
-pub struct Vars<'a> {
+pub(crate) struct Vars<'a> {
     pub task: &'a Task,
     pub cwd: &'a str,
     pub config: &'a AgentConfig,
@@ -60,7 +60,7 @@ fn environment() -> Environment<'static> {
 /// A template that does not parse or render, named.
 #[derive(Debug, thiserror::Error)]
 #[error("{template}: {source}")]
-pub struct TemplateError {
+pub(crate) struct TemplateError {
     /// Which template: `system template`, `instance template`, ...
     pub template: &'static str,
     #[source]
@@ -70,7 +70,7 @@ pub struct TemplateError {
 impl Prompts {
     /// Checks that every template parses, so a broken file fails at start-up
     /// rather than on every task.
-    pub fn validate(&self) -> Result<(), TemplateError> {
+    pub(crate) fn validate(&self) -> Result<(), TemplateError> {
         let env = environment();
         for (name, source) in [
             ("system template", &self.system),
@@ -87,7 +87,7 @@ impl Prompts {
     }
 
     /// The system and first user message.
-    pub fn render(&self, vars: &Vars<'_>) -> Result<(String, String), TemplateError> {
+    pub(crate) fn render(&self, vars: &Vars<'_>) -> Result<(String, String), TemplateError> {
         let env = environment();
         let mut ctx = serde_json::Map::new();
         for (k, v) in &vars.task.row {
@@ -126,7 +126,7 @@ impl Prompts {
     }
 
     /// The message sent back when a reply has no action.
-    pub fn format_error(&self, tools: &[&str]) -> String {
+    pub(crate) fn format_error(&self, tools: &[&str]) -> String {
         environment()
             .render_str(
                 &self.format_error,

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// A call found in text: a tool name and its arguments as JSON text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TextCall {
+pub(crate) struct TextCall {
     pub name: String,
     pub arguments: String,
 }

@@ -39,7 +39,7 @@ pub struct Toolbox {
 
 /// Why a call cannot run: the model's mistake, reported back to it.
 #[derive(Debug)]
-pub enum CallProblem {
+pub(crate) enum CallProblem {
     UnknownTool,
     InvalidArguments(String),
 }
@@ -88,7 +88,7 @@ impl Toolbox {
         })
     }
 
-    pub fn specs(&self) -> &[Value] {
+    pub(crate) fn specs(&self) -> &[Value] {
         &self.specs
     }
 
@@ -100,7 +100,7 @@ impl Toolbox {
 
     /// The component that runs `name`, after checking the model's arguments
     /// parse and fit the tool's schema.
-    pub fn resolve(&self, name: &str, arguments: &str) -> Result<&ToolPlugin, CallProblem> {
+    pub(crate) fn resolve(&self, name: &str, arguments: &str) -> Result<&ToolPlugin, CallProblem> {
         let entry = self.tools.get(name).ok_or(CallProblem::UnknownTool)?;
         let args: Value = serde_json::from_str(arguments).map_err(|e| {
             CallProblem::InvalidArguments(format!("arguments are not valid JSON: {e}"))

@@ -27,7 +27,7 @@ pub enum ApiVersion {
 
 impl ApiVersion {
     /// Every version this host loads plugins of, oldest first.
-    pub const SUPPORTED: [Self; 2] = [Self::V0_1, Self::V0_2];
+    pub(crate) const SUPPORTED: [Self; 2] = [Self::V0_1, Self::V0_2];
     /// The version new plugins should target.
     pub const LATEST: Self = Self::SUPPORTED[Self::SUPPORTED.len() - 1];
 
@@ -41,7 +41,7 @@ impl ApiVersion {
 
     /// The supported version a component built against `found` can use:
     /// same major version, and for 0.x the same minor (semver's rule for 0.x).
-    pub fn matching(found: &str) -> Option<Self> {
+    pub(crate) fn matching(found: &str) -> Option<Self> {
         let (major, minor) = major_minor(found)?;
         Self::SUPPORTED.into_iter().find(|supported| {
             let (smajor, sminor) = major_minor(supported.as_str()).unwrap_or_default();
@@ -72,7 +72,7 @@ fn major_minor(version: &str) -> Option<(u64, u64)> {
 
 /// What a component is, from its imports and exports.
 #[derive(Debug)]
-pub struct ComponentShape {
+pub(crate) struct ComponentShape {
     pub kind: PluginKind,
     pub api_version: ApiVersion,
     /// It exports `group-formatter` besides `formatter` (0.2 and later).

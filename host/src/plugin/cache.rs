@@ -16,7 +16,7 @@ use wasmtime::component::Component;
 use super::PluginError;
 
 /// `$PLINTH_CACHE_DIR`, else `$XDG_CACHE_HOME/plinth`, else `~/.cache/plinth`.
-pub fn default_dir() -> Option<PathBuf> {
+pub(crate) fn default_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("PLINTH_CACHE_DIR") {
         return Some(PathBuf::from(dir));
     }

@@ -18,7 +18,7 @@ use crate::trajectory::{ExitStatus, Message, Role, Score, Trajectory};
 /// A tool a plugin declared whose parameters are not a JSON Schema document.
 #[derive(Debug, thiserror::Error)]
 #[error("tool `{tool}` has parameters that are not JSON: {source}")]
-pub struct InvalidToolSpec {
+pub(crate) struct InvalidToolSpec {
     pub tool: String,
     #[source]
     pub source: serde_json::Error,
@@ -150,7 +150,7 @@ macro_rules! record_conversions {
         }
 
         /// A tool as a plugin declares it, its parameters parsed.
-        pub fn declared_tool(spec: wit::ToolSpec) -> Result<ToolSpec, InvalidToolSpec> {
+        pub(crate) fn declared_tool(spec: wit::ToolSpec) -> Result<ToolSpec, InvalidToolSpec> {
             match serde_json::from_str(&spec.parameters) {
                 Ok(parameters) => Ok(ToolSpec {
                     name: spec.name,

@@ -13,14 +13,14 @@ use super::state::{SessionHandle, StoreState};
 use crate::sandbox::{ExecOutput, ExecRequest, SandboxError};
 
 /// Adds every version's `host` interface: what all plugins may import.
-pub fn add_host(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+pub(crate) fn add_host(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     super::bindings::v0_1::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     super::bindings::v0_2::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
 }
 
 /// Adds every version's `sandbox` interface: what tools and scorers may
 /// import besides `host`.
-pub fn add_sandbox(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+pub(crate) fn add_sandbox(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     super::bindings::v0_1::sandbox::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     super::bindings::v0_2::sandbox::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
 }

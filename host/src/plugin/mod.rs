@@ -49,7 +49,7 @@ use wasmtime::component::{Linker, Resource};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 pub use api::{API_PACKAGE, ApiVersion};
-pub use cache::default_dir as default_cache_dir;
+pub(crate) use cache::default_dir as default_cache_dir;
 pub use error::{GuestError, PluginError};
 pub use formatter::{FormatterInfo, FormatterPlugin};
 pub use scorer::ScorerPlugin;
@@ -275,10 +275,6 @@ impl PluginRuntime {
                 ticker,
             }),
         })
-    }
-
-    pub fn config(&self) -> &RuntimeConfig {
-        &self.inner.config
     }
 
     /// Compiles (or loads from the cache), checks and links a component, then

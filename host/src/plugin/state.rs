@@ -17,7 +17,7 @@ pub struct SessionHandle(pub Arc<dyn Sandbox>);
 /// Fails memory growth past a cap, and remembers that it did, so the error a
 /// guest then traps with can be reported as "memory limit exceeded" rather
 /// than an obscure allocation failure.
-pub struct MemoryLimiter {
+pub(crate) struct MemoryLimiter {
     pub cap: usize,
     pub hit: bool,
 }
@@ -46,7 +46,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     }
 }
 
-pub struct StoreState {
+pub(crate) struct StoreState {
     pub plugin: Arc<str>,
     wasi: WasiCtx,
     table: ResourceTable,
@@ -87,34 +87,40 @@ impl StoreState {
     }
 
     /// Time the guest itself has run (wall time minus host calls).
-    pub fn guest_time(&self) -> Duration {
+    pub(crate) fn guest_time(&self) -> Duration {
         self.started.elapsed().saturating_sub(self.host_time)
     }
 
     /// What the guest wrote to stderr (bounded), for error messages.
-    pub fn stderr_text(&self) -> String {
+    pub(crate) fn stderr_text(&self) -> String {
         String::from_utf8_lossy(&self.stderr.contents())
             .trim()
             .to_string()
     }
 
     /// What the guest wrote to stdout (bounded), for the debug log.
-    pub fn stdout_text(&self) -> String {
+    pub(crate) fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout.contents())
             .trim()
             .to_string()
     }
 
-    pub fn lend(&mut self, sandbox: Arc<dyn Sandbox>) -> wasmtime::Result<Resource<SessionHandle>> {
+    pub(crate) fn lend(
+        &mut self,
+        sandbox: Arc<dyn Sandbox>,
+    ) -> wasmtime::Result<Resource<SessionHandle>> {
         Ok(self.table.push(SessionHandle(sandbox))?)
     }
 
-    pub fn take_back(&mut self, session: Resource<SessionHandle>) {
+    pub(crate) fn take_back(&mut self, session: Resource<SessionHandle>) {
         let _ = self.table.delete(session);
     }
 
     /// The sandbox behind a session the guest was lent.
-    pub fn session(&self, session: &Resource<SessionHandle>) -> wasmtime::Result<Arc<dyn Sandbox>> {
+    pub(crate) fn session(
+        &self,
+        session: &Resource<SessionHandle>,
+    ) -> wasmtime::Result<Arc<dyn Sandbox>> {
         Ok(self.table.get(session)?.0.clone())
     }
 }
