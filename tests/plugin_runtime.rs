@@ -350,8 +350,22 @@ async fn api_0_2_scorer_uses_the_sandbox_it_is_lent() {
         std::fs::read_to_string(dir.path().join("scored.txt")).unwrap(),
         "t1"
     );
-    let score = scorer.score("{}", &group[1], "{}", sandbox).await.unwrap();
+    let score = scorer
+        .score("{}", &group[1], "{}", sandbox.clone())
+        .await
+        .unwrap();
     assert_eq!(score.reward, 0.0, "a finished run is not submitted");
+
+    // A reward that is no number is the scorer's failure, never a record's
+    // `"reward": null`.
+    let error = scorer
+        .score("{}", &group[0], r#"{"reward": "nan"}"#, sandbox)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, PluginError::Guest { .. }) && error.to_string().contains("NaN"),
+        "{error}"
+    );
 }
 
 #[test]

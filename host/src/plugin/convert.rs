@@ -130,15 +130,29 @@ macro_rules! record_conversions {
 
         /// A scorer's result as the record keeps it: sub-scores by name, and
         /// details parsed as JSON (kept as text, with a warning, when they
-        /// are not JSON).
-        pub fn score(result: wit::ScoreResult, scorer: &str) -> Score {
+        /// are not JSON). A reward or sub-score that is not a finite number
+        /// (NaN, infinity) is the scorer's failure: JSON cannot hold it, and
+        /// a trainer must never read it as a reward.
+        pub fn score(result: wit::ScoreResult, scorer: &str) -> Result<Score, GuestError> {
+            if !result.reward.is_finite() {
+                return Err(GuestError::Failed(format!(
+                    "it returned a reward of {}, not a finite number",
+                    result.reward
+                )));
+            }
+            if let Some(sub) = result.sub_scores.iter().find(|s| !s.value.is_finite()) {
+                return Err(GuestError::Failed(format!(
+                    "it returned sub-score `{}` = {}, not a finite number",
+                    sub.name, sub.value
+                )));
+            }
             let details = serde_json::from_str(&result.details).unwrap_or_else(|_| {
                 tracing::warn!(
                     "scorer `{scorer}` returned details that are not JSON; kept as text"
                 );
                 Value::String(result.details)
             });
-            Score {
+            Ok(Score {
                 reward: result.reward,
                 sub_scores: result
                     .sub_scores
@@ -146,7 +160,7 @@ macro_rules! record_conversions {
                     .map(|s| (s.name, serde_json::json!(s.value)))
                     .collect(),
                 details,
-            }
+            })
         }
 
         /// A tool as a plugin declares it, its parameters parsed.
@@ -379,10 +393,31 @@ mod tests {
             }],
             details: details.into(),
         };
-        let score = v0_2::score(result(r#"{"tests": 2}"#), "s");
+        let score = v0_2::score(result(r#"{"tests": 2}"#), "s").unwrap();
         assert_eq!(score.sub_scores["p2p"], 0.5);
         assert_eq!(score.details, serde_json::json!({"tests": 2}));
-        let score = v0_2::score(result("not json"), "s");
+        let score = v0_2::score(result("not json"), "s").unwrap();
         assert_eq!(score.details, "not json");
+    }
+
+    #[test]
+    fn a_reward_that_is_not_a_finite_number_is_the_scorers_failure() {
+        use crate::plugin::bindings::v0_2::types as wit;
+        for (reward, sub) in [
+            (f64::NAN, 0.0),
+            (f64::INFINITY, 0.0),
+            (1.0, f64::NEG_INFINITY),
+        ] {
+            let result = wit::ScoreResult {
+                reward,
+                sub_scores: vec![wit::SubScore {
+                    name: "f2p".into(),
+                    value: sub,
+                }],
+                details: "{}".into(),
+            };
+            let error = v0_2::score(result, "s").unwrap_err().to_string();
+            assert!(error.contains("not a finite number"), "{error}");
+        }
     }
 }

@@ -81,8 +81,8 @@ impl ScorerPlugin {
                             .call_score(&mut *store, &task, &trajectory, &config, session)
                             .await?;
                         Ok(result
-                            .map(|r| convert::score(r, &scorer))
-                            .map_err(GuestError::from))
+                            .map_err(GuestError::from)
+                            .and_then(|r| convert::score(r, &scorer)))
                     })
                 })
                 .await?

@@ -1,6 +1,8 @@
 //! A scorer built against `plinth:plugin@0.2.0` that uses every sandbox
 //! call and logs, so the host's 0.2 `host` and `sandbox` imports are
-//! exercised end to end. Reward 1 for a submitted run, 0 otherwise.
+//! exercised end to end. Reward 1 for a submitted run, 0 otherwise; with
+//! `{"reward": "nan"}` as its config it returns NaN, which the host must
+//! refuse.
 
 wit_bindgen::generate!({
     path: "../../../wit/0.2.0",
@@ -32,7 +34,7 @@ impl Guest for SandboxScorer {
     fn score(
         _task: String,
         trajectory: Trajectory,
-        _config: String,
+        config: String,
         session: &Session,
     ) -> Result<ScoreResult, PluginError> {
         log(LogLevel::Info, &format!("scoring {}", trajectory.id));
@@ -49,8 +51,15 @@ impl Guest for SandboxScorer {
             .map_err(sandbox_failed)?;
         let read = session.read_file("scored.txt").map_err(sandbox_failed)?;
         let submitted = trajectory.exit_status == ExitStatus::Submitted;
+        let reward = if config.contains("\"nan\"") {
+            f64::NAN
+        } else if submitted {
+            1.0
+        } else {
+            0.0
+        };
         Ok(ScoreResult {
-            reward: if submitted { 1.0 } else { 0.0 },
+            reward,
             sub_scores: vec![SubScore {
                 name: "exit_code".into(),
                 value: out.exit_code.into(),
