@@ -45,10 +45,7 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
         bail!("give at least one --scorer to rescore with");
     }
     let sandbox = SandboxSettings::resolve(&args.sandbox, None)?;
-    let runtime = PluginRuntime::new(RuntimeConfig {
-        max_instances: (concurrency as u32).saturating_mul(2).max(16),
-        ..RuntimeConfig::default()
-    })?;
+    let runtime = PluginRuntime::new(RuntimeConfig::for_runs(concurrency))?;
     let rollouts = Arc::new(Rollouts {
         sandboxes: sandbox.provider(concurrency).await?,
         repos: Arc::new(RepoCache::new(sandbox.repo_cache.clone())),
@@ -107,7 +104,7 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
                 tracing::error!(
                     "{}: {}",
                     t.id,
-                    t.error.as_deref().unwrap_or("InfrastructureError")
+                    t.error.as_deref().unwrap_or(t.exit_status.as_str())
                 );
             }
         }

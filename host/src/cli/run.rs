@@ -37,11 +37,7 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
         }
     };
 
-    // Every trajectory in flight may hold a tool instance and a formatter.
-    let runtime = PluginRuntime::new(RuntimeConfig {
-        max_instances: (settings.concurrency as u32).saturating_mul(2).max(16),
-        ..RuntimeConfig::default()
-    })?;
+    let runtime = PluginRuntime::new(RuntimeConfig::for_runs(settings.concurrency))?;
     let mut tools = Vec::new();
     let terminal = settings.terminal.then(|| PathBuf::from("terminal"));
     for spec in terminal.iter().chain(&settings.tools) {

@@ -116,6 +116,20 @@ impl Default for RuntimeConfig {
     }
 }
 
+impl RuntimeConfig {
+    /// The defaults, sized for `runs` trajectories in flight: each may hold a
+    /// tool or scorer instance and a formatter at once.
+    pub fn for_runs(runs: usize) -> Self {
+        Self {
+            max_instances: u32::try_from(runs)
+                .unwrap_or(u32::MAX)
+                .saturating_mul(2)
+                .max(16),
+            ..Self::default()
+        }
+    }
+}
+
 /// Where a plugin's bytes come from: embedded in the binary, or a file.
 #[derive(Debug, Clone)]
 pub struct PluginSource {
