@@ -221,8 +221,9 @@ pub struct PluginRuntime {
 
 struct Inner {
     engine: Engine,
-    tool_linker: Linker<StoreState>,
-    scorer_linker: Linker<StoreState>,
+    /// For tools and scorers: `host`, `sandbox` and WASI.
+    sandboxed_linker: Linker<StoreState>,
+    /// For formatters: `host` and WASI only.
     formatter_linker: Linker<StoreState>,
     config: RuntimeConfig,
     instances: Semaphore,
@@ -273,16 +274,14 @@ impl PluginRuntime {
         wasmtime_wasi::p2::add_to_linker_async(&mut formatter_linker).map_err(runtime_err)?;
         imports::add_host(&mut formatter_linker).map_err(runtime_err)?;
         // Tools and scorers may also use the sandbox session; formatters may not.
-        let mut tool_linker = formatter_linker.clone();
-        imports::add_sandbox(&mut tool_linker).map_err(runtime_err)?;
-        let scorer_linker = tool_linker.clone();
+        let mut sandboxed_linker = formatter_linker.clone();
+        imports::add_sandbox(&mut sandboxed_linker).map_err(runtime_err)?;
 
         let ticker = EpochTicker::start(&engine);
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
-                tool_linker,
-                scorer_linker,
+                sandboxed_linker,
                 formatter_linker,
                 instances: Semaphore::new(config.max_instances as usize),
                 config,
@@ -320,8 +319,7 @@ impl PluginRuntime {
             exports: shape.exports,
         };
         let linker = match shape.kind {
-            PluginKind::Tool => &self.inner.tool_linker,
-            PluginKind::Scorer => &self.inner.scorer_linker,
+            PluginKind::Tool | PluginKind::Scorer => &self.inner.sandboxed_linker,
             PluginKind::Formatter => &self.inner.formatter_linker,
         };
         let pre = linker

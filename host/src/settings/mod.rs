@@ -135,8 +135,6 @@ pub struct RunSettings {
     /// A JSON object.
     pub format_options: Value,
     pub model: ModelChoice,
-    /// Model name as records show it.
-    pub model_name: String,
     pub sandbox: SandboxSettings,
     pub agent: AgentConfig,
     /// Offer the built-in terminal tool.
@@ -244,7 +242,6 @@ impl RunSettings {
                 .unwrap_or_else(|| defaults::FORMAT.to_string()),
             format_options,
             model,
-            model_name,
             sandbox,
             agent,
             terminal: !options.no_terminal.unwrap_or(false),
