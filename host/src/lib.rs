@@ -10,6 +10,7 @@ pub mod agent;
 pub mod batch;
 pub mod builtins;
 pub mod catalog;
+pub mod grading;
 pub mod model;
 pub mod plugin;
 pub mod rescore;

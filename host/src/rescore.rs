@@ -1,10 +1,11 @@
 //! Re-grading recorded runs with a (new) scorer, without calling a model:
-//! each record gets a fresh [`Rollout`] (its workspace at the base commit),
-//! its recorded patch applied, and the scorers run in that sandbox.
+//! each record's patch is graded as a run's is ([`Rollouts::grade`]), in a
+//! fresh workspace at the task's base commit, so old runs can be graded
+//! again by a hardened scorer.
 
-use crate::rollout::{Rollout, Rollouts};
+use crate::rollout::Rollouts;
 use crate::task::Task;
-use crate::trajectory::{ExitStatus, Trajectory};
+use crate::trajectory::Trajectory;
 
 /// The record with a new score (the previous one dropped). A record that
 /// cannot be rescored keeps its messages and gets the failure as its error
@@ -12,27 +13,7 @@ use crate::trajectory::{ExitStatus, Trajectory};
 pub async fn rescore(rollouts: &Rollouts, mut trajectory: Trajectory) -> Trajectory {
     let task = Task::of_record(&trajectory);
     trajectory.score = None;
-    let rollout = match Rollout::start(rollouts, &task).await {
-        Ok(rollout) => rollout,
-        Err(e) => {
-            trajectory.fail(
-                ExitStatus::InfrastructureError,
-                format!("rescoring failed: {e}"),
-            );
-            return trajectory;
-        }
-    };
-    let patched = match &trajectory.patch {
-        Some(patch) => rollout.apply_patch(patch).await,
-        None => Ok(()),
-    };
-    match patched {
-        Ok(()) => rollout.score(&mut trajectory).await,
-        Err(e) => trajectory.fail(
-            ExitStatus::InfrastructureError,
-            format!("rescoring failed: {e}"),
-        ),
-    }
-    rollout.release().await;
+    trajectory.grading = None;
+    rollouts.grade(&task, &mut trajectory, None).await;
     trajectory
 }

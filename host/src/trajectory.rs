@@ -9,6 +9,7 @@ use std::io::BufRead;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::grading::Grading;
 use crate::task::Task;
 
 /// Schema tag of every canonical record; moves when the record's JSON changes.
@@ -224,6 +225,9 @@ pub struct Trajectory {
     pub patch: Option<String>,
     #[serde(default)]
     pub score: Option<Score>,
+    /// How the scorers saw the agent's work (absent: not graded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading: Option<Grading>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Group>,
 }
@@ -246,6 +250,8 @@ pub(crate) struct Progress<'a> {
     pub duration_secs: f64,
     pub patch: Cow<'a, Option<String>>,
     pub score: Cow<'a, Option<Score>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading: Option<Cow<'a, Grading>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Cow<'a, Group>>,
 }
@@ -385,6 +391,7 @@ impl Trajectory {
             plinth_version: env!("CARGO_PKG_VERSION").into(),
             patch: None,
             score: None,
+            grading: None,
             group: None,
         }
     }
@@ -410,6 +417,7 @@ impl Trajectory {
             duration_secs: self.duration_secs,
             patch: Cow::Borrowed(&self.patch),
             score: Cow::Borrowed(&self.score),
+            grading: self.grading.as_ref().map(Cow::Borrowed),
             group: self.group.as_ref().map(Cow::Borrowed),
         }
     }
@@ -432,6 +440,7 @@ impl Trajectory {
         self.duration_secs = progress.duration_secs;
         self.patch = progress.patch.into_owned();
         self.score = progress.score.into_owned();
+        self.grading = progress.grading.map(Cow::into_owned);
         self.group = progress.group.map(Cow::into_owned);
         Ok(())
     }

@@ -321,19 +321,70 @@ pub(crate) async fn patch(
     .await
 }
 
-/// Applies a recorded patch to the workspace (for rescoring).
+/// Applies a patch to the workspace (the agent's, for grading, or a task's
+/// `test_patch`); a patch that does not apply is the error, with git's words.
 pub(crate) async fn apply(sandbox: &dyn Sandbox, patch: &str) -> Result<(), WorkspaceError> {
     if patch.trim().is_empty() {
         return Ok(());
     }
-    let file = ".plinth-rescore.patch";
-    sandbox.write_file(file, patch.as_bytes()).await?;
+    // In the workspace (the one place every sandbox can write), removed
+    // before anything else runs there.
+    let file = format!(".plinth-{}.patch", unique_suffix());
+    sandbox.write_file(&file, patch.as_bytes()).await?;
+    let file = quote(&file);
     run(
         sandbox,
         &format!("git apply --binary {file}; status=$?; rm -f {file}; exit $status"),
     )
     .await?;
     Ok(())
+}
+
+/// Puts `files` back as they were at the workspace's baseline: a file that
+/// did not exist then is removed.
+pub(crate) async fn restore(
+    sandbox: &dyn Sandbox,
+    workspace: &Workspace,
+    files: &[String],
+) -> Result<(), WorkspaceError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let mut script = String::new();
+    for file in files {
+        let (at_base, file) = (
+            quote(&format!("{}:{file}", workspace.baseline)),
+            quote(file),
+        );
+        script.push_str(&format!(
+            "if git cat-file -e {at_base} 2>/dev/null; then git checkout -q {} -- {file}; else rm -rf -- {file}; fi || exit 1\n",
+            workspace.baseline
+        ));
+    }
+    run(sandbox, &script).await?;
+    Ok(())
+}
+
+/// Runs a command of the task's evaluation (before its scorers).
+pub(crate) async fn run_command(sandbox: &dyn Sandbox, command: &str) -> Result<(), WorkspaceError> {
+    run(sandbox, command).await.map(drop)
+}
+
+/// `word` quoted for the sandbox's shell (paths from git never hold a NUL,
+/// the one byte a shell cannot take).
+fn quote(word: &str) -> String {
+    let word = word.replace('\0', "");
+    match shlex::try_quote(&word) {
+        Ok(quoted) => quoted.into_owned(),
+        Err(_) => word,
+    }
+}
+
+/// A name no other rollout in this process or another uses at the same time.
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Runs a command that must succeed; its output otherwise becomes the error.

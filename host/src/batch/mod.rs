@@ -70,10 +70,11 @@ async fn run_task(task: &Task, ctx: &RunContext, checkpoint_dir: PathBuf) -> Tra
         }
     }
     // A run that failed for plinth or its environment has no reward.
-    if !trajectory.exit_status.is_error() {
-        rollout.score(&mut trajectory).await;
+    if trajectory.exit_status.is_error() {
+        rollout.release().await;
+    } else {
+        ctx.rollouts.grade(task, &mut trajectory, Some(rollout)).await;
     }
-    rollout.release().await;
     checkpoint.save(&trajectory).await;
     trajectory
 }

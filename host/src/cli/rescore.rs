@@ -50,6 +50,7 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
         sandboxes: sandbox.provider(concurrency).await?,
         repos: Arc::new(RepoCache::new(sandbox.repo_cache.clone())),
         scorers: Scorers::load(&runtime, &scoring, extra_plugins).await?,
+        grading: scoring.grading.clone(),
     });
 
     let input = std::fs::File::open(&args.input)

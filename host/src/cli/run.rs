@@ -95,6 +95,7 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
             sandboxes,
             repos: Arc::new(RepoCache::new(settings.sandbox.repo_cache.clone())),
             scorers,
+            grading: settings.scoring.grading.clone(),
         },
     });
     let summary = run_batch(

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::grading::GradeIn;
+
 /// Model asked when none is named.
 pub const MODEL: &str = "claude-sonnet-4-20250514";
 /// Output format when none is named.
@@ -47,6 +49,9 @@ pub(crate) const SLOTS_PER_CONTAINER: usize = 4;
 /// Pool containers started before the first task.
 pub(crate) const MIN_CONTAINERS: usize = 1;
 
+/// Where scorers grade.
+pub(crate) const GRADE_IN: GradeIn = GradeIn::Clean;
+
 /// Rollouts per task.
 pub(crate) const GROUP_SIZE: u32 = 1;
 /// Runs in flight at once.
@@ -74,6 +79,7 @@ pub fn help() -> Vec<(&'static str, String)> {
         ("pids_limit", CONTAINER_PIDS.to_string()),
         ("slots_per_container", SLOTS_PER_CONTAINER.to_string()),
         ("min_containers", MIN_CONTAINERS.to_string()),
+        ("grade_in", GRADE_IN.as_str().into()),
         ("group_size", GROUP_SIZE.to_string()),
         ("concurrency", CONCURRENCY.to_string()),
     ]

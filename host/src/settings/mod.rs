@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 pub use options::{RunOptions, SandboxOptions, ScoringOptions};
 pub use sandbox::{SandboxKind, SandboxSettings};
 
+use crate::grading::GradingSettings;
 use crate::agent::{AgentConfig, OnTextReply, Prompts};
 use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
 
@@ -81,23 +82,34 @@ pub struct ScorerSpec {
     pub weight: f64,
 }
 
-/// The scorers of a run and the options they all get.
-#[derive(Debug, Clone, PartialEq)]
+/// The scorers of a run, the options they all get, and where they grade.
+#[derive(Debug, Clone)]
 pub struct ScoringSettings {
     pub scorers: Vec<ScorerSpec>,
     /// A JSON object; a task row's `scorer_config` is merged over it.
     pub config: Value,
+    pub grading: GradingSettings,
 }
 
 impl ScoringSettings {
     pub fn resolve(options: &ScoringOptions) -> Result<Self, SettingsError> {
         let config = json_object("--scorer-config", options.scorer_config.as_deref())?;
+        let grading = GradingSettings::new(
+            options.grade_in.unwrap_or(defaults::GRADE_IN),
+            options.protect.clone(),
+            options.eval_command.clone(),
+        )
+        .map_err(|e| invalid("--protect", e.to_string()))?;
         let scorers = options
             .scorer
             .iter()
             .map(|spec| ScorerSpec::parse(spec))
             .collect::<Result<_, _>>()?;
-        Ok(Self { scorers, config })
+        Ok(Self {
+            scorers,
+            config,
+            grading,
+        })
     }
 }
 

@@ -12,6 +12,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use super::SettingsError;
+use crate::grading::GradeIn;
 
 /// Where commands run, shared by `plinth run` and `plinth rescore`.
 #[derive(Args, Deserialize, Default, Debug, Clone, PartialEq)]
@@ -92,6 +93,22 @@ pub struct ScoringOptions {
     /// `scorer_config` object is merged over it.
     #[arg(long, alias = "scorer_config")]
     pub scorer_config: Option<String>,
+    /// Where the scorers grade: `clean` (a fresh workspace at the base
+    /// commit with the agent's patch minus the files that decide the grade,
+    /// then the task's test_patch) or `live` (the sandbox the agent left;
+    /// faster, and the agent can game it).
+    #[arg(long, alias = "grade_in", value_enum)]
+    pub grade_in: Option<GradeIn>,
+    /// Also keep the agent's changes to paths matching this glob out of
+    /// clean grading (repeatable; `*` stays within a directory, `**` does not).
+    #[arg(long = "protect")]
+    #[serde(default)]
+    pub protect: Vec<String>,
+    /// A command run in the graded workspace after the test_patch, before the
+    /// scorers (repeatable; a task row's `eval_commands` run after these).
+    #[arg(long = "eval-command", alias = "eval_command")]
+    #[serde(default)]
+    pub eval_command: Vec<String>,
 }
 
 /// Every setting of `plinth run`. Flags follow Hermes' mini_swe_runner (its
@@ -255,7 +272,7 @@ impl SandboxOptions {
 impl ScoringOptions {
     /// These settings over `lower`'s.
     pub fn over(self, lower: Self) -> Self {
-        layered!(ScoringOptions, self, lower; scorer, scorer_config)
+        layered!(ScoringOptions, self, lower; scorer, scorer_config, grade_in, protect, eval_command)
     }
 }
 

@@ -1,12 +1,18 @@
 //! The built-in `pytest` scorer: runs the task's FAIL_TO_PASS and
-//! PASS_TO_PASS pytest node ids in the task's live sandbox and rewards 1.0
+//! PASS_TO_PASS pytest node ids in the sandbox plinth grades and rewards 1.0
 //! when every one of them passes, else 0.0 (SWE-bench / SWE-smith style).
 //!
 //! - Task row: `FAIL_TO_PASS`, `PASS_TO_PASS` (lists of node ids, or JSON text
 //!   of such lists), optional `test_cmd` (default `python -m pytest`).
 //! - Config: `test_cmd` (overrides the row's), `chunk_size` (ids per pytest
 //!   run, default 50), `timeout_secs` (per run, default 900), `cwd`,
-//!   `pytest_args` (string of shell text, or list of arguments).
+//!   `pytest_args` (string of shell text, or list of arguments), `config_file`
+//!   (pytest's `-c`: a file in the test directory, `false` for none; default:
+//!   the first of pytest.ini, .pytest.ini, pyproject.toml, tox.ini, setup.cfg there
+//!   that configures pytest), `plugins` (modules loaded with `-p`).
+//! - pytest runs isolated from what the agent may have left: no plugin
+//!   autoload, no `PYTEST_ADDOPTS` / `PYTEST_PLUGINS`, no cache provider, the
+//!   root directory and configuration file given rather than searched for.
 //! - Sub-scores `f2p` and `p2p`: the fraction of each list passing (1.0 for an
 //!   empty list). Passing means pytest's verdict is a success: `passed`,
 //!   `xfailed` or (non-strict) `xpassed`.

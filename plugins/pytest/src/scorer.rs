@@ -20,6 +20,26 @@ pub const DEFAULT_TIMEOUT_SECS: u32 = 900;
 /// output of passing tests, which `-rA` would add), no tracebacks, no colour,
 /// and keep going past modules that fail to collect.
 const PYTEST_FLAGS: &str = "-rfEsxXp --tb=no --color=no --continue-on-collection-errors";
+/// What the agent could otherwise use to steer pytest from the environment:
+/// plugins installed in the sandbox's Python load only when named (`-p`),
+/// and options or plugins from environment variables are dropped.
+const ENVIRONMENT: &str =
+    "export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1; unset PYTEST_ADDOPTS PYTEST_PLUGINS;";
+/// No cache (no `--lf` state carried between runs or left for the agent)
+/// and the root directory fixed to where pytest runs, not searched for.
+const ISOLATION_FLAGS: &str = "-p no:cacheprovider --rootdir=.";
+/// Where pytest's configuration may come from when the config names none,
+/// in pytest's own order, each with the section that makes it pytest's.
+/// Only the test directory is looked at, never its parents.
+const CONFIG_FILES: [(&str, Option<&str>); 5] = [
+    ("pytest.ini", None),
+    (".pytest.ini", None),
+    ("pyproject.toml", Some("[tool.pytest.ini_options]")),
+    ("tox.ini", Some("[pytest]")),
+    ("setup.cfg", Some("[tool:pytest]")),
+];
+/// The configuration file given when the project has none: an empty one.
+const NO_CONFIG: &str = "/dev/null";
 /// Names each skipped test (pytest >= 8.3); dropped when pytest rejects it.
 const NO_FOLD_SKIPPED: &str = "--no-fold-skipped";
 
@@ -86,6 +106,23 @@ pub struct Config {
     pub cwd: Option<String>,
     /// Shell text appended after the scorer's pytest flags.
     pub pytest_args: String,
+    /// Where pytest's configuration comes from.
+    pub config_file: ConfigFile,
+    /// Plugin modules to load (`-p`): nothing is loaded by itself.
+    pub plugins: Vec<String>,
+}
+
+/// The configuration file pytest is given (`-c`), so it never searches for
+/// one itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigFile {
+    /// The first of [`CONFIG_FILES`] in the test directory that configures
+    /// pytest, else none.
+    Auto,
+    /// This file (relative to the test directory).
+    Path(String),
+    /// An empty configuration.
+    None,
 }
 
 impl Default for Config {
@@ -96,6 +133,8 @@ impl Default for Config {
             timeout_secs: DEFAULT_TIMEOUT_SECS,
             cwd: None,
             pytest_args: String::new(),
+            config_file: ConfigFile::Auto,
+            plugins: Vec::new(),
         }
     }
 }
@@ -230,10 +269,31 @@ pub fn parse_config(config: &str) -> Result<Config, ScoreError> {
                     _ => return Err(invalid(key, "a string or a list of strings")),
                 };
             }
+            "config_file" => {
+                out.config_file = match value {
+                    Value::Null => ConfigFile::Auto,
+                    Value::Bool(false) => ConfigFile::None,
+                    Value::String(s) if !s.trim().is_empty() && !s.contains('\0') => {
+                        ConfigFile::Path(s.clone())
+                    }
+                    _ => return Err(invalid(key, "a file name, null (find it) or false (none)")),
+                };
+            }
+            "plugins" => {
+                out.plugins = value
+                    .as_array()
+                    .and_then(|items| {
+                        items
+                            .iter()
+                            .map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
+                            .collect::<Option<Vec<_>>>()
+                    })
+                    .ok_or_else(|| invalid(key, "a list of module names"))?;
+            }
             other => {
                 return Err(ScoreError::InvalidInput(format!(
                     "unknown pytest scorer option `{other}` (known: test_cmd, chunk_size, \
-                     timeout_secs, cwd, pytest_args)"
+                     timeout_secs, cwd, pytest_args, config_file, plugins)"
                 )));
             }
         }
@@ -252,14 +312,30 @@ pub fn shell_quote(word: &str) -> String {
     }
 }
 
+/// How pytest is isolated from what the agent left: its configuration file
+/// and the plugins it may load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Isolation<'a> {
+    pub config_file: &'a str,
+    pub plugins: &'a [String],
+}
+
 /// The pytest command line for `ids`, without any redirection.
 pub fn test_command(
     test_cmd: &str,
+    isolation: &Isolation,
     no_fold_skipped: bool,
     pytest_args: &str,
     ids: &[String],
 ) -> String {
-    let mut command = format!("{test_cmd} {PYTEST_FLAGS}");
+    let mut command = format!(
+        "{ENVIRONMENT} {test_cmd} {PYTEST_FLAGS} {ISOLATION_FLAGS} -c {}",
+        shell_quote(isolation.config_file)
+    );
+    for plugin in isolation.plugins {
+        command.push_str(" -p ");
+        command.push_str(&shell_quote(plugin));
+    }
     if no_fold_skipped {
         command.push(' ');
         command.push_str(NO_FOLD_SKIPPED);
@@ -318,6 +394,7 @@ pub fn score(
 
     let mut runner = Runner::new(sandbox, config, test_cmd.clone());
     runner.start()?;
+    runner.choose_config_file();
     let chunks: Vec<&[String]> = all.chunks(config.chunk_size.max(1)).collect();
     sandbox.log(&format!(
         "running {} test(s) in {} pytest run(s) of up to {}",
@@ -373,6 +450,7 @@ pub fn score(
         .collect();
     let mut details = json!({
         "test_cmd": test_cmd,
+        "config_file": runner.config_file,
         "passed": passed,
         "total": results.len(),
         "FAIL_TO_PASS": outcomes(&task.fail_to_pass),
@@ -411,6 +489,8 @@ struct Runner<'a> {
     /// A temp dir in the sandbox for pytest's output; None: read the output
     /// from the exec result (it may be truncated).
     log_dir: Option<String>,
+    /// The `-c` file every run gets.
+    config_file: String,
     no_fold_skipped: bool,
     results: HashMap<String, TestResult>,
     collection_errors: BTreeMap<String, Option<String>>,
@@ -427,6 +507,7 @@ impl<'a> Runner<'a> {
             config,
             test_cmd,
             log_dir: None,
+            config_file: NO_CONFIG.to_string(),
             no_fold_skipped: true,
             results: HashMap::new(),
             collection_errors: BTreeMap::new(),
@@ -460,6 +541,29 @@ impl<'a> Runner<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// The configuration file the runs get: the config's, or the first of
+    /// the project's [`CONFIG_FILES`] that configures pytest, or none.
+    fn choose_config_file(&mut self) {
+        let in_test_dir = |name: &str| match &self.config.cwd {
+            Some(cwd) => format!("{}/{name}", cwd.trim_end_matches('/')),
+            None => name.to_string(),
+        };
+        self.config_file = match &self.config.config_file {
+            ConfigFile::Path(path) => path.clone(),
+            ConfigFile::None => NO_CONFIG.to_string(),
+            ConfigFile::Auto => CONFIG_FILES
+                .iter()
+                .find(|(name, section)| {
+                    self.sandbox
+                        .read_file(&in_test_dir(name))
+                        .is_ok_and(|bytes| {
+                            section.is_none_or(|s| String::from_utf8_lossy(&bytes).contains(s))
+                        })
+                })
+                .map_or(NO_CONFIG.to_string(), |(name, _)| name.to_string()),
+        };
     }
 
     fn finish(&mut self) {
@@ -514,8 +618,13 @@ impl<'a> Runner<'a> {
 
     /// Runs pytest on `ids` once, returning the exec result and its output.
     fn run_once(&mut self, ids: &[String]) -> Result<(Exec, String), ScoreError> {
+        let isolation = Isolation {
+            config_file: &self.config_file,
+            plugins: &self.config.plugins,
+        };
         let pytest = test_command(
             &self.test_cmd,
+            &isolation,
             self.no_fold_skipped,
             &self.config.pytest_args,
             ids,

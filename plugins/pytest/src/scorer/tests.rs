@@ -131,10 +131,16 @@ fn shell_quote_round_trips_through_bash() {
 
 #[test]
 fn the_command_line() {
+    let plugins = ids(&["xdist.plugin"]);
+    let isolation = Isolation {
+        config_file: "pytest.ini",
+        plugins: &plugins,
+    };
     let cmd = test_command(
         "python -m pytest",
+        &isolation,
         true,
-        "-p no:cacheprovider",
+        "-x",
         &ids(&[
             "tests/test_a.py::test_plain",
             "tests/test_a.py::test_p[a b]",
@@ -142,13 +148,22 @@ fn the_command_line() {
     );
     assert_eq!(
         cmd,
-        "python -m pytest -rfEsxXp --tb=no --color=no --continue-on-collection-errors \
-         --no-fold-skipped -p no:cacheprovider tests/test_a.py::test_plain 'tests/test_a.py::test_p[a b]'"
+        "export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1; unset PYTEST_ADDOPTS PYTEST_PLUGINS; \
+         python -m pytest -rfEsxXp --tb=no --color=no --continue-on-collection-errors \
+         -p no:cacheprovider --rootdir=. -c pytest.ini -p xdist.plugin --no-fold-skipped -x \
+         tests/test_a.py::test_plain 'tests/test_a.py::test_p[a b]'"
     );
-    let cmd = test_command("pytest", false, "", &ids(&["a.py::t"]));
-    assert_eq!(
-        cmd,
-        "pytest -rfEsxXp --tb=no --color=no --continue-on-collection-errors a.py::t"
+    let none = Isolation {
+        config_file: NO_CONFIG,
+        plugins: &[],
+    };
+    let cmd = test_command("pytest", &none, false, "", &ids(&["a.py::t"]));
+    assert!(
+        cmd.ends_with(
+            "; pytest -rfEsxXp --tb=no --color=no --continue-on-collection-errors \
+             -p no:cacheprovider --rootdir=. -c /dev/null a.py::t"
+        ),
+        "{cmd}"
     );
 }
 
@@ -395,7 +410,7 @@ fn chunks_and_missing_tests() {
     };
     let s = score(&t, &config, true, &fake).unwrap();
     assert_eq!(fake.pytest_commands().len(), 3);
-    assert!(fake.pytest_commands()[0].starts_with("pytest -rfEsxXp"));
+    assert!(fake.pytest_commands()[0].contains("; pytest -rfEsxXp"));
     assert_eq!(s.reward, 0.0);
     assert_eq!(outcome_of(&s, "PASS_TO_PASS", "a.py::t5"), "missing");
     assert_eq!(s.sub_scores, vec![("f2p".into(), 1.0), ("p2p".into(), 0.8)]);
@@ -413,7 +428,7 @@ fn chunks_and_missing_tests() {
         &fake,
     )
     .unwrap();
-    assert!(fake.pytest_commands()[0].starts_with("tox -e py -- -rfEsxXp"));
+    assert!(fake.pytest_commands()[0].contains("; tox -e py -- -rfEsxXp"));
 }
 
 #[test]
