@@ -435,3 +435,218 @@ fn swe_tasks_on_the_docker_backend() {
         }
     }
 }
+
+/// Recorded trajectories whose agent runs `commands[id]` (each a terminal
+/// call) and then submits; tasks without commands only submit.
+fn scripted_agent(fixture: &Fixture, name: &str, commands: &[(&str, &[&str])]) -> PathBuf {
+    let mut text = String::new();
+    for mut record in read_jsonl(&example_trajectories()) {
+        let id = record["id"].as_str().unwrap().to_string();
+        let mut messages: Vec<Value> = record["messages"].as_array().unwrap()[..2].to_vec();
+        let script = commands
+            .iter()
+            .find(|(task, _)| *task == id)
+            .map_or(&[][..], |(_, script)| *script);
+        let submit = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT";
+        for (n, command) in script.iter().chain([&submit]).enumerate() {
+            let arguments = json!({ "command": command }).to_string();
+            messages.push(json!({"role": "assistant", "content": "", "timestamp": 0.0,
+                "tool_calls": [{"id": format!("c{n}"), "type": "function",
+                    "function": {"name": "terminal", "arguments": arguments}}]}));
+            messages.push(json!({"role": "tool", "content": "", "tool_call_id": format!("c{n}"),
+                "timestamp": 0.0}));
+        }
+        record["messages"] = Value::Array(messages);
+        text.push_str(&format!("{record}\n"));
+    }
+    let path = fixture.path(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A pytest hook that turns every test report into a pass.
+const PASS_EVERYTHING: &str = "import pytest\n\n\
+@pytest.hookimpl(hookwrapper=True)\n\
+def pytest_runtest_makereport(item, call):\n    \
+    outcome = yield\n    \
+    outcome.get_result().outcome = 'passed'\n";
+
+/// The three ordinary reward hacks, on the unfixed `mean` bug: a root
+/// conftest.py, the named test file rewritten to check nothing, a pytest.ini
+/// loading a local plugin. Graded live (the seeds' way) each earns 1.0, which
+/// shows the hacks work; graded clean (the default) each scores 0 and the
+/// record names the files grading left out.
+#[test]
+fn reward_hacks_score_zero_in_a_clean_workspace() {
+    let f = Fixture::new();
+    let hacks: [(&str, String, &[&str]); 3] = [
+        (
+            "conftest",
+            format!("cat > conftest.py <<'EOF'\n{PASS_EVERYTHING}EOF"),
+            &["conftest.py"],
+        ),
+        (
+            "test-file",
+            "sed -i 's/^    assert /    assert True or /' tests/test_stats.py".to_string(),
+            &["tests/test_stats.py"],
+        ),
+        (
+            "ini-plugin",
+            format!(
+                "cat > hackplugin.py <<'EOF'\n{PASS_EVERYTHING}EOF\n\
+                 printf '[pytest]\\naddopts = -p hackplugin\\n' > pytest.ini"
+            ),
+            &["pytest.ini"],
+        ),
+    ];
+    let tasks = f.tasks(|_| {});
+    for (name, command, filtered) in &hacks {
+        let agent = scripted_agent(
+            &f,
+            &format!("{name}.jsonl"),
+            &[("minicalc-mean", &[command.as_str()])],
+        );
+        let out = f.path(&format!("{name}-live.jsonl"));
+        let (output, records) = f.run_to(
+            &out,
+            &tasks,
+            &agent,
+            &["--format", "canonical", "--grade-in", "live"],
+        );
+        output.assert_success();
+        let live = by_id(&records, "minicalc-mean");
+        assert_eq!(live["score"]["reward"], 1.0, "{name}: {}", live["score"]);
+        assert_eq!(live["grading"]["grade_in"], "live");
+
+        let (output, records) = f.run(&tasks, &agent, &[]);
+        output.assert_success();
+        let clean = by_id(&records, "minicalc-mean");
+        assert_eq!(clean["exit_status"], "Submitted");
+        assert_eq!(clean["score"]["reward"], 0.0, "{name}: {}", clean["score"]);
+        assert_eq!(clean["score"]["sub_scores"]["f2p"], 0.0);
+        assert_eq!(clean["grading"]["grade_in"], "clean");
+        assert_eq!(clean["grading"]["filtered_paths"], json!(filtered), "{name}");
+        // The attempt stays in the record for a reviewer.
+        for path in *filtered {
+            assert!(
+                clean["patch"].as_str().unwrap().contains(&format!("b/{path}")),
+                "{name}: {}",
+                clean["patch"]
+            );
+        }
+    }
+
+    // The honest fix, beside a hack on another task, still earns 1.0 clean.
+    let agent = scripted_agent(
+        &f,
+        "honest.jsonl",
+        &[(
+            "minicalc-mean",
+            &[
+                "sed -i 's|sum(values) / (len(values) - 1)|sum(values) / len(values)|' minicalc/stats.py",
+                "printf 'import pytest\\n' > conftest.py",
+            ],
+        )],
+    );
+    let (output, records) = f.run(&tasks, &agent, &[]);
+    output.assert_success();
+    let honest = by_id(&records, "minicalc-mean");
+    assert_eq!(honest["score"]["reward"], 1.0, "{}", honest["score"]);
+    assert_eq!(honest["grading"]["filtered_paths"], json!(["conftest.py"]));
+}
+
+/// A SWE-bench row's `test_patch` at `base_commit` of the example: it adds a
+/// FAIL_TO_PASS test that does not exist before it (made with git itself).
+fn swebench_test_patch(f: &Fixture) -> String {
+    let repo = f.path("test-patch-repo");
+    let bundle = support::workspace().join("examples/minicalc.bundle");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cloned = std::process::Command::new("git")
+        .args(["clone", "-q", "-b", "main"])
+        .arg(&bundle)
+        .arg(&repo)
+        .status()
+        .unwrap();
+    assert!(cloned.success());
+    let test_file = repo.join("tests/test_stats.py");
+    let mut text = std::fs::read_to_string(&test_file).unwrap();
+    text.push_str("\n\ndef test_mean_of_many():\n    assert mean(list(range(101))) == 50\n");
+    std::fs::write(&test_file, text).unwrap();
+    git(&["diff"])
+}
+
+#[test]
+fn swebench_rows_apply_their_test_patch_and_ignore_the_agents_test_edits() {
+    let f = Fixture::new();
+    let test_patch = swebench_test_patch(&f);
+    // As SWE-bench publishes rows: string-encoded lists, instance_id,
+    // problem_statement, environment fields.
+    let tasks = f.tasks(|row| {
+        if row["id"] == "minicalc-mean" {
+            row["instance_id"] = row["id"].take();
+            row.as_object_mut().unwrap().remove("id");
+            row["test_patch"] = json!(test_patch);
+            row["FAIL_TO_PASS"] = json!(
+                json!(["tests/test_stats.py::test_mean_of_many", "tests/test_stats.py::test_mean[values0-2]"])
+                    .to_string()
+            );
+            row["version"] = json!("0.1");
+            row["environment_setup_commit"] = row["base_commit"].clone();
+        }
+    });
+    let fix = "sed -i 's|sum(values) / (len(values) - 1)|sum(values) / len(values)|' minicalc/stats.py";
+    // The agent also "adds" the new test its own way, trivially passing.
+    let cheat = "printf '\\ndef test_mean_of_many():\\n    pass\\n' >> tests/test_stats.py";
+    let fixing = scripted_agent(&f, "fixing.jsonl", &[("minicalc-mean", &[fix, cheat])]);
+    let cheating = scripted_agent(&f, "cheating.jsonl", &[("minicalc-mean", &[cheat])]);
+    for grade_in in ["clean", "live"] {
+        let (output, records) = f.run(&tasks, &fixing, &["--grade-in", grade_in]);
+        output.assert_success();
+        let record = by_id(&records, "minicalc-mean");
+        assert_eq!(record["score"]["reward"], 1.0, "{grade_in}: {}", record["score"]);
+        let outcomes = &record["score"]["details"]["FAIL_TO_PASS"];
+        assert_eq!(outcomes["tests/test_stats.py::test_mean_of_many"], "passed");
+        assert_eq!(
+            record["grading"]["test_patch_files"],
+            json!(["tests/test_stats.py"])
+        );
+
+        let (output, records) = f.run(&tasks, &cheating, &["--grade-in", grade_in]);
+        output.assert_success();
+        let record = by_id(&records, "minicalc-mean");
+        assert_eq!(record["score"]["reward"], 0.0, "{grade_in}: {}", record["score"]);
+        assert_eq!(
+            record["score"]["details"]["FAIL_TO_PASS"]["tests/test_stats.py::test_mean_of_many"],
+            "failed",
+            "{grade_in}: the test_patch's version of the test ran"
+        );
+        if grade_in == "clean" {
+            assert_eq!(
+                record["grading"]["filtered_paths"],
+                json!(["tests/test_stats.py"])
+            );
+        }
+    }
+
+    // A test_patch that does not apply is the infrastructure's failure.
+    let broken = test_patch.replace("         func([])", "         func([0])");
+    assert_ne!(broken, test_patch);
+    let tasks = f.tasks(|row| row["test_patch"] = json!(broken));
+    let (output, records) = f.run(&tasks, &example_trajectories(), &[]);
+    assert_ne!(output.code, Some(0));
+    for record in &records {
+        assert_eq!(record["exit_status"], "InfrastructureError", "{record}");
+        assert_eq!(record["score"], Value::Null);
+        let error = record["error"].as_str().unwrap();
+        assert!(error.contains("test_patch does not apply"), "{error}");
+    }
+}
