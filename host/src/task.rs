@@ -102,6 +102,14 @@ impl Task {
         }))
     }
 
+    /// The container image the row asks for: `image`, or the names
+    /// SWE-smith (`image_name`) and other SWE datasets (`docker_image`) use.
+    pub fn image(&self) -> Option<&str> {
+        ["image", "image_name", "docker_image"]
+            .iter()
+            .find_map(|key| self.field(key).filter(|image| !image.trim().is_empty()))
+    }
+
     /// A string field of the row, if present.
     pub fn field(&self, key: &str) -> Option<&str> {
         self.row.get(key).and_then(Value::as_str)
@@ -119,6 +127,11 @@ mod tests {
             .unwrap();
         assert_eq!((t.id.as_str(), t.prompt.as_str()), ("a", "do it"));
         assert_eq!(t.field("image"), Some("x"));
+        assert_eq!(t.image(), Some("x"));
+        let t = Task::parse_line(0, r#"{"instance_id": "o__r-1", "problem_statement": "p", "image_name": "swesmith.x"}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!((t.id.as_str(), t.image()), ("o__r-1", Some("swesmith.x")));
 
         let t = Task::parse_line(4, r#"{"task": "other key"}"#)
             .unwrap()

@@ -122,6 +122,11 @@ impl RepoCache {
     /// absolute, so the cache key does not depend on the current directory.
     fn source(repo: &str) -> String {
         let path = Path::new(repo);
+        if !repo.contains("://") && !repo.starts_with("git@") && !path.exists() && is_slug(repo) {
+            // SWE-bench, SWE-smith and SWE-Gym rows name GitHub repositories
+            // as `owner/name`.
+            return format!("https://github.com/{repo}.git");
+        }
         if repo.contains("://") || repo.starts_with("git@") || !path.exists() {
             return repo.to_string();
         }
@@ -406,6 +411,17 @@ async fn run(sandbox: &dyn Sandbox, command: &str) -> Result<String, WorkspaceEr
     Ok(out.output)
 }
 
+/// `owner/name`, as GitHub spells a repository.
+fn is_slug(repo: &str) -> bool {
+    let part = |p: &str| {
+        !p.is_empty()
+            && !p.starts_with('.')
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    repo.split_once('/')
+        .is_some_and(|(owner, name)| part(owner) && part(name))
+}
+
 fn path_str(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
@@ -439,4 +455,27 @@ async fn git_bytes_in(dir: Option<&Path>, args: &[&str]) -> Result<Vec<u8>, Repo
         });
     }
     Ok(out.stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_slugs_urls_and_paths() {
+        assert_eq!(
+            RepoCache::source("astropy/astropy"),
+            "https://github.com/astropy/astropy.git"
+        );
+        assert_eq!(
+            RepoCache::source("https://example.com/x.git"),
+            "https://example.com/x.git"
+        );
+        assert_eq!(RepoCache::source("git@host:o/r.git"), "git@host:o/r.git");
+        // A path that exists is a path, made absolute.
+        let dir = tempfile::tempdir().unwrap();
+        let local = dir.path().to_string_lossy().into_owned();
+        assert_eq!(RepoCache::source(&local), local);
+        assert!(!is_slug("../x") && !is_slug("a/b/c") && !is_slug("./x"));
+    }
 }

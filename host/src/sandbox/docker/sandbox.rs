@@ -104,10 +104,10 @@ impl SandboxProvider for DockerProvider {
 
     async fn create(&self, task: &Task) -> Result<Arc<dyn Sandbox>, SandboxError> {
         let image = task
-            .field("image")
+            .image()
             .or(self.config.image.as_deref())
             .ok_or_else(|| {
-                SandboxError::Other("no image: give --image or an `image` field in the row".into())
+                SandboxError::Other("no image: give --image or an `image` (or `image_name`) field in the row".into())
             })?
             .to_string();
         let workdir = task
