@@ -17,6 +17,7 @@ pub mod rollout;
 pub mod sandbox;
 pub mod scoring;
 pub mod settings;
+pub mod stats;
 pub mod store;
 mod sync;
 pub mod task;
