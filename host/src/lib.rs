@@ -12,6 +12,7 @@ pub mod builtins;
 pub mod catalog;
 pub mod model;
 pub mod plugin;
+pub mod report;
 pub mod rescore;
 pub mod rollout;
 pub mod sandbox;

@@ -307,15 +307,15 @@ pub struct SkippedLine {
 }
 
 /// Calls `each` with every canonical record of the JSONL file at `path` (a
-/// run's output or a checkpoint journal). A bad line (most often the torn
-/// last line of a run that was killed mid-append) is logged as a warning
-/// naming the file and line, skipped, and returned: one bad line must not
-/// hide the rest of a run. A file with bad lines and no record at all is an
-/// error, as it is surely not a canonical file.
-pub fn each_record(
+/// run's output or a checkpoint journal), stopping at its first error. A bad
+/// line (most often the torn last line of a run that was killed mid-append)
+/// is logged as a warning naming the file and line, skipped, and returned:
+/// one bad line must not hide the rest of a run. A file with bad lines and no
+/// record at all is an error, as it is surely not a canonical file.
+pub fn each_record<E: From<RunFileError>>(
     path: &Path,
-    mut each: impl FnMut(Trajectory),
-) -> Result<Vec<SkippedLine>, RunFileError> {
+    mut each: impl FnMut(Trajectory) -> Result<(), E>,
+) -> Result<Vec<SkippedLine>, E> {
     let io = |source| RunFileError::Io {
         path: path.to_path_buf(),
         source,
@@ -326,9 +326,9 @@ pub fn each_record(
         match record {
             Ok((_, trajectory)) => {
                 records += 1;
-                each(trajectory);
+                each(trajectory)?;
             }
-            Err(RecordError::Read(e)) => return Err(io(e)),
+            Err(RecordError::Read(e)) => return Err(io(e).into()),
             Err(RecordError::Bad(line, reason)) => {
                 tracing::warn!("{}:{line}: {reason}; line skipped", path.display());
                 skipped.push(SkippedLine { line, reason });
@@ -339,7 +339,8 @@ pub fn each_record(
         return Err(RunFileError::NoRecords {
             path: path.to_path_buf(),
             bad: skipped.len(),
-        });
+        }
+        .into());
     }
     Ok(skipped)
 }
@@ -525,13 +526,19 @@ mod tests {
         let path = dir.path().join("run.jsonl");
         std::fs::write(&path, format!("{good}\n{good}\n{}", &good[..20])).unwrap();
         let mut seen = 0;
-        let skipped = each_record(&path, |_| seen += 1).unwrap();
+        let skipped = each_record::<RunFileError>(&path, |_| {
+            seen += 1;
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(seen, 2);
         assert_eq!(skipped.len(), 1);
         assert_eq!(skipped[0].line, 3);
 
         std::fs::write(&path, "{\"not\": \"a record\"}\n").unwrap();
-        let error = each_record(&path, |_| {}).unwrap_err().to_string();
+        let error = each_record::<RunFileError>(&path, |_| Ok(()))
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("no canonical trajectory records, 1 bad line"),
             "{error}"
