@@ -136,9 +136,9 @@ pub fn write_report(input: &Path, output: &Path) -> Result<Report, ReportError> 
         skipped: &skipped[..skipped.len().min(SKIPPED_SHOWN)],
         skipped_total: skipped.len(),
     };
-    json_script(&mut out, "rows", &rows)
-        .and_then(|()| json_script(&mut out, "stats", &stats))
-        .and_then(|()| json_script(&mut out, "meta", &meta))
+    json_script(&mut out, "data-rows", &rows)
+        .and_then(|()| json_script(&mut out, "data-stats", &stats))
+        .and_then(|()| json_script(&mut out, "data-meta", &meta))
         .and_then(|()| out.write_all(tail.as_bytes()))
         .and_then(|()| out.flush())
         .map_err(failed)?;
