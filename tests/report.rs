@@ -54,7 +54,9 @@ const PATCH: &str = "diff --git a/calc.py b/calc.py\nindex 1..2 100644\n--- a/ca
 /// error; an old record without usage, cost, patch or score; text that tries
 /// to close the page's script) and a torn last line.
 fn small_run() -> String {
-    let long_output: String = (0..200).map(|i| format!("line {i} of a long output\n")).collect();
+    let long_output: String = (0..200)
+        .map(|i| format!("line {i} of a long output\n"))
+        .collect();
     let solved = record(
         "calc-1",
         0,
@@ -113,7 +115,15 @@ fn small_run() -> String {
         json!({"messages": [{"role": "assistant",
             "content": "</script><script>document.title = 'PWNED'</script><!-- done"}]}),
     );
-    for key in ["usage", "cost", "duration_secs", "submission", "patch", "score", "error"] {
+    for key in [
+        "usage",
+        "cost",
+        "duration_secs",
+        "submission",
+        "patch",
+        "score",
+        "error",
+    ] {
         old.as_object_mut().unwrap().remove(key);
     }
     let lines: Vec<String> = [solved, unsolved, model_error, infra_error, old]
@@ -163,7 +173,11 @@ fn stats_prints_the_figures_as_text_and_json() {
         "  terminal       4\n",
         "1 bad line(s) skipped",
     ] {
-        assert!(text.stdout.contains(expected), "no {expected:?} in\n{}", text.stdout);
+        assert!(
+            text.stdout.contains(expected),
+            "no {expected:?} in\n{}",
+            text.stdout
+        );
     }
 
     let json: Value = serde_json::from_str(&plinth_ok(&["stats", run, "--json"]).stdout).unwrap();
@@ -213,19 +227,27 @@ fn the_report_renders_filters_and_opens_a_trajectory_in_chromium() {
         outcome.describe()
     );
     assert!(
-        outcome.stderr.contains("5 trajectories, 1 bad line(s) skipped"),
+        outcome
+            .stderr
+            .contains("5 trajectories, 1 bad line(s) skipped"),
         "{}",
         outcome.describe()
     );
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(!page.contains("</script><script>document.title"), "a record closed its script");
+    assert!(
+        !page.contains("</script><script>document.title"),
+        "a record closed its script"
+    );
     assert!(!page.contains("\"tools\":[{"), "tool specs are left out");
 
     let Some(chromium) = chromium() else { return };
     let list = chromium.dump_dom(&html, "", "list");
     assert_eq!(rows(&list), 5, "{list}");
     assert!(list.contains("5 trajectories"), "{list}");
-    assert!(list.contains("1 line(s) of"), "the skipped line is shown: {list}");
+    assert!(
+        list.contains("1 line(s) of"),
+        "the skipped line is shown: {list}"
+    );
     assert!(!list.contains("<title>PWNED"), "{list}");
     assert!(list.contains("ModelError") && list.contains("503 Service Unavailable"));
     assert!(list.contains("<svg"), "charts: {list}");
@@ -233,7 +255,10 @@ fn the_report_renders_filters_and_opens_a_trajectory_in_chromium() {
     // Filters from the URL: by exit status, by text.
     let errors = chromium.dump_dom(&html, "#status=ModelError", "status");
     assert_eq!(rows(&errors), 1, "{errors}");
-    assert!(errors.contains("calc-3") && !errors.contains(">calc-1<"), "{errors}");
+    assert!(
+        errors.contains("calc-3") && !errors.contains(">calc-1<"),
+        "{errors}"
+    );
     let text = chromium.dump_dom(&html, "#q=worktree", "text");
     assert_eq!(rows(&text), 1, "{text}");
     assert!(text.contains("calc-4"), "{text}");
@@ -259,14 +284,20 @@ fn the_report_renders_filters_and_opens_a_trajectory_in_chromium() {
         assert!(solved.contains(expected), "no {expected:?} in {solved}");
     }
     let unsolved = chromium.dump_dom(&html, "#open=1", "detail-unsolved");
-    assert!(unsolved.contains("FAIL_TO_PASS: 0 of 2 passed"), "{unsolved}");
+    assert!(
+        unsolved.contains("FAIL_TO_PASS: 0 of 2 passed"),
+        "{unsolved}"
+    );
     assert!(unsolved.contains("outcome-failed\">error<"), "{unsolved}");
     assert!(unsolved.contains("outcome-other\">not_run<"), "{unsolved}");
     let failed = chromium.dump_dom(&html, "#open=2", "detail-error");
     assert!(failed.contains("Not scored."), "{failed}");
     assert!(failed.contains("503 Service Unavailable"), "{failed}");
     let old = chromium.dump_dom(&html, "#open=4", "detail-old");
-    assert!(old.contains("No patch.") && old.contains("Not scored."), "{old}");
+    assert!(
+        old.contains("No patch.") && old.contains("Not scored."),
+        "{old}"
+    );
     assert!(old.contains("&lt;/script&gt;&lt;script&gt;"), "{old}");
 
     chromium.screenshot(&html, "", "report-list.png");
@@ -307,7 +338,12 @@ fn a_report_of_ten_thousand_trajectories_opens_on_its_first_page() {
     let html = dir.path().join("big.html");
 
     let started = Instant::now();
-    plinth_ok(&["report", run.to_str().unwrap(), "-o", html.to_str().unwrap()]);
+    plinth_ok(&[
+        "report",
+        run.to_str().unwrap(),
+        "-o",
+        html.to_str().unwrap(),
+    ]);
     let written = started.elapsed();
     let size = std::fs::metadata(&html).unwrap().len();
     eprintln!(
@@ -441,7 +477,11 @@ impl Chromium {
             name,
         );
         let png = std::fs::read(&path).unwrap();
-        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{} is no PNG", path.display());
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{} is no PNG",
+            path.display()
+        );
         assert!(png.len() > 20_000, "{} is nearly empty", path.display());
         eprintln!("screenshot: {}", path.display());
     }
