@@ -612,8 +612,12 @@ async fn a_batch_of_200_tasks_at_concurrency_32() {
     assert_eq!(dirs.len(), 200);
     let summary = outcome.summary();
     assert_eq!(summary["tasks"], 200);
-    assert_eq!(summary["api_calls"], 400);
+    assert_eq!(summary["api_calls"]["total"], 400);
     assert_eq!(summary["by_status"], json!({"Finished": 200}));
+    // The same summary is saved beside the output.
+    let saved = ctx.output().with_extension("summary.json");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(saved, summary);
     let stats = ctx.server.stats();
     assert_eq!(stats.chat_completions, 400);
     // Up to 32 at once, and really more than one.

@@ -22,6 +22,16 @@ else
     echo "tests/run.sh: Docker setup failed: the Docker tests will be skipped" >&2
 fi
 
+# Headless Chromium for tests/report.rs, which opens `plinth report` pages.
+# Installed like Docker when it can be (root, apt); then the browser checks
+# must run, else they skip loudly.
+if [ -x /usr/bin/chromium ] || { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null &&
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+    export PLINTH_REQUIRE_CHROMIUM=1
+else
+    echo "tests/run.sh: Chromium could not be installed: the report's browser checks will be skipped" >&2
+fi
+
 # Every crate: the host's unit and end-to-end tests, the mock LLM server, and
 # the plugins' own unit tests (they compile natively too). The components
 # themselves are built for wasm32-wasip2 by host/build.rs and the tests.

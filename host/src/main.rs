@@ -48,6 +48,12 @@ enum Command {
     /// Re-grade recorded runs with a scorer: fresh workspace, recorded patch,
     /// scorer; no model calls.
     Rescore(Box<cli::rescore::RescoreArgs>),
+    /// A run's records as one self-contained HTML page: figures, a table of
+    /// trajectories, each one's conversation, patch and test outcomes.
+    Report(cli::report::ReportArgs),
+    /// A run's figures: exit statuses, rewards, cost, tokens, durations,
+    /// tool calls.
+    Stats(cli::stats::StatsArgs),
     /// Housekeeping of sandboxes (e.g. containers left by a killed run).
     Sandbox {
         #[command(subcommand)]
@@ -139,6 +145,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Format(args) => cli::format::run(args, &cli.global.plugins).await,
         Command::Rescore(args) => cli::rescore::run(*args, &cli.global.plugins).await,
+        Command::Report(args) => cli::report::run(args),
+        Command::Stats(args) => cli::stats::run(args),
         Command::Sandbox { command } => cli::sandbox::run(command).await,
     }
 }

@@ -20,6 +20,7 @@ pub use summary::Summary;
 
 use crate::agent::{Agent, Checkpoint};
 use crate::rollout::{Rollout, Rollouts};
+use crate::stats::Tally;
 use crate::store::{Journal, Record, StoreError, TrajectoryStore};
 use crate::task::Task;
 use crate::trajectory::{ExitStatus, Trajectory};
@@ -110,6 +111,7 @@ pub async fn run_batch(
     }
     summary.tasks = pending.len();
     let mut progress = Progress::new(config.progress_bar, pending.len());
+    let mut tally = Tally::default();
     let mut groups = Groups::default();
     for task in &pending {
         groups.expect(task);
@@ -174,7 +176,7 @@ pub async fn run_batch(
             }
         };
         summary.unsaved += usize::from(!stored);
-        summary.add(&trajectory);
+        tally.add(&trajectory);
         progress.finished(&trajectory);
         if group_size == 1 {
             continue;
@@ -219,6 +221,7 @@ pub async fn run_batch(
         }
     };
     progress.clear();
+    summary.stats = tally.stats();
     summary.wall_secs = started.elapsed().as_secs_f64();
     Ok(summary)
 }

@@ -1,10 +1,14 @@
-//! What a batch did: counts for the final summary, and a line (or a
-//! progress bar tick) per finished trajectory while it runs.
+//! What a batch did: the final summary (printed, and saved as
+//! `summary.json` beside the output), and a line (or a progress bar tick)
+//! per finished trajectory while it runs.
 
-use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
-use crate::trajectory::{ExitStatus, Trajectory, Usage};
+use crate::stats::Stats;
+use crate::store::StoreError;
+use crate::trajectory::Trajectory;
 
 /// What a batch did, for the summary.
 #[derive(Debug, Default, serde::Serialize)]
@@ -12,13 +16,10 @@ pub struct Summary {
     pub tasks: usize,
     pub skipped: usize,
     pub bad_lines: usize,
-    pub by_status: BTreeMap<ExitStatus, usize>,
-    pub api_calls: u64,
-    pub usage: Usage,
-    pub cost: f64,
-    /// Mean reward over scored trajectories, when any were scored.
-    pub mean_reward: Option<f64>,
-    pub scored: usize,
+    /// The figures of the trajectories this batch ran (not those an earlier
+    /// run did, counted in `skipped`): what `plinth stats --json` prints.
+    #[serde(flatten)]
+    pub stats: Stats,
     pub wall_secs: f64,
     /// Records that could not be formatted or stored (their canonical
     /// checkpoint is kept).
@@ -36,19 +37,26 @@ impl Summary {
         self.bad_lines == 0
             && self.unsaved == 0
             && self.interrupted.is_none()
-            && !self.by_status.keys().any(|s| s.is_error())
+            && !self.stats.by_status.keys().any(|s| s.is_error())
     }
 
-    pub(super) fn add(&mut self, t: &Trajectory) {
-        *self.by_status.entry(t.exit_status).or_default() += 1;
-        self.api_calls += u64::from(t.api_calls);
-        self.usage += t.usage;
-        self.cost += t.cost;
-        if let Some(score) = &t.score {
-            let total = self.mean_reward.unwrap_or(0.0) * self.scored as f64 + score.reward;
-            self.scored += 1;
-            self.mean_reward = Some(total / self.scored as f64);
-        }
+    /// Writes the summary's JSON to `path` (the store's
+    /// [`summary_path`](crate::store::Layout::summary_path)) whole or not at
+    /// all: a crash leaves the previous summary, never half of one.
+    pub fn save(&self, path: &Path) -> Result<(), StoreError> {
+        let io = |source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        serde_json::to_writer_pretty(&mut file, self).map_err(|e| io(e.into()))?;
+        file.write_all(b"\n").map_err(io)?;
+        file.persist(path).map_err(|e| io(e.error))?;
+        Ok(())
     }
 }
 

@@ -3,6 +3,8 @@
 
 pub mod format;
 pub mod plugins;
+pub mod report;
 pub mod rescore;
 pub mod run;
 pub mod sandbox;
+pub mod stats;

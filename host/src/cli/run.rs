@@ -114,6 +114,11 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
     )
     .await?;
     print_summary(&summary, &layout);
+    let summary_path = layout.summary_path();
+    match summary.save(&summary_path) {
+        Ok(()) => eprintln!("  summary: {}", summary_path.display()),
+        Err(e) => tracing::error!("cannot save the summary: {e}"),
+    }
     Ok(if summary.ok() {
         ExitCode::SUCCESS
     } else {
@@ -161,7 +166,8 @@ fn print_summary(summary: &Summary, layout: &Layout) {
         Layout::Jsonl(path) => path.display().to_string(),
         Layout::Files { dir, .. } => dir.display().to_string(),
     };
-    let statuses: Vec<String> = summary
+    let stats = &summary.stats;
+    let statuses: Vec<String> = stats
         .by_status
         .iter()
         .map(|(s, n)| format!("{s}: {n}"))
@@ -178,15 +184,18 @@ fn print_summary(summary: &Summary, layout: &Layout) {
             statuses.join(", ")
         }
     );
-    if let Some(mean) = summary.mean_reward {
-        eprintln!("  rewards: {} scored, mean {mean:.3}", summary.scored);
+    if let Some(reward) = &stats.reward {
+        eprintln!(
+            "  rewards: {} scored, mean {:.3}",
+            reward.scored, reward.mean
+        );
     }
     eprintln!(
         "  api calls: {}, tokens: {} in / {} out, cost: ${:.4}, wall: {:.1}s",
-        summary.api_calls,
-        summary.usage.prompt_tokens,
-        summary.usage.completion_tokens,
-        summary.cost,
+        stats.api_calls.total,
+        stats.usage.prompt_tokens,
+        stats.usage.completion_tokens,
+        stats.cost.total,
         summary.wall_secs
     );
     if summary.unsaved > 0 {

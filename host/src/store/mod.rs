@@ -54,6 +54,18 @@ pub enum Layout {
     Files { dir: PathBuf, extension: String },
 }
 
+impl Layout {
+    /// Where a run's summary goes: `<stem>.summary.json` beside a JSONL
+    /// output (`out/run.jsonl` -> `out/run.summary.json`), `summary.json` in
+    /// an output directory.
+    pub fn summary_path(&self) -> PathBuf {
+        match self {
+            Self::Jsonl(path) => path.with_extension("summary.json"),
+            Self::Files { dir, .. } => dir.join("summary.json"),
+        }
+    }
+}
+
 /// One line of the done file.
 #[derive(Debug, Serialize, Deserialize)]
 struct DoneEntry {
