@@ -453,8 +453,10 @@ fn scripted_agent(fixture: &Fixture, name: &str, commands: &[(&str, &[&str])]) -
             messages.push(json!({"role": "assistant", "content": "", "timestamp": 0.0,
                 "tool_calls": [{"id": format!("c{n}"), "type": "function",
                     "function": {"name": "terminal", "arguments": arguments}}]}));
-            messages.push(json!({"role": "tool", "content": "", "tool_call_id": format!("c{n}"),
-                "timestamp": 0.0}));
+            messages.push(
+                json!({"role": "tool", "content": "", "tool_call_id": format!("c{n}"),
+                "timestamp": 0.0}),
+            );
         }
         record["messages"] = Value::Array(messages);
         text.push_str(&format!("{record}\n"));
@@ -525,11 +527,18 @@ fn reward_hacks_score_zero_in_a_clean_workspace() {
         assert_eq!(clean["score"]["reward"], 0.0, "{name}: {}", clean["score"]);
         assert_eq!(clean["score"]["sub_scores"]["f2p"], 0.0);
         assert_eq!(clean["grading"]["grade_in"], "clean");
-        assert_eq!(clean["grading"]["filtered_paths"], json!(filtered), "{name}");
+        assert_eq!(
+            clean["grading"]["filtered_paths"],
+            json!(filtered),
+            "{name}"
+        );
         // The attempt stays in the record for a reviewer.
         for path in *filtered {
             assert!(
-                clean["patch"].as_str().unwrap().contains(&format!("b/{path}")),
+                clean["patch"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("b/{path}")),
                 "{name}: {}",
                 clean["patch"]
             );
@@ -596,14 +605,18 @@ fn swebench_rows_apply_their_test_patch_and_ignore_the_agents_test_edits() {
             row.as_object_mut().unwrap().remove("id");
             row["test_patch"] = json!(test_patch);
             row["FAIL_TO_PASS"] = json!(
-                json!(["tests/test_stats.py::test_mean_of_many", "tests/test_stats.py::test_mean[values0-2]"])
-                    .to_string()
+                json!([
+                    "tests/test_stats.py::test_mean_of_many",
+                    "tests/test_stats.py::test_mean[values0-2]"
+                ])
+                .to_string()
             );
             row["version"] = json!("0.1");
             row["environment_setup_commit"] = row["base_commit"].clone();
         }
     });
-    let fix = "sed -i 's|sum(values) / (len(values) - 1)|sum(values) / len(values)|' minicalc/stats.py";
+    let fix =
+        "sed -i 's|sum(values) / (len(values) - 1)|sum(values) / len(values)|' minicalc/stats.py";
     // The agent also "adds" the new test its own way, trivially passing.
     let cheat = "printf '\\ndef test_mean_of_many():\\n    pass\\n' >> tests/test_stats.py";
     let fixing = scripted_agent(&f, "fixing.jsonl", &[("minicalc-mean", &[fix, cheat])]);
@@ -612,7 +625,11 @@ fn swebench_rows_apply_their_test_patch_and_ignore_the_agents_test_edits() {
         let (output, records) = f.run(&tasks, &fixing, &["--grade-in", grade_in]);
         output.assert_success();
         let record = by_id(&records, "minicalc-mean");
-        assert_eq!(record["score"]["reward"], 1.0, "{grade_in}: {}", record["score"]);
+        assert_eq!(
+            record["score"]["reward"], 1.0,
+            "{grade_in}: {}",
+            record["score"]
+        );
         let outcomes = &record["score"]["details"]["FAIL_TO_PASS"];
         assert_eq!(outcomes["tests/test_stats.py::test_mean_of_many"], "passed");
         assert_eq!(
@@ -623,7 +640,11 @@ fn swebench_rows_apply_their_test_patch_and_ignore_the_agents_test_edits() {
         let (output, records) = f.run(&tasks, &cheating, &["--grade-in", grade_in]);
         output.assert_success();
         let record = by_id(&records, "minicalc-mean");
-        assert_eq!(record["score"]["reward"], 0.0, "{grade_in}: {}", record["score"]);
+        assert_eq!(
+            record["score"]["reward"], 0.0,
+            "{grade_in}: {}",
+            record["score"]
+        );
         assert_eq!(
             record["score"]["details"]["FAIL_TO_PASS"]["tests/test_stats.py::test_mean_of_many"],
             "failed",
@@ -649,4 +670,93 @@ fn swebench_rows_apply_their_test_patch_and_ignore_the_agents_test_edits() {
         let error = record["error"].as_str().unwrap();
         assert!(error.contains("test_patch does not apply"), "{error}");
     }
+}
+
+/// `plinth run` leaves SWE-bench's files beside canonical records; `plinth
+/// swebench` makes the same from any canonical file.
+#[test]
+fn preds_json_and_the_swebench_report() {
+    let f = Fixture::new();
+    let tasks = f.tasks(|_| {});
+    let median_fix = "python3 - <<'EOF'\nimport pathlib\npath = pathlib.Path('minicalc/stats.py')\n\
+        text = path.read_text()\ntext = text.replace('    n = len(values)\\n    middle', \
+        '    values = sorted(values)\\n    n = len(values)\\n    middle')\npath.write_text(text)\nEOF";
+    let agent = scripted_agent(
+        &f,
+        "mixed.jsonl",
+        &[
+            ("minicalc-median", &[median_fix]),
+            ("minicalc-parse", &["echo 'More docs.' >> README.md"]),
+        ],
+    );
+    let (output, records) = f.run(&tasks, &agent, &[]);
+    output.assert_success();
+    assert_eq!(records.len(), 3);
+
+    let preds: Value =
+        serde_json::from_str(&std::fs::read_to_string(f.path("out.preds.json")).unwrap()).unwrap();
+    assert_eq!(preds.as_object().unwrap().len(), 3);
+    let median = &preds["minicalc-median"];
+    assert_eq!(median["instance_id"], "minicalc-median");
+    assert_eq!(
+        median["model_name_or_path"],
+        by_id(&records, "minicalc-median")["model"]
+    );
+    assert!(
+        median["model_patch"]
+            .as_str()
+            .unwrap()
+            .contains("+    values = sorted(values)")
+    );
+    assert_eq!(preds["minicalc-mean"]["model_patch"], "");
+
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(f.path("out.swebench.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["total_instances"], 3);
+    assert_eq!(report["completed_instances"], 2);
+    assert_eq!(report["resolved_ids"], json!(["minicalc-median"]));
+    assert_eq!(report["unresolved_ids"], json!(["minicalc-parse"]));
+    assert_eq!(report["empty_patch_ids"], json!(["minicalc-mean"]));
+    assert_eq!(report["error_ids"], json!([]));
+    let parse = &report["instances"]["minicalc-parse"];
+    assert_eq!(parse["resolved"], false);
+    assert_eq!(parse["patch_exists"], true);
+    let row = read_jsonl(&tasks)
+        .into_iter()
+        .find(|r| r["id"] == "minicalc-parse")
+        .unwrap();
+    let f2p: Vec<Value> = row["FAIL_TO_PASS"].as_array().unwrap().clone();
+    assert!(!f2p.is_empty());
+    assert_eq!(parse["tests_status"]["FAIL_TO_PASS"]["failure"], json!(f2p));
+    assert_eq!(parse["tests_status"]["FAIL_TO_PASS"]["success"], json!([]));
+    assert_eq!(parse["tests_status"]["PASS_TO_PASS"]["failure"], json!([]));
+    assert_eq!(
+        report["instances"]["minicalc-median"]["tests_status"]["FAIL_TO_PASS"]["success"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // The command gives the same files from the records.
+    let (preds2, report2) = (f.path("p.json"), f.path("r.json"));
+    let out = f.path("out.jsonl");
+    f.plinth(&[
+        "swebench",
+        out.to_str().unwrap(),
+        "--preds",
+        preds2.to_str().unwrap(),
+        "--report",
+        report2.to_str().unwrap(),
+    ])
+    .assert_success();
+    assert_eq!(
+        std::fs::read_to_string(preds2).unwrap(),
+        std::fs::read_to_string(f.path("out.preds.json")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(report2).unwrap(),
+        std::fs::read_to_string(f.path("out.swebench.json")).unwrap()
+    );
 }

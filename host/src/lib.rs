@@ -21,6 +21,7 @@ pub mod scoring;
 pub mod settings;
 pub mod stats;
 pub mod store;
+pub mod swebench;
 mod sync;
 pub mod task;
 pub mod trajectory;

@@ -54,6 +54,9 @@ enum Command {
     /// A run's figures: exit statuses, rewards, cost, tokens, durations,
     /// tool calls.
     Stats(cli::stats::StatsArgs),
+    /// A run's `preds.json` and SWE-bench-shaped report (resolved /
+    /// unresolved / error ids, per-instance test lists).
+    Swebench(cli::swebench::SweBenchArgs),
     /// Housekeeping of sandboxes (e.g. containers left by a killed run).
     Sandbox {
         #[command(subcommand)]
@@ -147,6 +150,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rescore(args) => cli::rescore::run(*args, &cli.global.plugins).await,
         Command::Report(args) => cli::report::run(args),
         Command::Stats(args) => cli::stats::run(args),
+        Command::Swebench(args) => cli::swebench::run(args),
         Command::Sandbox { command } => cli::sandbox::run(command).await,
     }
 }

@@ -128,9 +128,12 @@ mod tests {
         assert_eq!((t.id.as_str(), t.prompt.as_str()), ("a", "do it"));
         assert_eq!(t.field("image"), Some("x"));
         assert_eq!(t.image(), Some("x"));
-        let t = Task::parse_line(0, r#"{"instance_id": "o__r-1", "problem_statement": "p", "image_name": "swesmith.x"}"#)
-            .unwrap()
-            .unwrap();
+        let t = Task::parse_line(
+            0,
+            r#"{"instance_id": "o__r-1", "problem_statement": "p", "image_name": "swesmith.x"}"#,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((t.id.as_str(), t.image()), ("o__r-1", Some("swesmith.x")));
 
         let t = Task::parse_line(4, r#"{"task": "other key"}"#)

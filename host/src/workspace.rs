@@ -371,7 +371,10 @@ pub(crate) async fn restore(
 }
 
 /// Runs a command of the task's evaluation (before its scorers).
-pub(crate) async fn run_command(sandbox: &dyn Sandbox, command: &str) -> Result<(), WorkspaceError> {
+pub(crate) async fn run_command(
+    sandbox: &dyn Sandbox,
+    command: &str,
+) -> Result<(), WorkspaceError> {
     run(sandbox, command).await.map(drop)
 }
 
@@ -389,7 +392,11 @@ fn quote(word: &str) -> String {
 fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Runs a command that must succeed; its output otherwise becomes the error.
@@ -416,7 +423,8 @@ fn is_slug(repo: &str) -> bool {
     let part = |p: &str| {
         !p.is_empty()
             && !p.starts_with('.')
-            && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     };
     repo.split_once('/')
         .is_some_and(|(owner, name)| part(owner) && part(name))

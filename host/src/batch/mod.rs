@@ -74,7 +74,9 @@ async fn run_task(task: &Task, ctx: &RunContext, checkpoint_dir: PathBuf) -> Tra
     if trajectory.exit_status.is_error() {
         rollout.release().await;
     } else {
-        ctx.rollouts.grade(task, &mut trajectory, Some(rollout)).await;
+        ctx.rollouts
+            .grade(task, &mut trajectory, Some(rollout))
+            .await;
     }
     checkpoint.save(&trajectory).await;
     trajectory

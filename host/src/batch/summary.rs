@@ -2,12 +2,9 @@
 //! `summary.json` beside the output), and a line (or a progress bar tick)
 //! per finished trajectory while it runs.
 
-use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 use crate::stats::Stats;
-use crate::store::StoreError;
 use crate::trajectory::Trajectory;
 
 /// What a batch did, for the summary.
@@ -38,25 +35,6 @@ impl Summary {
             && self.unsaved == 0
             && self.interrupted.is_none()
             && !self.stats.by_status.keys().any(|s| s.is_error())
-    }
-
-    /// Writes the summary's JSON to `path` (the store's
-    /// [`summary_path`](crate::store::Layout::summary_path)) whole or not at
-    /// all: a crash leaves the previous summary, never half of one.
-    pub fn save(&self, path: &Path) -> Result<(), StoreError> {
-        let io = |source| StoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let dir = path
-            .parent()
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        serde_json::to_writer_pretty(&mut file, self).map_err(|e| io(e.into()))?;
-        file.write_all(b"\n").map_err(io)?;
-        file.persist(path).map_err(|e| io(e.error))?;
-        Ok(())
     }
 }
 

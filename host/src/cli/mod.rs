@@ -8,3 +8,4 @@ pub mod rescore;
 pub mod run;
 pub mod sandbox;
 pub mod stats;
+pub mod swebench;

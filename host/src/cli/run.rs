@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
+use super::swebench::{PREDS, REPORT};
+
 use plinth::agent::{Agent, Toolbox};
 use plinth::batch::{BatchConfig, OutputFormat, RunContext, Summary, run_batch};
 use plinth::catalog;
@@ -16,7 +18,7 @@ use plinth::plugin::{PluginKind, PluginRuntime, RuntimeConfig};
 use plinth::rollout::Rollouts;
 use plinth::scoring::Scorers;
 use plinth::settings::{ModelChoice, OutputTarget, RunOptions, RunSettings, TaskSource};
-use plinth::store::{Layout, TrajectoryStore};
+use plinth::store::{Layout, TrajectoryStore, save_json};
 use plinth::task::{BadLine, Task};
 use plinth::workspace::RepoCache;
 
@@ -98,6 +100,7 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
             grading: settings.scoring.grading.clone(),
         },
     });
+    let canonical = matches!(format, OutputFormat::Canonical);
     let summary = run_batch(
         tasks,
         bad_lines,
@@ -114,10 +117,24 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
     )
     .await?;
     print_summary(&summary, &layout);
-    let summary_path = layout.summary_path();
-    match summary.save(&summary_path) {
+    let summary_path = layout.beside("summary.json");
+    match save_json(&summary_path, &summary) {
         Ok(()) => eprintln!("  summary: {}", summary_path.display()),
         Err(e) => tracing::error!("cannot save the summary: {e}"),
+    }
+    // SWE-bench's files, from the whole output (records of earlier runs
+    // resumed into it included), when the output is canonical records.
+    if let (Layout::Jsonl(path), true) = (&layout, canonical) {
+        let (preds, report) = (layout.beside(PREDS), layout.beside(REPORT));
+        match plinth::swebench::write(path, &preds, &report) {
+            Ok(0) => {}
+            Ok(_) => eprintln!(
+                "  SWE-bench predictions: {}\n  SWE-bench report: {}",
+                preds.display(),
+                report.display()
+            ),
+            Err(e) => tracing::error!("cannot write the SWE-bench files: {e}"),
+        }
     }
     Ok(if summary.ok() {
         ExitCode::SUCCESS

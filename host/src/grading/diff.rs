@@ -98,7 +98,10 @@ fn header_paths(rest: &str) -> Vec<String> {
         } else {
             second.to_string()
         };
-        return vec![strip_side(&first).to_string(), strip_side(&second).to_string()];
+        return vec![
+            strip_side(&first).to_string(),
+            strip_side(&second).to_string(),
+        ];
     }
     if let Some(at) = rest.find(" \"") {
         return vec![
@@ -139,7 +142,10 @@ fn split_quoted(text: &str) -> (String, &str) {
         }
     }
     let end = end.min(bytes.len().saturating_sub(1));
-    (unquote(&text[..=end]), text.get(end + 1..).unwrap_or_default())
+    (
+        unquote(&text[..=end]),
+        text.get(end + 1..).unwrap_or_default(),
+    )
 }
 
 /// Git's C quoting undone (`"a\tb\303\244"` → the bytes it stands for);

@@ -25,9 +25,7 @@ pub use protect::BadGlob;
 use protect::GradingFiles;
 
 /// Where the scorers run.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum GradeIn {
     /// A fresh workspace with the agent's patch, minus the grading files.
@@ -276,7 +274,10 @@ mod tests {
             note: None,
         };
         let text = serde_json::to_string(&grading).unwrap();
-        assert_eq!(text, r#"{"grade_in":"clean","filtered_paths":["conftest.py"]}"#);
+        assert_eq!(
+            text,
+            r#"{"grade_in":"clean","filtered_paths":["conftest.py"]}"#
+        );
         assert_eq!(serde_json::from_str::<Grading>(&text).unwrap(), grading);
     }
 }

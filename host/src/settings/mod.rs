@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 pub use options::{RunOptions, SandboxOptions, ScoringOptions};
 pub use sandbox::{SandboxKind, SandboxSettings};
 
-use crate::grading::GradingSettings;
 use crate::agent::{AgentConfig, OnTextReply, Prompts};
+use crate::grading::GradingSettings;
 use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
 
 /// A setting that cannot be used, named as the user wrote it.

@@ -55,15 +55,33 @@ pub enum Layout {
 }
 
 impl Layout {
-    /// Where a run's summary goes: `<stem>.summary.json` beside a JSONL
-    /// output (`out/run.jsonl` -> `out/run.summary.json`), `summary.json` in
+    /// Where a file about the whole run goes: `<stem>.<name>` beside a
+    /// JSONL output (`out/run.jsonl` -> `out/run.summary.json`), `<name>` in
     /// an output directory.
-    pub fn summary_path(&self) -> PathBuf {
+    pub fn beside(&self, name: &str) -> PathBuf {
         match self {
-            Self::Jsonl(path) => path.with_extension("summary.json"),
-            Self::Files { dir, .. } => dir.join("summary.json"),
+            Self::Jsonl(path) => path.with_extension(name),
+            Self::Files { dir, .. } => dir.join(name),
         }
     }
+}
+
+/// Writes `value` as pretty JSON to `path` whole or not at all (a temp file
+/// renamed over it), so a crash never leaves half a file.
+pub fn save_json(path: &Path, value: &impl Serialize) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    serde_json::to_writer_pretty(&mut file, value).map_err(|e| io(e.into()))?;
+    file.write_all(b"\n").map_err(io)?;
+    file.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
 }
 
 /// One line of the done file.

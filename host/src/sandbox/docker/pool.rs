@@ -238,7 +238,10 @@ impl SandboxProvider for PoolProvider {
             .image()
             .or(self.shared.config.image.as_deref())
             .ok_or_else(|| {
-                SandboxError::Other("no image: give --image or an `image` (or `image_name`) field in the row".into())
+                SandboxError::Other(
+                    "no image: give --image or an `image` (or `image_name`) field in the row"
+                        .into(),
+                )
             })?
             .to_string();
         if task.field("cwd").is_some() && !self.cwd_warned.swap(true, Ordering::Relaxed) {

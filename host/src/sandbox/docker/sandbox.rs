@@ -107,7 +107,10 @@ impl SandboxProvider for DockerProvider {
             .image()
             .or(self.config.image.as_deref())
             .ok_or_else(|| {
-                SandboxError::Other("no image: give --image or an `image` (or `image_name`) field in the row".into())
+                SandboxError::Other(
+                    "no image: give --image or an `image` (or `image_name`) field in the row"
+                        .into(),
+                )
             })?
             .to_string();
         let workdir = task
