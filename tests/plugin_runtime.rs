@@ -82,7 +82,7 @@ async fn assert_still_healthy(rt: &PluginRuntime) {
         .format(&sample_trajectory(), &json!({"mode": "ok"}), true)
         .await
         .unwrap();
-    assert_eq!(text, "ok t1");
+    assert_eq!(text, r#"{"ok": "t1"}"#);
     let terminal = terminal(rt).await;
     let sandbox: Arc<dyn Sandbox> = Arc::new(LocalSandbox::new(None, Default::default()).unwrap());
     let result = terminal
@@ -278,10 +278,13 @@ async fn api_0_1_formatter_sees_the_exit_status_string_and_formats_groups_by_its
     assert!(formatter.info.per_group, "its 0.1 info says per-group");
 
     let group = sample_group();
-    let text = formatter.format(&group[0], &json!({}), true).await.unwrap();
+    let text = formatter
+        .format(&group[0], &json!({}), false)
+        .await
+        .unwrap();
     assert_eq!(text, "legacy t1 Submitted");
     let text = formatter
-        .format_group(&group, &json!({}), true)
+        .format_group(&group, &json!({}), false)
         .await
         .unwrap();
     assert_eq!(text, "legacy group t1=Submitted,t2=Finished");
@@ -304,10 +307,13 @@ async fn api_0_2_group_formatter_is_one_per_group_formatter_that_sees_the_enum()
     assert!(formatter.info.per_group, "it exports group-formatter");
 
     let group = sample_group();
-    let text = formatter.format(&group[0], &json!({}), true).await.unwrap();
+    let text = formatter
+        .format(&group[0], &json!({}), false)
+        .await
+        .unwrap();
     assert_eq!(text, "one t1 enum:submitted");
     let text = formatter
-        .format_group(&group, &json!({}), true)
+        .format_group(&group, &json!({}), false)
         .await
         .unwrap();
     assert_eq!(text, "group of 2: t1=enum:submitted,t2=enum:finished");
@@ -401,4 +407,121 @@ fn plugins_inspect_reports_each_api_version() {
         scorer.contains("world:       plinth:plugin/scorer-plugin@0.2.0"),
         "{scorer}"
     );
+}
+
+/// The hostile formatter or tool in `mode`, in a fresh runtime: the result.
+async fn hostile_tool(rt: &PluginRuntime, mode: &str) -> Result<String, PluginError> {
+    let tool = guest_plugin(rt, "hostile-tool").await.into_tool().unwrap();
+    let sandbox: Arc<dyn Sandbox> = Arc::new(LocalSandbox::new(None, Default::default()).unwrap());
+    tool.invoke("hostile", &json!({ "mode": mode }).to_string(), sandbox)
+        .await
+        .map(|result| result.content)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_tools_meet_the_same_limits_as_formatters() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let err = hostile_tool(&rt, "spin").await.unwrap_err();
+    assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
+    let err = hostile_tool(&rt, "grow").await.unwrap_err();
+    assert!(matches!(err, PluginError::MemoryLimit { .. }), "{err}");
+    let err = hostile_tool(&rt, "panic").await.unwrap_err();
+    assert!(
+        err.to_string().contains("hostile tool panicked on purpose"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("hostile-tool"), "{err}");
+    assert_still_healthy(&rt).await;
+}
+
+/// A plugin that prints far past its capture cap keeps running: the rest of
+/// its output is dropped (and logged), the call succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn printing_past_the_output_cap_is_not_a_failure() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    assert_eq!(hostile_tool(&rt, "flood-output").await.unwrap(), "printed");
+    let text = hostile(&rt)
+        .await
+        .format(&sample_trajectory(), &json!({"mode": "flood-output"}), true)
+        .await
+        .unwrap();
+    assert_eq!(text, r#"{"ok": "t1"}"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jsonl_record_that_is_not_json_is_refused() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let formatter = hostile(&rt).await;
+    let options = json!({"mode": "not-json"});
+    let err = formatter
+        .format(&sample_trajectory(), &options, true)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("hostile"), "{text}");
+    assert!(text.contains("not JSON"), "{text}");
+    assert!(text.contains("ok t1"), "{text}");
+    // Outside JSONL any text is a record.
+    let text = formatter
+        .format(&sample_trajectory(), &options, false)
+        .await
+        .unwrap();
+    assert_eq!(text, "ok t1");
+}
+
+/// A tool plugin returning 48 MiB: the model is sent the output cap's worth,
+/// head and tail with a marker, as for a command; the run goes on.
+#[test]
+fn a_flooding_tool_result_reaches_the_model_cut_to_the_output_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let call = |id: &str, name: &str, arguments: serde_json::Value| {
+        json!({"role": "assistant", "content": "", "timestamp": 0.0, "tool_calls": [
+            {"id": id, "type": "function",
+             "function": {"name": name, "arguments": arguments.to_string()}}]})
+    };
+    let mut record = serde_json::to_value(sample_trajectory()).unwrap();
+    record["id"] = json!("task-0");
+    record["messages"] = json!([
+        {"role": "user", "content": "flood", "timestamp": 0.0},
+        call("c1", "hostile", json!({"mode": "flood-result"})),
+        call("c2", "terminal", json!({"command": "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"})),
+    ]);
+    let replay = dir.path().join("replay.jsonl");
+    std::fs::write(&replay, format!("{record}\n")).unwrap();
+    let out = dir.path().join("out.jsonl");
+    let model = format!("replay:{}", replay.display());
+    let tool = support::guest("hostile-tool");
+    let outcome = support::run::Outcome::from(
+        support::run::plinth()
+            .args(["run", "--task", "flood", "--format", "canonical"])
+            .args(["--model", &model, "--max-output-bytes", "1000"])
+            .arg("--tool")
+            .arg(&tool)
+            .arg("--output-file")
+            .arg(&out)
+            .output()
+            .unwrap(),
+    );
+    outcome.assert_success();
+    let record: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap();
+    assert_eq!(record["exit_status"], "Submitted", "{}", record["error"]);
+    let result = record["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["tool_call_id"] == "c1")
+        .unwrap()["content"]
+        .as_str()
+        .unwrap();
+    assert!(
+        result.len() < 1200,
+        "{} bytes reached the model",
+        result.len()
+    );
+    assert!(result.contains("bytes of output cut"), "{result}");
+    assert!(result.starts_with("flood flood"), "{result}");
 }

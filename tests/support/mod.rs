@@ -24,6 +24,7 @@ pub fn guest(name: &str) -> PathBuf {
         "plinth-guest-legacy-formatter",
         "plinth-guest-group-formatter",
         "plinth-guest-sandbox-scorer",
+        "plinth-guest-hostile-tool",
     ];
     static BUILT: OnceLock<Vec<PathBuf>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {

@@ -338,7 +338,7 @@ impl Agent {
             Ok(result) => {
                 let submission = result.exec.as_ref().and_then(|e| submission_in(&e.output));
                 CallOutcome {
-                    content: result.content,
+                    content: sandbox.output_policy().tool_result(result.content),
                     format_error: false,
                     ending: submission.map(|submission| Ending {
                         status: ExitStatus::Submitted,

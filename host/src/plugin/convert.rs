@@ -27,6 +27,10 @@ pub(crate) struct InvalidToolSpec {
 /// The conversions of one API version. Expects in scope: `wit` (that
 /// version's `types`), `wit_tool` (its exported `tool` interface) and
 /// `exit_status`, the version's spelling of [`ExitStatus`].
+/// Most bytes of scorer details a record keeps: details are for people and
+/// reports, and a record must stay small enough to read back.
+const MAX_DETAILS_BYTES: usize = 1 << 20;
+
 macro_rules! record_conversions {
     () => {
         /// The WIT record formatters and scorers receive.
@@ -146,12 +150,25 @@ macro_rules! record_conversions {
                     sub.name, sub.value
                 )));
             }
-            let details = serde_json::from_str(&result.details).unwrap_or_else(|_| {
+            let details = if result.details.len() > super::MAX_DETAILS_BYTES {
                 tracing::warn!(
-                    "scorer `{scorer}` returned details that are not JSON; kept as text"
+                    "scorer `{scorer}` returned {} bytes of details, over the {}-byte cap; \
+                     only their head is kept",
+                    result.details.len(),
+                    super::MAX_DETAILS_BYTES
                 );
-                Value::String(result.details)
-            });
+                serde_json::json!({
+                    "truncated_bytes": result.details.len(),
+                    "head": &result.details[..result.details.floor_char_boundary(4096)],
+                })
+            } else {
+                serde_json::from_str(&result.details).unwrap_or_else(|_| {
+                    tracing::warn!(
+                        "scorer `{scorer}` returned details that are not JSON; kept as text"
+                    );
+                    Value::String(result.details)
+                })
+            };
             Ok(Score {
                 reward: result.reward,
                 sub_scores: result

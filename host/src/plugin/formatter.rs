@@ -171,21 +171,39 @@ impl FormatterPlugin {
         self.checked(result, jsonl)
     }
 
-    /// The formatter's text, refused when a JSONL record spans several lines.
+    /// The formatter's text, refused when it is over the size cap, or, for
+    /// JSONL, not one line of valid JSON: nothing half-written reaches the
+    /// output.
     fn checked(
         &self,
         result: Result<String, GuestError>,
         jsonl: bool,
     ) -> Result<String, PluginError> {
         let text = result.map_err(|error| self.meta.guest_error(error))?;
-        if jsonl && text.contains('\n') {
-            return Err(self.meta.guest_error(GuestError::Failed(
-                "it returned several lines for one JSONL record".into(),
-            )));
+        let refuse = |why: String| Err(self.meta.guest_error(GuestError::Failed(why)));
+        if text.len() > MAX_RECORD_BYTES {
+            return refuse(format!(
+                "it returned a record of {} bytes, over the {MAX_RECORD_BYTES}-byte cap",
+                text.len()
+            ));
+        }
+        if jsonl {
+            if text.contains('\n') {
+                return refuse("it returned several lines for one JSONL record".into());
+            }
+            if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+                return refuse(format!(
+                    "it returned a JSONL record that is not JSON ({e}): {:?}",
+                    &text[..text.floor_char_boundary(80)]
+                ));
+            }
         }
         Ok(text)
     }
 }
+
+/// Most bytes of one formatted record (or group record).
+const MAX_RECORD_BYTES: usize = 64 << 20;
 
 /// The options object the guest receives, with `jsonl` set.
 fn guest_options(options: &serde_json::Value, jsonl: bool) -> Result<String, PluginError> {

@@ -391,10 +391,18 @@ impl PluginRuntime {
         })
         .await;
         let state = store.data();
-        let stderr = state.stderr_text();
-        let stdout = state.stdout_text();
+        let (stdout, stdout_dropped) = state.stdout.text();
+        let (stderr, stderr_dropped) = state.stderr.text();
         if !stdout.is_empty() {
             tracing::debug!(plugin, "plugin stdout: {stdout}");
+        }
+        if stdout_dropped + stderr_dropped > 0 {
+            tracing::warn!(
+                plugin,
+                "the plugin printed {stdout_dropped} byte(s) to stdout and {stderr_dropped} to \
+                 stderr beyond its {}-byte output cap; they were dropped",
+                self.inner.config.output_limit
+            );
         }
         match outcome {
             Ok(Ok(value)) => {

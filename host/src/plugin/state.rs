@@ -2,14 +2,17 @@
 //! captured stdout/stderr, the memory limiter, and the sandbox session lent
 //! for the call. What the guest may call on it is in `imports`.
 
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Resource, ResourceTable};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::sandbox::Sandbox;
+use crate::sync::Locked;
 
 /// The `session` resource as the host sees it: the task's sandbox.
 pub struct SessionHandle(pub Arc<dyn Sandbox>);
@@ -46,13 +49,79 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     }
 }
 
+/// A guest's stdout or stderr: the first `cap` bytes kept, the rest counted
+/// and dropped. Writes always succeed: a pipe that refused them once full
+/// would make a chatty guest trap, and printing too much is not a failure.
+#[derive(Clone)]
+pub(crate) struct CapturedOutput {
+    cap: usize,
+    captured: Arc<Mutex<Captured>>,
+}
+
+#[derive(Default)]
+struct Captured {
+    kept: Vec<u8>,
+    dropped: u64,
+}
+
+impl CapturedOutput {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            captured: Arc::default(),
+        }
+    }
+
+    /// What was kept, as text, and how many bytes were dropped.
+    pub fn text(&self) -> (String, u64) {
+        let captured = self.captured.locked();
+        let text = String::from_utf8_lossy(&captured.kept).trim().to_string();
+        (text, captured.dropped)
+    }
+}
+
+impl IsTerminal for CapturedOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CapturedOutput {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl tokio::io::AsyncWrite for CapturedOutput {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut captured = self.captured.locked();
+        let room = self.cap.saturating_sub(captured.kept.len());
+        let keep = buf.len().min(room);
+        captured.kept.extend_from_slice(&buf[..keep]);
+        captured.dropped += (buf.len() - keep) as u64;
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
 pub(crate) struct StoreState {
     pub plugin: Arc<str>,
     wasi: WasiCtx,
     table: ResourceTable,
     pub limiter: MemoryLimiter,
-    pub stdout: MemoryOutputPipe,
-    pub stderr: MemoryOutputPipe,
+    pub stdout: CapturedOutput,
+    pub stderr: CapturedOutput,
     /// When the call started and how long it has spent waiting on the host
     /// (sandbox commands), so the CPU budget counts only the guest's own time.
     pub started: Instant,
@@ -61,8 +130,8 @@ pub(crate) struct StoreState {
 
 impl StoreState {
     pub fn new(plugin: Arc<str>, memory_cap: usize, output_cap: usize) -> Self {
-        let stdout = MemoryOutputPipe::new(output_cap);
-        let stderr = MemoryOutputPipe::new(output_cap);
+        let stdout = CapturedOutput::new(output_cap);
+        let stderr = CapturedOutput::new(output_cap);
         // Nothing inherited: no env, args, preopens, stdin or network.
         let wasi = WasiCtxBuilder::new()
             .stdout(stdout.clone())
@@ -89,20 +158,6 @@ impl StoreState {
     /// Time the guest itself has run (wall time minus host calls).
     pub(crate) fn guest_time(&self) -> Duration {
         self.started.elapsed().saturating_sub(self.host_time)
-    }
-
-    /// What the guest wrote to stderr (bounded), for error messages.
-    pub(crate) fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents())
-            .trim()
-            .to_string()
-    }
-
-    /// What the guest wrote to stdout (bounded), for the debug log.
-    pub(crate) fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout.contents())
-            .trim()
-            .to_string()
     }
 
     pub(crate) fn lend(

@@ -140,6 +140,10 @@ impl Sandbox for LocalSandbox {
         &self.cwd
     }
 
+    fn output_policy(&self) -> &OutputPolicy {
+        &self.config.output
+    }
+
     fn host_path(&self) -> Option<&Path> {
         Some(Path::new(&self.cwd))
     }

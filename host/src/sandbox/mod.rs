@@ -76,6 +76,8 @@ pub trait Sandbox: Send + Sync {
     fn kind(&self) -> &'static str;
     /// The directory commands run in unless a request says otherwise.
     fn cwd(&self) -> &str;
+    /// What the model may see of output: commands' and tool plugins' alike.
+    fn output_policy(&self) -> &OutputPolicy;
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError>;
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError>;
     async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), SandboxError>;

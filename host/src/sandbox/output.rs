@@ -47,8 +47,8 @@ impl OutputPolicy {
             return (text, false);
         }
         let half = self.max_bytes / 2;
-        let head_end = floor_char_boundary(&text, half.min(text.len()));
-        let tail_start = ceil_char_boundary(&text, text.len().saturating_sub(half).max(head_end));
+        let head_end = text.floor_char_boundary(half);
+        let tail_start = text.ceil_char_boundary(text.len().saturating_sub(half).max(head_end));
         let cut = total - (head_end + (text.len() - tail_start)) as u64;
         let rendered = format!(
             "{}\n[... {cut} bytes of output cut; showing the first and last {half} bytes ...]\n{}",
@@ -58,6 +58,33 @@ impl OutputPolicy {
         (rendered, true)
     }
 }
+
+impl OutputPolicy {
+    /// What the model sees of a tool plugin's result: secrets redacted, and
+    /// at most the output cap plus [`RESULT_FRAMING`] bytes, else the head
+    /// and tail with a marker, as for a command. A plugin cannot send the
+    /// model more, whatever it returns; a result that frames a command's
+    /// (already cut) output is left whole.
+    pub(crate) fn tool_result(&self, content: String) -> String {
+        let over = content.len() > self.max_bytes.saturating_add(RESULT_FRAMING);
+        let secret = self
+            .secrets
+            .iter()
+            .any(|s| !s.is_empty() && content.contains(s.as_str()));
+        if !over && !secret {
+            return content;
+        }
+        let policy = Self {
+            max_bytes: if over { self.max_bytes } else { usize::MAX },
+            secrets: self.secrets.clone(),
+        };
+        policy.render(content.as_bytes(), 0).0
+    }
+}
+
+/// Room a tool result has beyond the output cap for its own framing (an exit
+/// code, a JSON wrapper) around a command's output.
+const RESULT_FRAMING: usize = 2048;
 
 /// Keeps the first `limit/2` bytes and a rolling window of the last `limit/2`
 /// bytes of a stream, counting what falls in between.
@@ -99,20 +126,6 @@ impl HeadTail {
         all.extend(self.tail);
         (all, self.dropped)
     }
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
-    while i < s.len() && !s.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 /// Removes ANSI escape sequences (colours, cursor moves, OSC titles): they are
@@ -183,6 +196,24 @@ mod tests {
         assert!(text.starts_with("01234\n"), "{text}");
         assert!(text.ends_with("\nfghij"), "{text}");
         assert!(text.contains("10 bytes of output cut"), "{text}");
+    }
+
+    #[test]
+    fn tool_results_are_capped_and_redacted() {
+        let policy = OutputPolicy {
+            max_bytes: 100,
+            secrets: vec!["sk-secret".into()],
+        };
+        // Within the cap and its framing room: as is.
+        let framed = "x".repeat(100 + RESULT_FRAMING);
+        assert_eq!(policy.tool_result(framed.clone()), framed);
+        // A flood: head and tail with the marker, never more than the cap.
+        let flood = "y".repeat(48 << 20);
+        let shown = policy.tool_result(flood);
+        assert!(shown.len() < 200, "{}", shown.len());
+        assert!(shown.contains("bytes of output cut"), "{shown}");
+        // A secret is redacted even in a short result.
+        assert_eq!(policy.tool_result("key sk-secret".into()), "key [REDACTED]");
     }
 
     #[test]

@@ -22,7 +22,9 @@ use super::container::{self, CONTROL_DIR, ContainerSpec, Images, RunIdentity, sh
 use super::engines::{Engines, Placement};
 use super::error::DockerError;
 use super::{DockerConfig, archive, exec, reap};
-use crate::sandbox::{ExecOutput, ExecRequest, Sandbox, SandboxError, SandboxProvider};
+use crate::sandbox::{
+    ExecOutput, ExecRequest, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
+};
 use crate::sync::Locked;
 use crate::task::Task;
 
@@ -619,6 +621,10 @@ impl Sandbox for SlotSandbox {
 
     fn cwd(&self) -> &str {
         &self.cwd
+    }
+
+    fn output_policy(&self) -> &OutputPolicy {
+        &self.pool.shared.config.output
     }
 
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError> {

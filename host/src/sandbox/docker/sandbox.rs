@@ -9,7 +9,9 @@ use tokio::sync::RwLock;
 use super::container::{self, CONTROL_DIR, ContainerSpec, Images, LABEL_TASK, RunIdentity};
 use super::engines::{Engines, Placement};
 use super::{DockerConfig, archive, exec, reap};
-use crate::sandbox::{ExecOutput, ExecRequest, Sandbox, SandboxError, SandboxProvider};
+use crate::sandbox::{
+    ExecOutput, ExecRequest, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
+};
 use crate::task::Task;
 
 /// Makes one container per task, spread over the run's engines.
@@ -162,6 +164,10 @@ impl Sandbox for DockerSandbox {
 
     fn cwd(&self) -> &str {
         &self.cwd
+    }
+
+    fn output_policy(&self) -> &OutputPolicy {
+        &self.config.output
     }
 
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError> {

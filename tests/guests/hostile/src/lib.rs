@@ -1,6 +1,7 @@
 //! A formatter component that misbehaves in the way its options ask
-//! (`{"mode": "spin" | "grow" | "panic" | "ok"}`), so the runtime's limits can
-//! be tested against a real guest.
+//! (`{"mode": "spin" | "grow" | "panic" | "flood-output" | "not-json" |
+//! "ok"}`), so the runtime's limits can be tested against a real guest. It
+//! answers `{"ok": "<id>"}` when it behaves.
 
 wit_bindgen::generate!({
     path: "../../../wit/0.1.0",
@@ -44,7 +45,16 @@ impl Guest for Hostile {
         if options.contains("\"panic\"") {
             panic!("hostile guest panicked on purpose");
         }
-        Ok(format!("ok {}", trajectory.id))
+        if options.contains("\"not-json\"") {
+            return Ok(format!("ok {}", trajectory.id));
+        }
+        if options.contains("\"flood-output\"") {
+            let line = "noise ".repeat(1000);
+            for _ in 0..200 {
+                eprintln!("{line}");
+            }
+        }
+        Ok(format!("{{\"ok\": \"{}\"}}", trajectory.id))
     }
 
     fn format_group(_group: Vec<Trajectory>, _options: String) -> Result<String, PluginError> {
