@@ -110,6 +110,20 @@ impl Task {
             .find_map(|key| self.field(key).filter(|image| !image.trim().is_empty()))
     }
 
+    /// A row field holding a command or a list of commands (none when absent
+    /// or of another type).
+    pub(crate) fn commands(&self, key: &str) -> Vec<String> {
+        match self.row.get(key) {
+            Some(Value::String(s)) if !s.trim().is_empty() => vec![s.clone()],
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// A string field of the row, if present.
     pub fn field(&self, key: &str) -> Option<&str> {
         self.row.get(key).and_then(Value::as_str)

@@ -12,8 +12,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
-
 use crate::sandbox::{ExecRequest, Sandbox, SandboxError};
 use crate::sync::Locked;
 use crate::task::Task;
@@ -67,19 +65,13 @@ pub(crate) struct RepoSpec {
 }
 
 impl RepoSpec {
-    /// The row's `repo`, `base_commit` and `setup` (a string or a list of
-    /// commands); `None` when the task has no repository.
+    /// The row's `repo`, `base_commit` and `setup` commands (`install`
+    /// too: the install step of SWE-style rows); `None` when the task has no
+    /// repository.
     pub fn of(task: &Task) -> Option<Self> {
         let repo = task.field("repo")?.to_string();
-        let setup = match task.row.get("setup") {
-            Some(Value::String(s)) if !s.trim().is_empty() => vec![s.clone()],
-            Some(Value::Array(list)) => list
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            _ => Vec::new(),
-        };
+        let mut setup = task.commands("setup");
+        setup.extend(task.commands("install"));
         Some(Self {
             repo,
             base_commit: task.field("base_commit").map(str::to_string),

@@ -140,7 +140,7 @@ impl GradingPlan {
             }
         };
         let mut eval_commands = settings.eval_commands.clone();
-        eval_commands.extend(commands(task.row.get("eval_commands")));
+        eval_commands.extend(task.commands("eval_commands"));
         Self {
             patch,
             test_patch,
@@ -187,19 +187,6 @@ fn test_ids(task: &Task) -> Vec<String> {
             _ => Vec::new(),
         })
         .collect()
-}
-
-/// A row field holding a command or a list of commands.
-pub(crate) fn commands(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(s)) if !s.trim().is_empty() => vec![s.clone()],
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 #[cfg(test)]
