@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use plinth::catalog;
-use plinth::plugin::{PluginKind, PluginRuntime, RuntimeConfig};
-use plinth::settings::json_object;
+use plinth::plugin::{PluginKind, PluginRuntime};
+use plinth::settings::{PluginLimitOptions, json_object, plugin_runtime};
 use plinth::trajectory::{RecordError, read_records};
 
 #[derive(Args)]
@@ -34,11 +34,13 @@ pub struct FormatArgs {
     /// Write one file per trajectory here, named `<id><extension>`.
     #[arg(long, alias = "output_dir")]
     output_dir: Option<PathBuf>,
+    #[command(flatten)]
+    plugin_limits: PluginLimitOptions,
 }
 
 pub async fn run(args: FormatArgs, extra: &[PathBuf]) -> Result<ExitCode> {
     let options = json_object("--format-options", args.format_options.as_deref())?;
-    let runtime = PluginRuntime::new(RuntimeConfig::default())?;
+    let runtime = PluginRuntime::new(plugin_runtime(&args.plugin_limits, 1)?)?;
     let formatter = catalog::find(&runtime, &args.format, PluginKind::Formatter, extra)
         .await?
         .into_formatter()?;

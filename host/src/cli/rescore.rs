@@ -10,12 +10,13 @@ use clap::Args;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use plinth::plugin::{PluginRuntime, RuntimeConfig};
+use plinth::plugin::PluginRuntime;
 use plinth::rescore::rescore;
 use plinth::rollout::Rollouts;
 use plinth::scoring::Scorers;
 use plinth::settings::{
-    SandboxOptions, SandboxSettings, ScoringOptions, ScoringSettings, defaults,
+    PluginLimitOptions, SandboxOptions, SandboxSettings, ScoringOptions, ScoringSettings, defaults,
+    plugin_runtime,
 };
 use plinth::trajectory::{RecordError, read_records};
 use plinth::workspace::RepoCache;
@@ -33,6 +34,8 @@ pub struct RescoreArgs {
     scoring: ScoringOptions,
     #[command(flatten)]
     sandbox: SandboxOptions,
+    #[command(flatten)]
+    plugin_limits: PluginLimitOptions,
     /// Records rescored at once.
     #[arg(long, alias = "workers")]
     concurrency: Option<usize>,
@@ -45,7 +48,7 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
         bail!("give at least one --scorer to rescore with");
     }
     let sandbox = SandboxSettings::resolve(&args.sandbox, None)?;
-    let runtime = PluginRuntime::new(RuntimeConfig::for_runs(concurrency))?;
+    let runtime = PluginRuntime::new(plugin_runtime(&args.plugin_limits, concurrency)?)?;
     let rollouts = Arc::new(Rollouts {
         sandboxes: sandbox.provider(concurrency).await?,
         repos: Arc::new(RepoCache::new(sandbox.repo_cache.clone())),

@@ -14,7 +14,7 @@ use plinth::agent::{Agent, Toolbox};
 use plinth::batch::{BatchConfig, OutputFormat, RunContext, Summary, run_batch};
 use plinth::catalog;
 use plinth::model::{ChatModel, ModelClient, ReplayModel};
-use plinth::plugin::{PluginKind, PluginRuntime, RuntimeConfig};
+use plinth::plugin::{PluginKind, PluginRuntime};
 use plinth::rollout::Rollouts;
 use plinth::scoring::Scorers;
 use plinth::settings::{ModelChoice, OutputTarget, RunOptions, RunSettings, TaskSource};
@@ -39,7 +39,7 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
         }
     };
 
-    let runtime = PluginRuntime::new(RuntimeConfig::for_runs(settings.concurrency))?;
+    let runtime = PluginRuntime::new(settings.plugins.clone())?;
     let mut tools = Vec::new();
     let terminal = settings.terminal.then(|| PathBuf::from("terminal"));
     for spec in terminal.iter().chain(&settings.tools) {

@@ -57,6 +57,7 @@ use state::StoreState;
 pub use tool::{ToolPlugin, ToolResult, ToolSpec};
 
 use crate::sandbox::Sandbox;
+use crate::settings::defaults;
 
 /// How often the epoch ticks; the CPU budget is checked at this granularity.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -106,10 +107,10 @@ pub struct RuntimeConfig {
 impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
-            memory_limit: 256 << 20,
-            cpu_budget: Duration::from_secs(10),
-            call_timeout: Duration::from_secs(30 * 60),
-            output_limit: 64 << 10,
+            memory_limit: defaults::PLUGIN_MEMORY_BYTES,
+            cpu_budget: defaults::PLUGIN_CPU,
+            call_timeout: defaults::PLUGIN_TIMEOUT,
+            output_limit: defaults::PLUGIN_OUTPUT_BYTES,
             cache_dir: cache::default_dir(),
             max_instances: 1000,
         }

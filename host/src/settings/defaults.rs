@@ -49,6 +49,17 @@ pub(crate) const SLOTS_PER_CONTAINER: usize = 4;
 /// Pool containers started before the first task.
 pub(crate) const MIN_CONTAINERS: usize = 1;
 
+/// Linear memory of one plugin instance, as `--plugin-memory` spells it.
+pub(crate) const PLUGIN_MEMORY: &str = "256m";
+/// [`PLUGIN_MEMORY`] in bytes.
+pub(crate) const PLUGIN_MEMORY_BYTES: usize = 256 << 20;
+/// CPU time of one plugin call.
+pub(crate) const PLUGIN_CPU: Duration = Duration::from_secs(10);
+/// Wall-clock time of one plugin call, sandbox commands included.
+pub(crate) const PLUGIN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Bytes of a plugin's stdout and of its stderr kept per call.
+pub(crate) const PLUGIN_OUTPUT_BYTES: usize = 64 << 10;
+
 /// Where scorers grade.
 pub(crate) const GRADE_IN: GradeIn = GradeIn::Clean;
 
@@ -80,6 +91,10 @@ pub fn help() -> Vec<(&'static str, String)> {
         ("slots_per_container", SLOTS_PER_CONTAINER.to_string()),
         ("min_containers", MIN_CONTAINERS.to_string()),
         ("grade_in", GRADE_IN.as_str().into()),
+        ("plugin_memory", PLUGIN_MEMORY.into()),
+        ("plugin_cpu", PLUGIN_CPU.as_secs().to_string()),
+        ("plugin_timeout", PLUGIN_TIMEOUT.as_secs().to_string()),
+        ("plugin_output_bytes", PLUGIN_OUTPUT_BYTES.to_string()),
         ("group_size", GROUP_SIZE.to_string()),
         ("concurrency", CONCURRENCY.to_string()),
     ]
@@ -94,6 +109,10 @@ mod tests {
         assert_eq!(
             crate::sandbox::docker::parse_size(CONTAINER_MEMORY),
             Ok(CONTAINER_MEMORY_BYTES)
+        );
+        assert_eq!(
+            crate::sandbox::docker::parse_size(PLUGIN_MEMORY),
+            Ok(PLUGIN_MEMORY_BYTES as i64)
         );
     }
 }

@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use options::{RunOptions, SandboxOptions, ScoringOptions};
+pub use options::{PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions};
 pub use sandbox::{SandboxKind, SandboxSettings};
 
 use crate::agent::{AgentConfig, OnTextReply, Prompts};
 use crate::grading::GradingSettings;
 use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
+use crate::plugin::RuntimeConfig;
 
 /// A setting that cannot be used, named as the user wrote it.
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +155,8 @@ pub struct RunSettings {
     /// Extra tool components.
     pub tools: Vec<PathBuf>,
     pub scoring: ScoringSettings,
+    /// What each plugin call may use, sized for the run's concurrency.
+    pub plugins: RuntimeConfig,
     pub group_size: u32,
     pub concurrency: usize,
     pub resume: bool,
@@ -259,11 +262,47 @@ impl RunSettings {
             terminal: !options.no_terminal.unwrap_or(false),
             tools: options.tool.clone(),
             scoring: ScoringSettings::resolve(&options.scoring)?,
+            plugins: plugin_runtime(
+                &options.plugin_limits,
+                options.concurrency.unwrap_or(defaults::CONCURRENCY),
+            )?,
             group_size: options.group_size.unwrap_or(defaults::GROUP_SIZE).max(1),
             concurrency: options.concurrency.unwrap_or(defaults::CONCURRENCY).max(1),
             resume: options.resume.unwrap_or(false),
         })
     }
+}
+
+/// The plugin runtime's limits from `options` (defaults applied), with
+/// instances for `runs` trajectories in flight.
+pub fn plugin_runtime(
+    options: &PluginLimitOptions,
+    runs: usize,
+) -> Result<RuntimeConfig, SettingsError> {
+    let seconds = |setting: &'static str, value: Option<f64>, default: Duration| match value {
+        None => Ok(default),
+        Some(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
+        Some(_) => Err(invalid(setting, "must be a positive number of seconds")),
+    };
+    let mut config = RuntimeConfig::for_runs(runs);
+    if let Some(text) = &options.plugin_memory {
+        let bytes =
+            crate::sandbox::docker::parse_size(text).map_err(|e| invalid("--plugin-memory", e))?;
+        config.memory_limit = usize::try_from(bytes)
+            .ok()
+            .filter(|b| *b >= 1 << 20)
+            .ok_or_else(|| invalid("--plugin-memory", "must be at least 1m"))?;
+    }
+    config.cpu_budget = seconds("--plugin-cpu", options.plugin_cpu, config.cpu_budget)?;
+    config.call_timeout = seconds(
+        "--plugin-timeout",
+        options.plugin_timeout,
+        config.call_timeout,
+    )?;
+    if let Some(bytes) = options.plugin_output_bytes {
+        config.output_limit = bytes;
+    }
+    Ok(config)
 }
 
 /// `text` as a JSON object (an empty one when not given), or an error
@@ -316,9 +355,49 @@ mod tests {
     use clap::Args;
 
     use super::*;
+    use crate::grading::GradeIn;
 
     fn resolve(flags: &[&str]) -> Result<RunSettings, SettingsError> {
         RunSettings::resolve(RunOptions::parse_flags(flags).unwrap())
+    }
+
+    #[test]
+    fn plugin_limits_and_grading_resolve_or_name_their_flag() {
+        let settings = resolve(&["--task", "t", "--concurrency", "40"]).unwrap();
+        assert_eq!(settings.plugins.memory_limit, defaults::PLUGIN_MEMORY_BYTES);
+        assert_eq!(settings.plugins.cpu_budget, defaults::PLUGIN_CPU);
+        assert_eq!(settings.plugins.max_instances, 80);
+        assert_eq!(settings.scoring.grading.grade_in, GradeIn::Clean);
+        let settings = resolve(&[
+            "--task",
+            "t",
+            "--plugin-memory",
+            "64m",
+            "--plugin-cpu",
+            "2.5",
+            "--plugin-timeout",
+            "60",
+            "--plugin-output-bytes",
+            "100",
+            "--grade-in",
+            "live",
+        ])
+        .unwrap();
+        assert_eq!(settings.plugins.memory_limit, 64 << 20);
+        assert_eq!(settings.plugins.cpu_budget, Duration::from_millis(2500));
+        assert_eq!(settings.plugins.call_timeout, Duration::from_secs(60));
+        assert_eq!(settings.plugins.output_limit, 100);
+        assert_eq!(settings.scoring.grading.grade_in, GradeIn::Live);
+        for (flag, value) in [
+            ("--plugin-memory", "lots"),
+            ("--plugin-memory", "10k"),
+            ("--plugin-cpu", "0"),
+            ("--plugin-timeout", "0.0"),
+            ("--protect", "a["),
+        ] {
+            let err = resolve(&["--task", "t", flag, value]).unwrap_err();
+            assert!(err.to_string().contains(flag), "{flag} {value}: {err}");
+        }
     }
 
     #[test]

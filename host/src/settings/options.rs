@@ -111,6 +111,25 @@ pub struct ScoringOptions {
     pub eval_command: Vec<String>,
 }
 
+/// What one plugin call may use, for every command that runs plugins.
+#[derive(Args, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct PluginLimitOptions {
+    /// Linear memory one plugin instance may grow to (`256m`, `1g`).
+    #[arg(long, alias = "plugin_memory")]
+    pub plugin_memory: Option<String>,
+    /// CPU seconds a plugin may spend in one call (time in its sandbox
+    /// commands not counted).
+    #[arg(long, alias = "plugin_cpu")]
+    pub plugin_cpu: Option<f64>,
+    /// Wall-clock seconds one plugin call may take, sandbox commands included.
+    #[arg(long, alias = "plugin_timeout")]
+    pub plugin_timeout: Option<f64>,
+    /// Bytes of a plugin's stdout and of its stderr kept per call (for the
+    /// log); the rest is dropped.
+    #[arg(long, alias = "plugin_output_bytes")]
+    pub plugin_output_bytes: Option<usize>,
+}
+
 /// Every setting of `plinth run`. Flags follow Hermes' mini_swe_runner (its
 /// underscore spellings are accepted too).
 #[derive(Args, Deserialize, Default, Debug, Clone, PartialEq)]
@@ -206,6 +225,9 @@ pub struct RunOptions {
     #[command(flatten)]
     #[serde(flatten)]
     pub scoring: ScoringOptions,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub plugin_limits: PluginLimitOptions,
     /// Rollouts per task, each in its own sandbox; records carry group reward
     /// statistics, and per-group formats (atropos) write one record per group.
     #[arg(long, alias = "group_size")]
@@ -259,6 +281,13 @@ impl Layer for ScoringOptions {
     }
 }
 
+impl Layer for PluginLimitOptions {
+    fn or_lower(self, lower: Self) -> Self {
+        layered!(PluginLimitOptions, self, lower;
+            plugin_memory, plugin_cpu, plugin_timeout, plugin_output_bytes)
+    }
+}
+
 impl SandboxOptions {
     /// These settings over `lower`'s.
     pub fn over(self, lower: Self) -> Self {
@@ -283,7 +312,7 @@ impl RunOptions {
             config, task, prompts_file, output_file, output_dir, format, format_options, model,
             base_url, api_key, temperature, request_timeout, max_retries, price_table, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
-            text_actions, max_format_errors, system_template, instance_template, scoring,
+            text_actions, max_format_errors, system_template, instance_template, scoring, plugin_limits,
             group_size, concurrency, resume)
     }
 
