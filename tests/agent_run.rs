@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use plinth_mock_llm::{Attempt, RecordedRequest, Reply, Script, ToolCallSpec};
+use plinth_mock_llm::{Attempt, Faults, MockConfig, RecordedRequest, Reply, Script, ToolCallSpec};
 use serde_json::{Value, json};
 use support::mock::{Ctx, MODEL, run_cmd, status};
 use support::run::read_jsonl;
@@ -624,6 +624,63 @@ async fn a_batch_of_200_tasks_at_concurrency_32() {
     );
     // Serially, the 100 ms first replies alone would take 20 s.
     assert!(wall < Duration::from_secs(15), "{wall:?}");
+}
+
+/// A third of the model's replies are faults of every kind the mock knows
+/// (429, 5xx, cut bodies, error objects and empty choices in a 200, dropped
+/// connections): with retries enough, every task ends as it would without
+/// them, once, and each fault cost exactly one extra request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_task_survives_a_third_of_replies_faulted() {
+    const TASKS: usize = 50;
+    let script = Script::new().task(
+        "faulty",
+        vec![vec![run_cmd("echo step one")], vec![Attempt::text("done")]],
+    );
+    let ctx = Ctx::with_config(MockConfig {
+        faults: Faults::at_rate(0.35),
+        ..MockConfig::scripted(script)
+    })
+    .await;
+    let (tasks, ids) = write_tasks(&ctx, "faulty", TASKS);
+    let started = Instant::now();
+    let outcome = ctx
+        .run(&[
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--concurrency",
+            "8",
+            "--max-retries",
+            "15",
+            "--retry-delay",
+            "0.01",
+        ])
+        .await;
+    outcome.assert_success();
+    let records = read_jsonl(&ctx.output());
+    assert_eq!(records.len(), TASKS, "{}", outcome.describe());
+    assert_each_task_once(&records, &ids);
+    for record in &records {
+        assert_eq!(status(record), "Finished", "{record:#}");
+        assert_eq!(record["api_calls"], 2, "{record:#}");
+    }
+    assert_eq!(outcome.summary()["by_status"], json!({"Finished": TASKS}));
+    let stats = ctx.server.stats();
+    assert!(
+        stats.faults_injected >= TASKS as u64 / 2,
+        "only {} faults",
+        stats.faults_injected
+    );
+    assert_eq!(
+        stats.chat_completions,
+        2 * TASKS as u64 + stats.faults_injected
+    );
+    // Short back-off: only the 429s' one-second Retry-After adds up.
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// Complete lines of a file (0 when it does not exist).

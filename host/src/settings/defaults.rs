@@ -26,6 +26,8 @@ pub(crate) const MAX_FORMAT_ERRORS: u32 = 3;
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Retries of a failed model request.
 pub(crate) const MAX_RETRIES: u32 = 5;
+/// Wait before the first retry of a failed model request (it doubles per retry).
+pub(crate) const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// A command's timeout when the model does not ask for one.
 pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -67,6 +69,7 @@ pub fn help() -> Vec<(&'static str, String)> {
         ("max_format_errors", MAX_FORMAT_ERRORS.to_string()),
         ("request_timeout", REQUEST_TIMEOUT.as_secs().to_string()),
         ("max_retries", MAX_RETRIES.to_string()),
+        ("retry_delay", RETRY_DELAY.as_secs_f64().to_string()),
         ("timeout", COMMAND_TIMEOUT.as_secs().to_string()),
         ("max_output_bytes", MAX_OUTPUT_BYTES.to_string()),
         ("memory", CONTAINER_MEMORY.into()),

@@ -190,6 +190,9 @@ impl RunSettings {
                 if let Some(retries) = options.max_retries {
                     config.max_retries = retries;
                 }
+                if let Some(secs) = options.retry_delay {
+                    config.retry_base_delay = seconds("--retry-delay", secs)?;
+                }
                 if let Some(path) = &options.price_table {
                     config.price = PriceTable::load(path)?.price(&model_name);
                 }

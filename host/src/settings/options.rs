@@ -142,6 +142,10 @@ pub struct RunOptions {
     /// Retries of a failed model request.
     #[arg(long, alias = "max_retries")]
     pub max_retries: Option<u32>,
+    /// Seconds before the first retry of a failed model request; the wait
+    /// doubles (with jitter) per retry, up to a minute.
+    #[arg(long, alias = "retry_delay")]
+    pub retry_delay: Option<f64>,
     /// Prices per million input/output tokens by model (TOML or JSON).
     #[arg(long, alias = "price_table")]
     pub price_table: Option<PathBuf>,
@@ -264,7 +268,7 @@ impl RunOptions {
     pub fn over(self, lower: Self) -> Self {
         layered!(RunOptions, self, lower;
             config, task, prompts_file, output_file, output_dir, format, format_options, model,
-            base_url, api_key, temperature, request_timeout, max_retries, price_table, sandbox,
+            base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
             text_actions, max_format_errors, system_template, instance_template, scoring,
             group_size, concurrency, resume)
