@@ -693,6 +693,16 @@ fn complete_lines(path: &Path) -> usize {
 /// kill in the middle of a write leaves it. Returns the records the done file
 /// lists.
 async fn run_and_kill(ctx: &Ctx, args: &[&str], stored: usize, log: &str) -> usize {
+    run_and_kill_when(ctx, args, log, |lines| lines >= stored).await
+}
+
+/// [`run_and_kill`] once `ready` holds for the done file's line count.
+async fn run_and_kill_when(
+    ctx: &Ctx,
+    args: &[&str],
+    log: &str,
+    mut ready: impl FnMut(usize) -> bool,
+) -> usize {
     let done_file = ctx.path("out.jsonl.done");
     let log = std::fs::File::create(ctx.path(log)).unwrap();
     let mut child = ctx
@@ -701,11 +711,9 @@ async fn run_and_kill(ctx: &Ctx, args: &[&str], stored: usize, log: &str) -> usi
         .stderr(log)
         .spawn()
         .unwrap();
-    wait_for(
-        &format!("{stored} records to be stored"),
-        Duration::from_secs(30),
-        || complete_lines(&done_file) >= stored,
-    )
+    wait_for("the moment to kill", Duration::from_secs(30), || {
+        ready(complete_lines(&done_file))
+    })
     .await;
     child.kill().await.unwrap();
     let status = child.wait().await.unwrap();
@@ -814,6 +822,131 @@ async fn resume_after_sigkill_runs_every_task_exactly_once() {
         let number = task.rsplit_once("task number ").unwrap().1;
         assert!(!stored.contains(number), "{task} ran again");
     }
+}
+
+/// Writes `n` task rows, even ones playing `even` and odd ones `odd`;
+/// returns the file and the ids.
+fn write_mixed_tasks(ctx: &Ctx, even: &str, odd: &str, n: usize) -> (PathBuf, Vec<String>) {
+    let ids: Vec<String> = (0..n).map(|i| format!("job-{i:03}")).collect();
+    let rows: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let script = if i % 2 == 0 { even } else { odd };
+            json!({"id": id, "prompt": format!("SCRIPT={script} task number {i}")})
+        })
+        .collect();
+    (ctx.tasks(&rows), ids)
+}
+
+/// Odd tasks' first model call fails (a 500, no retries): they end in
+/// `ModelError`. A later call answers.
+fn half_failing_script(later: Attempt) -> Script {
+    Script::new()
+        .task("good", vec![vec![Attempt::text("done")]])
+        .task(
+            "flaky",
+            vec![vec![Attempt::http_error(500, None, None), later]],
+        )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_runs_errored_tasks_again_unless_told_to_keep_them() {
+    const TASKS: usize = 12;
+    let ctx = Ctx::new(half_failing_script(Attempt::text("done"))).await;
+    let (tasks, ids) = write_mixed_tasks(&ctx, "good", "flaky", TASKS);
+    let args = [
+        "--prompts-file",
+        tasks.to_str().unwrap(),
+        "--concurrency",
+        "4",
+        "--max-retries",
+        "0",
+    ];
+    let outcome = ctx.run(&args).await;
+    assert_eq!(outcome.code, Some(2), "{}", outcome.describe());
+    let first = read_jsonl(&ctx.output());
+    assert_each_task_once(&first, &ids);
+    let errored = |records: &[Value]| records.iter().filter(|r| status(r) == "ModelError").count();
+    assert_eq!(errored(&first), TASKS / 2);
+
+    // Kept: nothing runs, the output stays as it was.
+    let before = std::fs::read(ctx.output()).unwrap();
+    let requests = ctx.server.stats().chat_completions;
+    let mut keep = args.to_vec();
+    keep.extend(["--resume", "--resume-keep-errors"]);
+    let outcome = ctx.run(&keep).await;
+    outcome.assert_success();
+    assert_eq!(outcome.summary()["tasks"], 0, "{}", outcome.describe());
+    assert_eq!(outcome.summary()["skipped"], TASKS);
+    assert_eq!(std::fs::read(ctx.output()).unwrap(), before);
+    assert_eq!(ctx.server.stats().chat_completions, requests);
+
+    // Retried: exactly the errored tasks run, and replace their records.
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let outcome = ctx.run(&resume).await;
+    outcome.assert_success();
+    let summary = outcome.summary();
+    assert_eq!(summary["tasks"], TASKS / 2, "{}", outcome.describe());
+    assert_eq!(summary["skipped"], TASKS / 2);
+    assert_eq!(summary["by_status"], json!({"Finished": TASKS / 2}));
+    assert_eq!(
+        ctx.server.stats().chat_completions,
+        requests + TASKS as u64 / 2
+    );
+    let records = read_jsonl(&ctx.output());
+    assert_each_task_once(&records, &ids);
+    assert!(records.iter().all(|r| status(r) == "Finished"));
+    // The good records are the same bytes as before, first.
+    let good: Vec<&Value> = first.iter().filter(|r| status(r) == "Finished").collect();
+    assert_eq!(records[..TASKS / 2].iter().collect::<Vec<_>>(), good);
+    assert_eq!(complete_lines(&ctx.path("out.jsonl.done")), TASKS);
+    assert!(!ctx.path("out.jsonl.compact").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_that_retries_errors_survives_sigkill() {
+    const TASKS: usize = 20;
+    let later = Attempt::text("done").delay(Duration::from_millis(200));
+    let ctx = Ctx::new(half_failing_script(later)).await;
+    let (tasks, ids) = write_mixed_tasks(&ctx, "good", "flaky", TASKS);
+    let args = [
+        "--prompts-file",
+        tasks.to_str().unwrap(),
+        "--concurrency",
+        "2",
+        "--max-retries",
+        "0",
+    ];
+    let outcome = ctx.run(&args).await;
+    assert_eq!(outcome.code, Some(2), "{}", outcome.describe());
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+
+    // The errored records go (the done file shrinks to the good ones), two
+    // tasks are run again, then a kill -9 (and half a record appended, as a
+    // kill mid-write leaves it).
+    let mut compacted = false;
+    let stored = run_and_kill_when(&ctx, &resume, "resume.log", |lines| {
+        compacted |= lines == TASKS / 2;
+        compacted && lines >= TASKS / 2 + 2
+    })
+    .await;
+    assert!(stored < TASKS, "the resume finished before it was killed");
+
+    let outcome = ctx.run(&resume).await;
+    outcome.assert_success();
+    assert_eq!(
+        outcome.summary()["skipped"],
+        stored,
+        "{}",
+        outcome.describe()
+    );
+    let records = read_jsonl(&ctx.output());
+    assert_each_task_once(&records, &ids);
+    assert!(records.iter().all(|r| status(r) == "Finished"));
+    assert_eq!(complete_lines(&ctx.path("out.jsonl.done")), TASKS);
 }
 
 #[tokio::test]

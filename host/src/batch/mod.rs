@@ -146,7 +146,11 @@ pub async fn run_batch(
                 // by the task that ran it; groups wait for all their rollouts.
                 let stored = grouped
                     || match format.format(&trajectory, jsonl).await {
-                        Ok(text) => tx.send(Record::single(task.index, &task.id, text)).is_ok(),
+                        Ok(text) => {
+                            let error = trajectory.exit_status.is_error();
+                            tx.send(Record::single(task.index, &task.id, text, error))
+                                .is_ok()
+                        }
                         Err(e) => {
                             output::format_failed(&task.id, &e);
                             false
@@ -182,6 +186,9 @@ pub async fn run_batch(
             continue;
         };
         let (rollouts, group): (Vec<u32>, Vec<Trajectory>) = group.into_iter().unzip();
+        // One errored rollout runs the whole group again on resume: its
+        // statistics are over all of them.
+        let error = group.iter().any(|t| t.exit_status.is_error());
         let stored = match format.format_group(&group, config.jsonl).await {
             Ok(texts) => tx
                 .send(Record {
@@ -189,6 +196,7 @@ pub async fn run_batch(
                     id: task.id.clone(),
                     rollouts,
                     texts,
+                    error,
                 })
                 .is_ok(),
             Err(e) => {

@@ -53,6 +53,8 @@ pub(crate) const MIN_CONTAINERS: usize = 1;
 pub(crate) const GROUP_SIZE: u32 = 1;
 /// Runs in flight at once.
 pub const CONCURRENCY: usize = 1;
+/// `--resume` runs the tasks whose records ended in an error again.
+pub(crate) const RESUME_KEEP_ERRORS: bool = false;
 
 /// The defaults `--help` shows, by argument id (the field name in
 /// [`super::RunOptions`] and its flattened parts). Settings whose default is
@@ -79,6 +81,7 @@ pub fn help() -> Vec<(&'static str, String)> {
         ("min_containers", MIN_CONTAINERS.to_string()),
         ("group_size", GROUP_SIZE.to_string()),
         ("concurrency", CONCURRENCY.to_string()),
+        ("resume_keep_errors", RESUME_KEEP_ERRORS.to_string()),
     ]
 }
 

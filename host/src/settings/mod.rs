@@ -18,6 +18,7 @@ pub use sandbox::{SandboxKind, SandboxSettings};
 
 use crate::agent::{AgentConfig, OnTextReply, Prompts};
 use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
+use crate::store::Resume;
 
 /// A setting that cannot be used, named as the user wrote it.
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +145,7 @@ pub struct RunSettings {
     pub scoring: ScoringSettings,
     pub group_size: u32,
     pub concurrency: usize,
-    pub resume: bool,
+    pub resume: Resume,
 }
 
 impl RunSettings {
@@ -252,7 +253,16 @@ impl RunSettings {
             scoring: ScoringSettings::resolve(&options.scoring)?,
             group_size: options.group_size.unwrap_or(defaults::GROUP_SIZE).max(1),
             concurrency: options.concurrency.unwrap_or(defaults::CONCURRENCY).max(1),
-            resume: options.resume.unwrap_or(false),
+            resume: match (
+                options.resume.unwrap_or(false),
+                options
+                    .resume_keep_errors
+                    .unwrap_or(defaults::RESUME_KEEP_ERRORS),
+            ) {
+                (false, _) => Resume::Fresh,
+                (true, true) => Resume::KeepErrors,
+                (true, false) => Resume::RetryErrors,
+            },
         })
     }
 }

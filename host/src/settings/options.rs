@@ -201,9 +201,15 @@ pub struct RunOptions {
     /// Trajectories in flight at once.
     #[arg(long, alias = "workers")]
     pub concurrency: Option<usize>,
-    /// Skip tasks a previous run of the same output already finished.
+    /// Skip tasks a previous run of the same output already finished; those
+    /// whose records ended in an error (InfrastructureError, ModelError,
+    /// PluginError) run again and their records are replaced.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub resume: Option<bool>,
+    /// With --resume, keep the records that ended in an error and skip their
+    /// tasks too, instead of running them again.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "resume_keep_errors")]
+    pub resume_keep_errors: Option<bool>,
 }
 
 /// `self` where it says something, else `lower`: a list given in a higher
@@ -271,7 +277,7 @@ impl RunOptions {
             base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
             text_actions, max_format_errors, system_template, instance_template, scoring,
-            group_size, concurrency, resume)
+            group_size, concurrency, resume, resume_keep_errors)
     }
 
     /// The command line over the config file it names, if any.
