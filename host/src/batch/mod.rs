@@ -20,6 +20,7 @@ pub use summary::Summary;
 
 use crate::agent::{Agent, Checkpoint};
 use crate::rollout::{Rollout, Rollouts};
+use crate::settings::RecordedSettings;
 use crate::store::{Journal, Record, StoreError, TrajectoryStore};
 use crate::task::Task;
 use crate::trajectory::{ExitStatus, Trajectory};
@@ -30,6 +31,8 @@ use summary::Progress;
 pub struct RunContext {
     pub agent: Arc<Agent>,
     pub rollouts: Rollouts,
+    /// Recorded in every trajectory of the run.
+    pub settings: Arc<RecordedSettings>,
 }
 
 pub struct BatchConfig {
@@ -46,6 +49,7 @@ async fn run_task(task: &Task, ctx: &RunContext, checkpoint_dir: PathBuf) -> Tra
     let agent = &ctx.agent;
     let mut trajectory = Trajectory::start(task, agent.model_name(), ctx.rollouts.sandboxes.kind());
     trajectory.tools = agent.tool_specs().to_vec();
+    trajectory.settings = Some(ctx.settings.clone());
     let mut checkpoint = Journal::new(&checkpoint_dir, task.index, task.rollout);
     let rollout = match Rollout::start(&ctx.rollouts, task).await {
         Ok(rollout) => rollout,

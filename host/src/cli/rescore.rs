@@ -15,7 +15,7 @@ use plinth::rescore::rescore;
 use plinth::rollout::Rollouts;
 use plinth::scoring::Scorers;
 use plinth::settings::{
-    SandboxOptions, SandboxSettings, ScoringOptions, ScoringSettings, defaults,
+    RecordedScoring, SandboxOptions, SandboxSettings, ScoringOptions, ScoringSettings, defaults,
 };
 use plinth::trajectory::{RecordError, read_records};
 use plinth::workspace::RepoCache;
@@ -79,13 +79,14 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    let recorded = Arc::new(RecordedScoring::of(&scoring));
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut running = JoinSet::new();
     for record in records {
         let permit = slots.clone().acquire_owned().await?;
-        let rollouts = rollouts.clone();
+        let (rollouts, recorded) = (rollouts.clone(), recorded.clone());
         running.spawn(async move {
-            let rescored = rescore(&rollouts, record).await;
+            let rescored = rescore(&rollouts, &recorded, record).await;
             drop(permit);
             rescored
         });

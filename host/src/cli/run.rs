@@ -15,7 +15,9 @@ use plinth::model::{ChatModel, ModelClient, ReplayModel};
 use plinth::plugin::{PluginKind, PluginRuntime, RuntimeConfig};
 use plinth::rollout::Rollouts;
 use plinth::scoring::Scorers;
-use plinth::settings::{ModelChoice, OutputTarget, RunOptions, RunSettings, TaskSource};
+use plinth::settings::{
+    ModelChoice, OutputTarget, RecordedSettings, RunOptions, RunSettings, TaskSource,
+};
 use plinth::store::{Layout, TrajectoryStore};
 use plinth::task::{BadLine, Task};
 use plinth::workspace::RepoCache;
@@ -96,6 +98,7 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
             repos: Arc::new(RepoCache::new(settings.sandbox.repo_cache.clone())),
             scorers,
         },
+        settings: Arc::new(RecordedSettings::of(&settings)),
     });
     let summary = run_batch(
         tasks,

@@ -6,6 +6,7 @@
 
 pub mod defaults;
 mod options;
+mod recorded;
 mod sandbox;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,10 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 pub use options::{RunOptions, SandboxOptions, ScoringOptions};
+pub use recorded::{
+    RecordedAgent, RecordedLimits, RecordedModel, RecordedSandbox, RecordedScorer, RecordedScoring,
+    RecordedSettings, TemplateHashes,
+};
 pub use sandbox::{SandboxKind, SandboxSettings};
 
 use crate::agent::{AgentConfig, OnTextReply, Prompts};
