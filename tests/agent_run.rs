@@ -1052,6 +1052,15 @@ async fn api_keys_stay_out_of_outputs_checkpoints_and_logs() {
     assert!(child.wait().await.unwrap().success());
 
     let records = read_jsonl(&ctx.output());
+    // The run's settings are in the record (and so checked for the key below).
+    let settings = &records[0]["settings"];
+    assert_eq!(settings["model"]["name"], MODEL, "{settings:#}");
+    assert_eq!(settings["model"]["base_url"], ctx.server.base_url());
+    assert_eq!(settings["limits"]["steps"], 15);
+    assert_eq!(settings["sandbox"]["kind"], "local");
+    assert_eq!(settings["tools"], json!(["terminal"]));
+    assert_eq!(settings["templates"]["system"].as_str().unwrap().len(), 64);
+    assert_eq!(settings["plinth_version"], records[0]["plinth_version"]);
     let output = &terminal_outputs(&records[0])[0];
     assert!(output.contains("env=[]\n"), "{output}");
     assert!(output.contains("file=[[REDACTED]]\n"), "{output}");
