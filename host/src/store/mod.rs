@@ -12,13 +12,13 @@
 //! `--resume` also runs again the tasks whose records ended in an error
 //! ([`Resume::RetryErrors`]; a done entry says whether its record did). Their
 //! records must leave the output first, and in a JSONL output they may sit
-//! anywhere, so the output is rewritten without them ([`compact`]): the kept
+//! anywhere, so the output is rewritten without them (`compact`): the kept
 //! records are copied into `<output>.compact`, a done file whose offsets match
 //! it replaces the old one (the commit point), then the copy replaces the
 //! output. Each step is synced before the next; a `kill -9` (or power loss)
 //! between two steps leaves either the old pair or the new done file beside a
 //! complete `.compact`, and [`TrajectoryStore::open`] finishes or discards the
-//! rewrite by comparing the two (see [`recover_compaction`]). In a directory
+//! rewrite by comparing the two (see `recover_compaction`). In a directory
 //! output only the done file is rewritten: the errored records' files stay
 //! until their tasks' new records replace them.
 
