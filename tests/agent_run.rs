@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use plinth_mock_llm::{Attempt, RecordedRequest, Reply, Script, ToolCallSpec};
+use plinth_mock_llm::{Attempt, Faults, MockConfig, RecordedRequest, Reply, Script, ToolCallSpec};
 use serde_json::{Value, json};
 use support::mock::{Ctx, MODEL, run_cmd, status};
 use support::run::read_jsonl;
@@ -630,6 +630,63 @@ async fn a_batch_of_200_tasks_at_concurrency_32() {
     assert!(wall < Duration::from_secs(15), "{wall:?}");
 }
 
+/// A third of the model's replies are faults of every kind the mock knows
+/// (429, 5xx, cut bodies, error objects and empty choices in a 200, dropped
+/// connections): with retries enough, every task ends as it would without
+/// them, once, and each fault cost exactly one extra request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_task_survives_a_third_of_replies_faulted() {
+    const TASKS: usize = 50;
+    let script = Script::new().task(
+        "faulty",
+        vec![vec![run_cmd("echo step one")], vec![Attempt::text("done")]],
+    );
+    let ctx = Ctx::with_config(MockConfig {
+        faults: Faults::at_rate(0.35),
+        ..MockConfig::scripted(script)
+    })
+    .await;
+    let (tasks, ids) = write_tasks(&ctx, "faulty", TASKS);
+    let started = Instant::now();
+    let outcome = ctx
+        .run(&[
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--concurrency",
+            "8",
+            "--max-retries",
+            "15",
+            "--retry-delay",
+            "0.01",
+        ])
+        .await;
+    outcome.assert_success();
+    let records = read_jsonl(&ctx.output());
+    assert_eq!(records.len(), TASKS, "{}", outcome.describe());
+    assert_each_task_once(&records, &ids);
+    for record in &records {
+        assert_eq!(status(record), "Finished", "{record:#}");
+        assert_eq!(record["api_calls"], 2, "{record:#}");
+    }
+    assert_eq!(outcome.summary()["by_status"], json!({"Finished": TASKS}));
+    let stats = ctx.server.stats();
+    assert!(
+        stats.faults_injected >= TASKS as u64 / 2,
+        "only {} faults",
+        stats.faults_injected
+    );
+    assert_eq!(
+        stats.chat_completions,
+        2 * TASKS as u64 + stats.faults_injected
+    );
+    // Short back-off: only the 429s' one-second Retry-After adds up.
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 /// Complete lines of a file (0 when it does not exist).
 fn complete_lines(path: &Path) -> usize {
     std::fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
@@ -640,6 +697,16 @@ fn complete_lines(path: &Path) -> usize {
 /// kill in the middle of a write leaves it. Returns the records the done file
 /// lists.
 async fn run_and_kill(ctx: &Ctx, args: &[&str], stored: usize, log: &str) -> usize {
+    run_and_kill_when(ctx, args, log, |lines| lines >= stored).await
+}
+
+/// [`run_and_kill`] once `ready` holds for the done file's line count.
+async fn run_and_kill_when(
+    ctx: &Ctx,
+    args: &[&str],
+    log: &str,
+    mut ready: impl FnMut(usize) -> bool,
+) -> usize {
     let done_file = ctx.path("out.jsonl.done");
     let log = std::fs::File::create(ctx.path(log)).unwrap();
     let mut child = ctx
@@ -648,11 +715,9 @@ async fn run_and_kill(ctx: &Ctx, args: &[&str], stored: usize, log: &str) -> usi
         .stderr(log)
         .spawn()
         .unwrap();
-    wait_for(
-        &format!("{stored} records to be stored"),
-        Duration::from_secs(30),
-        || complete_lines(&done_file) >= stored,
-    )
+    wait_for("the moment to kill", Duration::from_secs(30), || {
+        ready(complete_lines(&done_file))
+    })
     .await;
     child.kill().await.unwrap();
     let status = child.wait().await.unwrap();
@@ -763,6 +828,131 @@ async fn resume_after_sigkill_runs_every_task_exactly_once() {
     }
 }
 
+/// Writes `n` task rows, even ones playing `even` and odd ones `odd`;
+/// returns the file and the ids.
+fn write_mixed_tasks(ctx: &Ctx, even: &str, odd: &str, n: usize) -> (PathBuf, Vec<String>) {
+    let ids: Vec<String> = (0..n).map(|i| format!("job-{i:03}")).collect();
+    let rows: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let script = if i % 2 == 0 { even } else { odd };
+            json!({"id": id, "prompt": format!("SCRIPT={script} task number {i}")})
+        })
+        .collect();
+    (ctx.tasks(&rows), ids)
+}
+
+/// Odd tasks' first model call fails (a 500, no retries): they end in
+/// `ModelError`. A later call answers.
+fn half_failing_script(later: Attempt) -> Script {
+    Script::new()
+        .task("good", vec![vec![Attempt::text("done")]])
+        .task(
+            "flaky",
+            vec![vec![Attempt::http_error(500, None, None), later]],
+        )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_runs_errored_tasks_again_unless_told_to_keep_them() {
+    const TASKS: usize = 12;
+    let ctx = Ctx::new(half_failing_script(Attempt::text("done"))).await;
+    let (tasks, ids) = write_mixed_tasks(&ctx, "good", "flaky", TASKS);
+    let args = [
+        "--prompts-file",
+        tasks.to_str().unwrap(),
+        "--concurrency",
+        "4",
+        "--max-retries",
+        "0",
+    ];
+    let outcome = ctx.run(&args).await;
+    assert_eq!(outcome.code, Some(2), "{}", outcome.describe());
+    let first = read_jsonl(&ctx.output());
+    assert_each_task_once(&first, &ids);
+    let errored = |records: &[Value]| records.iter().filter(|r| status(r) == "ModelError").count();
+    assert_eq!(errored(&first), TASKS / 2);
+
+    // Kept: nothing runs, the output stays as it was.
+    let before = std::fs::read(ctx.output()).unwrap();
+    let requests = ctx.server.stats().chat_completions;
+    let mut keep = args.to_vec();
+    keep.extend(["--resume", "--resume-keep-errors"]);
+    let outcome = ctx.run(&keep).await;
+    outcome.assert_success();
+    assert_eq!(outcome.summary()["tasks"], 0, "{}", outcome.describe());
+    assert_eq!(outcome.summary()["skipped"], TASKS);
+    assert_eq!(std::fs::read(ctx.output()).unwrap(), before);
+    assert_eq!(ctx.server.stats().chat_completions, requests);
+
+    // Retried: exactly the errored tasks run, and replace their records.
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let outcome = ctx.run(&resume).await;
+    outcome.assert_success();
+    let summary = outcome.summary();
+    assert_eq!(summary["tasks"], TASKS / 2, "{}", outcome.describe());
+    assert_eq!(summary["skipped"], TASKS / 2);
+    assert_eq!(summary["by_status"], json!({"Finished": TASKS / 2}));
+    assert_eq!(
+        ctx.server.stats().chat_completions,
+        requests + TASKS as u64 / 2
+    );
+    let records = read_jsonl(&ctx.output());
+    assert_each_task_once(&records, &ids);
+    assert!(records.iter().all(|r| status(r) == "Finished"));
+    // The good records are the same bytes as before, first.
+    let good: Vec<&Value> = first.iter().filter(|r| status(r) == "Finished").collect();
+    assert_eq!(records[..TASKS / 2].iter().collect::<Vec<_>>(), good);
+    assert_eq!(complete_lines(&ctx.path("out.jsonl.done")), TASKS);
+    assert!(!ctx.path("out.jsonl.compact").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_that_retries_errors_survives_sigkill() {
+    const TASKS: usize = 20;
+    let later = Attempt::text("done").delay(Duration::from_millis(200));
+    let ctx = Ctx::new(half_failing_script(later)).await;
+    let (tasks, ids) = write_mixed_tasks(&ctx, "good", "flaky", TASKS);
+    let args = [
+        "--prompts-file",
+        tasks.to_str().unwrap(),
+        "--concurrency",
+        "2",
+        "--max-retries",
+        "0",
+    ];
+    let outcome = ctx.run(&args).await;
+    assert_eq!(outcome.code, Some(2), "{}", outcome.describe());
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+
+    // The errored records go (the done file shrinks to the good ones), two
+    // tasks are run again, then a kill -9 (and half a record appended, as a
+    // kill mid-write leaves it).
+    let mut compacted = false;
+    let stored = run_and_kill_when(&ctx, &resume, "resume.log", |lines| {
+        compacted |= lines == TASKS / 2;
+        compacted && lines >= TASKS / 2 + 2
+    })
+    .await;
+    assert!(stored < TASKS, "the resume finished before it was killed");
+
+    let outcome = ctx.run(&resume).await;
+    outcome.assert_success();
+    assert_eq!(
+        outcome.summary()["skipped"],
+        stored,
+        "{}",
+        outcome.describe()
+    );
+    let records = read_jsonl(&ctx.output());
+    assert_each_task_once(&records, &ids);
+    assert!(records.iter().all(|r| status(r) == "Finished"));
+    assert_eq!(complete_lines(&ctx.path("out.jsonl.done")), TASKS);
+}
+
 #[tokio::test]
 async fn bad_input_lines_are_reported_and_the_others_run() {
     let ctx = Ctx::with_steps(vec![vec![Attempt::text("done")]]).await;
@@ -866,6 +1056,15 @@ async fn api_keys_stay_out_of_outputs_checkpoints_and_logs() {
     assert!(child.wait().await.unwrap().success());
 
     let records = read_jsonl(&ctx.output());
+    // The run's settings are in the record (and so checked for the key below).
+    let settings = &records[0]["settings"];
+    assert_eq!(settings["model"]["name"], MODEL, "{settings:#}");
+    assert_eq!(settings["model"]["base_url"], ctx.server.base_url());
+    assert_eq!(settings["limits"]["steps"], 15);
+    assert_eq!(settings["sandbox"]["kind"], "local");
+    assert_eq!(settings["tools"], json!(["terminal"]));
+    assert_eq!(settings["templates"]["system"].as_str().unwrap().len(), 64);
+    assert_eq!(settings["plinth_version"], records[0]["plinth_version"]);
     let output = &terminal_outputs(&records[0])[0];
     assert!(output.contains("env=[]\n"), "{output}");
     assert!(output.contains("file=[[REDACTED]]\n"), "{output}");

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use plinth::model::{Endpoint, ModelClient, ModelConfig, ModelError, Price};
-use plinth_mock_llm::{Attempt, MockConfig, MockServer, Script};
+use plinth_mock_llm::{Attempt, Fault, MockConfig, MockServer, Script};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-test-very-secret-0123456789";
@@ -167,6 +167,23 @@ async fn retries_replies_that_cannot_be_used() {
         "{error:?}"
     );
     assert!(error.to_string().contains("{\"choi"), "{error}");
+}
+
+/// Every fault the mock injects (`plinth_mock_llm::Fault`: 429, 5xx, a cut
+/// body, an error object or no choices in a 200, a connection dropped before
+/// or during the reply) is retried, one after the other, until the reply.
+#[tokio::test]
+async fn retries_every_kind_of_fault() {
+    let mut attempts: Vec<Attempt> = Fault::ALL.into_iter().map(Attempt::fault).collect();
+    attempts.push(Attempt::text("ok"));
+    let server = serve(vec![attempts]).await;
+    let mut config = config(&server);
+    config.max_retries = Fault::ALL.len() as u32;
+    config.retry_base_delay = Duration::from_millis(1);
+    let reply = client(config).chat(&messages(), &[]).await.unwrap();
+    assert_eq!(reply.content.as_deref(), Some("ok"));
+    assert_eq!(reply.attempts, Fault::ALL.len() as u32 + 1);
+    assert_eq!(server.stats().faults_injected, Fault::ALL.len() as u64);
 }
 
 #[tokio::test]

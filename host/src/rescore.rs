@@ -3,17 +3,29 @@
 //! fresh workspace at the task's base commit, so old runs can be graded
 //! again by a hardened scorer.
 
+use std::sync::Arc;
+
 use crate::rollout::Rollouts;
+use crate::settings::RecordedScoring;
 use crate::task::Task;
 use crate::trajectory::Trajectory;
 
 /// The record with a new score (the previous one dropped). A record that
 /// cannot be rescored keeps its messages and gets the failure as its error
-/// and an error status, never reward 0.
-pub async fn rescore(rollouts: &Rollouts, mut trajectory: Trajectory) -> Trajectory {
+/// and an error status, never reward 0. Its recorded `settings` stay the
+/// run's; `scoring` (the rescore's scorers) is noted in them as
+/// `rescored_with`, since it is what made the new score.
+pub async fn rescore(
+    rollouts: &Rollouts,
+    scoring: &RecordedScoring,
+    mut trajectory: Trajectory,
+) -> Trajectory {
     let task = Task::of_record(&trajectory);
     trajectory.score = None;
     trajectory.grading = None;
+    if let Some(settings) = trajectory.settings.as_mut() {
+        Arc::make_mut(settings).rescored_with = Some(scoring.clone());
+    }
     rollouts.grade(&task, &mut trajectory, None).await;
     trajectory
 }

@@ -5,11 +5,13 @@
 
 use std::borrow::Cow;
 use std::io::BufRead;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::grading::Grading;
+use crate::settings::RecordedSettings;
 use crate::task::Task;
 
 /// Schema tag of every canonical record; moves when the record's JSON changes.
@@ -230,6 +232,34 @@ pub struct Trajectory {
     pub grading: Option<Grading>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Group>,
+    /// The run's settings, one value shared by all its records (absent in
+    /// records written before plinth recorded them).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "shared")]
+    pub settings: Option<Arc<RecordedSettings>>,
+}
+
+/// (De)serialises the settings behind their `Arc` as the value itself
+/// (serde's own `Arc` support is a crate feature that would rebuild every
+/// dependency of the workspace).
+mod shared {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::settings::RecordedSettings;
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Arc<RecordedSettings>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.as_deref().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Arc<RecordedSettings>>, D::Error> {
+        Ok(Option::<RecordedSettings>::deserialize(deserializer)?.map(Arc::new))
+    }
 }
 
 /// What a run added since an earlier save: the messages recorded after the
@@ -393,6 +423,7 @@ impl Trajectory {
             score: None,
             grading: None,
             group: None,
+            settings: None,
         }
     }
 

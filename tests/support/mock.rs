@@ -22,8 +22,13 @@ pub struct Ctx {
 
 impl Ctx {
     pub async fn new(script: Script) -> Self {
+        Self::with_config(MockConfig::scripted(script)).await
+    }
+
+    /// A mock server configured as `config` says (faults, latency, ...).
+    pub async fn with_config(config: MockConfig) -> Self {
         super::warm_plugin_cache();
-        let server = MockServer::start(MockConfig::scripted(script))
+        let server = MockServer::start(config)
             .await
             .expect("starting the mock server");
         // `plinth-agent-run-...` for the `agent_run` tests, and so on.

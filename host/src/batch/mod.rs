@@ -20,6 +20,7 @@ pub use summary::Summary;
 
 use crate::agent::{Agent, Checkpoint};
 use crate::rollout::{Rollout, Rollouts};
+use crate::settings::RecordedSettings;
 use crate::stats::Tally;
 use crate::store::{Journal, Record, StoreError, TrajectoryStore};
 use crate::task::Task;
@@ -31,6 +32,8 @@ use summary::Progress;
 pub struct RunContext {
     pub agent: Arc<Agent>,
     pub rollouts: Rollouts,
+    /// Recorded in every trajectory of the run.
+    pub settings: Arc<RecordedSettings>,
 }
 
 pub struct BatchConfig {
@@ -47,6 +50,7 @@ async fn run_task(task: &Task, ctx: &RunContext, checkpoint_dir: PathBuf) -> Tra
     let agent = &ctx.agent;
     let mut trajectory = Trajectory::start(task, agent.model_name(), ctx.rollouts.sandboxes.kind());
     trajectory.tools = agent.tool_specs().to_vec();
+    trajectory.settings = Some(ctx.settings.clone());
     let mut checkpoint = Journal::new(&checkpoint_dir, task.index, task.rollout);
     let rollout = match Rollout::start(&ctx.rollouts, task).await {
         Ok(rollout) => rollout,
@@ -151,7 +155,11 @@ pub async fn run_batch(
                 // by the task that ran it; groups wait for all their rollouts.
                 let stored = grouped
                     || match format.format(&trajectory, jsonl).await {
-                        Ok(text) => tx.send(Record::single(task.index, &task.id, text)).is_ok(),
+                        Ok(text) => {
+                            let error = trajectory.exit_status.is_error();
+                            tx.send(Record::single(task.index, &task.id, text, error))
+                                .is_ok()
+                        }
                         Err(e) => {
                             output::format_failed(&task.id, &e);
                             false
@@ -187,6 +195,9 @@ pub async fn run_batch(
             continue;
         };
         let (rollouts, group): (Vec<u32>, Vec<Trajectory>) = group.into_iter().unzip();
+        // One errored rollout runs the whole group again on resume: its
+        // statistics are over all of them.
+        let error = group.iter().any(|t| t.exit_status.is_error());
         let stored = match format.format_group(&group, config.jsonl).await {
             Ok(texts) => tx
                 .send(Record {
@@ -194,6 +205,7 @@ pub async fn run_batch(
                     id: task.id.clone(),
                     rollouts,
                     texts,
+                    error,
                 })
                 .is_ok(),
             Err(e) => {

@@ -15,8 +15,8 @@ use plinth::rescore::rescore;
 use plinth::rollout::Rollouts;
 use plinth::scoring::Scorers;
 use plinth::settings::{
-    PluginLimitOptions, SandboxOptions, SandboxSettings, ScoringOptions, ScoringSettings, defaults,
-    plugin_runtime,
+    PluginLimitOptions, RecordedScoring, SandboxOptions, SandboxSettings, ScoringOptions,
+    ScoringSettings, defaults, plugin_runtime,
 };
 use plinth::trajectory::{RecordError, read_records};
 use plinth::workspace::RepoCache;
@@ -83,13 +83,14 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    let recorded = Arc::new(RecordedScoring::of(&scoring));
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut running = JoinSet::new();
     for record in records {
         let permit = slots.clone().acquire_owned().await?;
-        let rollouts = rollouts.clone();
+        let (rollouts, recorded) = (rollouts.clone(), recorded.clone());
         running.spawn(async move {
-            let rescored = rescore(&rollouts, record).await;
+            let rescored = rescore(&rollouts, &recorded, record).await;
             drop(permit);
             rescored
         });

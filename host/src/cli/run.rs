@@ -17,7 +17,9 @@ use plinth::model::{ChatModel, ModelClient, ReplayModel};
 use plinth::plugin::{PluginKind, PluginRuntime};
 use plinth::rollout::Rollouts;
 use plinth::scoring::Scorers;
-use plinth::settings::{ModelChoice, OutputTarget, RunOptions, RunSettings, TaskSource};
+use plinth::settings::{
+    ModelChoice, OutputTarget, RecordedSettings, RunOptions, RunSettings, TaskSource,
+};
 use plinth::store::{Layout, TrajectoryStore, save_json};
 use plinth::task::{BadLine, Task};
 use plinth::workspace::RepoCache;
@@ -99,6 +101,7 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
             scorers,
             grading: settings.scoring.grading.clone(),
         },
+        settings: Arc::new(RecordedSettings::of(&settings)),
     });
     let canonical = matches!(format, OutputFormat::Canonical);
     let summary = run_batch(

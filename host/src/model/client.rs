@@ -70,8 +70,11 @@ enum Failure {
 impl Failure {
     fn is_transient(&self) -> bool {
         match self {
+            // `is_decode`: reading the body (`bytes()`) reports a connection
+            // dropped mid-reply as a decode error; the body is never decoded by
+            // reqwest here (`reply::parse` does that), so it means nothing else.
             Failure::Transport(e) => {
-                e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()
+                e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode()
             }
             Failure::Status { status, .. } => {
                 *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()

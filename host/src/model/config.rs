@@ -71,7 +71,7 @@ impl ModelConfig {
             temperature: None,
             request_timeout: defaults::REQUEST_TIMEOUT,
             max_retries: defaults::MAX_RETRIES,
-            retry_base_delay: Duration::from_secs(1),
+            retry_base_delay: defaults::RETRY_DELAY,
             price: None,
         }
     }

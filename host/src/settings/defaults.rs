@@ -28,6 +28,8 @@ pub(crate) const MAX_FORMAT_ERRORS: u32 = 3;
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Retries of a failed model request.
 pub(crate) const MAX_RETRIES: u32 = 5;
+/// Wait before the first retry of a failed model request (it doubles per retry).
+pub(crate) const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// A command's timeout when the model does not ask for one.
 pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -67,6 +69,8 @@ pub(crate) const GRADE_IN: GradeIn = GradeIn::Clean;
 pub(crate) const GROUP_SIZE: u32 = 1;
 /// Runs in flight at once.
 pub const CONCURRENCY: usize = 1;
+/// `--resume` runs the tasks whose records ended in an error again.
+pub(crate) const RESUME_KEEP_ERRORS: bool = false;
 
 /// The defaults `--help` shows, by argument id (the field name in
 /// [`super::RunOptions`] and its flattened parts). Settings whose default is
@@ -83,6 +87,7 @@ pub fn help() -> Vec<(&'static str, String)> {
         ("max_format_errors", MAX_FORMAT_ERRORS.to_string()),
         ("request_timeout", REQUEST_TIMEOUT.as_secs().to_string()),
         ("max_retries", MAX_RETRIES.to_string()),
+        ("retry_delay", RETRY_DELAY.as_secs_f64().to_string()),
         ("timeout", COMMAND_TIMEOUT.as_secs().to_string()),
         ("max_output_bytes", MAX_OUTPUT_BYTES.to_string()),
         ("memory", CONTAINER_MEMORY.into()),
@@ -97,6 +102,7 @@ pub fn help() -> Vec<(&'static str, String)> {
         ("plugin_output_bytes", PLUGIN_OUTPUT_BYTES.to_string()),
         ("group_size", GROUP_SIZE.to_string()),
         ("concurrency", CONCURRENCY.to_string()),
+        ("resume_keep_errors", RESUME_KEEP_ERRORS.to_string()),
     ]
 }
 

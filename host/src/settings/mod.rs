@@ -6,6 +6,7 @@
 
 pub mod defaults;
 mod options;
+mod recorded;
 mod sandbox;
 
 use std::path::{Path, PathBuf};
@@ -14,12 +15,17 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 pub use options::{PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions};
+pub use recorded::{
+    RecordedAgent, RecordedLimits, RecordedModel, RecordedPluginLimits, RecordedSandbox,
+    RecordedScorer, RecordedScoring, RecordedSettings, TemplateHashes,
+};
 pub use sandbox::{SandboxKind, SandboxSettings};
 
 use crate::agent::{AgentConfig, OnTextReply, Prompts};
 use crate::grading::GradingSettings;
 use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
 use crate::plugin::RuntimeConfig;
+use crate::store::Resume;
 
 /// A setting that cannot be used, named as the user wrote it.
 #[derive(Debug, thiserror::Error)]
@@ -159,7 +165,7 @@ pub struct RunSettings {
     pub plugins: RuntimeConfig,
     pub group_size: u32,
     pub concurrency: usize,
-    pub resume: bool,
+    pub resume: Resume,
 }
 
 impl RunSettings {
@@ -204,6 +210,9 @@ impl RunSettings {
                 }
                 if let Some(retries) = options.max_retries {
                     config.max_retries = retries;
+                }
+                if let Some(secs) = options.retry_delay {
+                    config.retry_base_delay = seconds("--retry-delay", secs)?;
                 }
                 if let Some(path) = &options.price_table {
                     config.price = PriceTable::load(path)?.price(&model_name);
@@ -268,7 +277,16 @@ impl RunSettings {
             )?,
             group_size: options.group_size.unwrap_or(defaults::GROUP_SIZE).max(1),
             concurrency: options.concurrency.unwrap_or(defaults::CONCURRENCY).max(1),
-            resume: options.resume.unwrap_or(false),
+            resume: match (
+                options.resume.unwrap_or(false),
+                options
+                    .resume_keep_errors
+                    .unwrap_or(defaults::RESUME_KEEP_ERRORS),
+            ) {
+                (false, _) => Resume::Fresh,
+                (true, true) => Resume::KeepErrors,
+                (true, false) => Resume::RetryErrors,
+            },
         })
     }
 }

@@ -178,6 +178,10 @@ pub struct RunOptions {
     /// Retries of a failed model request.
     #[arg(long, alias = "max_retries")]
     pub max_retries: Option<u32>,
+    /// Seconds before the first retry of a failed model request; the wait
+    /// doubles (with jitter) per retry, up to a minute.
+    #[arg(long, alias = "retry_delay")]
+    pub retry_delay: Option<f64>,
     /// Prices per million input/output tokens by model (TOML or JSON).
     #[arg(long, alias = "price_table")]
     pub price_table: Option<PathBuf>,
@@ -236,9 +240,15 @@ pub struct RunOptions {
     /// Trajectories in flight at once.
     #[arg(long, alias = "workers")]
     pub concurrency: Option<usize>,
-    /// Skip tasks a previous run of the same output already finished.
+    /// Skip tasks a previous run of the same output already finished; those
+    /// whose records ended in an error (InfrastructureError, ModelError,
+    /// PluginError) run again and their records are replaced.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub resume: Option<bool>,
+    /// With --resume, keep the records that ended in an error and skip their
+    /// tasks too, instead of running them again.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "resume_keep_errors")]
+    pub resume_keep_errors: Option<bool>,
 }
 
 /// `self` where it says something, else `lower`: a list given in a higher
@@ -310,10 +320,10 @@ impl RunOptions {
     pub fn over(self, lower: Self) -> Self {
         layered!(RunOptions, self, lower;
             config, task, prompts_file, output_file, output_dir, format, format_options, model,
-            base_url, api_key, temperature, request_timeout, max_retries, price_table, sandbox,
+            base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
-            text_actions, max_format_errors, system_template, instance_template, scoring, plugin_limits,
-            group_size, concurrency, resume)
+            text_actions, max_format_errors, system_template, instance_template, scoring,
+            plugin_limits, group_size, concurrency, resume, resume_keep_errors)
     }
 
     /// The command line over the config file it names, if any.

@@ -13,10 +13,12 @@ use crate::sandbox::docker::{
 use crate::sandbox::{LocalConfig, LocalProvider, OutputPolicy, SandboxProvider};
 use crate::workspace::RepoCache;
 
-/// The sandbox backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The sandbox backends, recorded as they are named on the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SandboxKind {
     /// `bash -c` on this machine in a per-task directory: not isolation.
+    #[default]
     Local,
     /// A hardened container per task.
     Docker,

@@ -8,10 +8,23 @@
 //! complete done entry names, which drops a torn last line and any record
 //! whose done entry never made it; those tasks simply run again. So after a
 //! `kill -9` at any moment, a resumed run ends with every task exactly once.
+//!
+//! `--resume` also runs again the tasks whose records ended in an error
+//! ([`Resume::RetryErrors`]; a done entry says whether its record did). Their
+//! records must leave the output first, and in a JSONL output they may sit
+//! anywhere, so the output is rewritten without them (`compact`): the kept
+//! records are copied into `<output>.compact`, a done file whose offsets match
+//! it replaces the old one (the commit point), then the copy replaces the
+//! output. Each step is synced before the next; a `kill -9` (or power loss)
+//! between two steps leaves either the old pair or the new done file beside a
+//! complete `.compact`, and [`TrajectoryStore::open`] finishes or discards the
+//! rewrite by comparing the two (see `recover_compaction`). In a directory
+//! output only the done file is rewritten: the errored records' files stay
+//! until their tasks' new records replace them.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, Write};
+use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -43,6 +56,18 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// What `--resume` keeps of an earlier run of the same output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// No resume: earlier output is replaced.
+    Fresh,
+    /// Skip every task with a record, errors included (`--resume-keep-errors`).
+    KeepErrors,
+    /// Skip tasks with a good record; those that ended in an infrastructure,
+    /// model or plugin error run again and their records are replaced.
+    RetryErrors,
 }
 
 /// How formatted records are laid out.
@@ -96,6 +121,10 @@ struct DoneEntry {
     /// Output length after this record (JSONL layout).
     #[serde(default)]
     end: u64,
+    /// The record (a rollout of it, for a group) ended in an error status.
+    /// Done files written before this field existed read as no error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    error: bool,
 }
 
 fn first_rollout() -> Vec<u32> {
@@ -114,16 +143,19 @@ pub(crate) struct Record {
     pub id: String,
     pub rollouts: Vec<u32>,
     pub texts: Vec<String>,
+    /// A rollout ended in an error status: `--resume` runs the task again.
+    pub error: bool,
 }
 
 impl Record {
     /// The record of a task run once.
-    pub fn single(index: u64, id: &str, text: String) -> Self {
+    pub fn single(index: u64, id: &str, text: String, error: bool) -> Self {
         Self {
             index,
             id: id.to_string(),
             rollouts: vec![0],
             texts: vec![text],
+            error,
         }
     }
 }
@@ -140,8 +172,10 @@ pub struct TrajectoryStore {
 }
 
 impl TrajectoryStore {
-    /// Opens the output. Without `resume`, earlier output is replaced.
-    pub fn open(layout: Layout, resume: bool) -> Result<Self, StoreError> {
+    /// Opens the output. With [`Resume::Fresh`], earlier output is replaced;
+    /// with [`Resume::RetryErrors`], errored records are dropped from it so
+    /// their tasks run again.
+    pub fn open(layout: Layout, resume: Resume) -> Result<Self, StoreError> {
         let (done_path, checkpoints) = match &layout {
             Layout::Jsonl(path) => (sibling(path, ".done"), sibling(path, ".partial")),
             Layout::Files { dir, .. } => {
@@ -152,21 +186,30 @@ impl TrajectoryStore {
         if let Some(parent) = done_path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        let (finished, valid_len) = if resume {
-            read_done(&done_path)?
-        } else {
+        let (mut finished, mut valid_len) = if resume == Resume::Fresh {
             (Vec::new(), 0)
+        } else {
+            read_done(&done_path)?
         };
-        let done = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&done_path)
-            .map_err(io(&done_path))?;
-        // Drop a torn last entry (or everything, for a fresh run).
-        done.set_len(valid_len).map_err(io(&done_path))?;
+        // A done file being written by an interrupted rewrite never took effect.
+        let _ = std::fs::remove_file(sibling(&done_path, ".tmp"));
+        let errored = finished.iter().filter(|e| e.error).count();
+        let retry = resume == Resume::RetryErrors && errored > 0;
+        if retry {
+            tracing::info!(
+                "{}: {errored} record(s) ended in an error; their tasks run again",
+                done_path.display()
+            );
+        }
 
         let (output, output_len) = match &layout {
             Layout::Jsonl(path) => {
+                let compacted = sibling(path, ".compact");
+                if resume == Resume::Fresh {
+                    let _ = std::fs::remove_file(&compacted);
+                } else {
+                    recover_compaction(path, &compacted, &finished)?;
+                }
                 let file = OpenOptions::new()
                     .create(true)
                     .write(true)
@@ -186,10 +229,36 @@ impl TrajectoryStore {
                     });
                 }
                 file.set_len(keep).map_err(io(path))?;
-                (Some(file), keep)
+                if retry {
+                    drop(file);
+                    finished = compact(path, &compacted, &done_path, finished)?;
+                    valid_len = file_len(&done_path)?;
+                    let file = OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .map_err(io(path))?;
+                    let len = file.metadata().map_err(io(path))?.len();
+                    (Some(file), len)
+                } else {
+                    (Some(file), keep)
+                }
             }
-            Layout::Files { .. } => (None, 0),
+            Layout::Files { .. } => {
+                if retry {
+                    finished.retain(|e| !e.error);
+                    replace_done(&done_path, &finished)?;
+                    valid_len = file_len(&done_path)?;
+                }
+                (None, 0)
+            }
         };
+        let done = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&done_path)
+            .map_err(io(&done_path))?;
+        // Drop a torn last entry (or everything, for a fresh run).
+        done.set_len(valid_len).map_err(io(&done_path))?;
         std::fs::create_dir_all(&checkpoints).map_err(io(&checkpoints))?;
         // Half-written files of a crashed run would keep the directory.
         for entry in std::fs::read_dir(&checkpoints).map_err(io(&checkpoints))? {
@@ -269,6 +338,7 @@ impl TrajectoryStore {
                         rollouts: record.rollouts.clone(),
                         id: record.id.clone(),
                         end: self.output_len + buf.len() as u64,
+                        error: record.error,
                     });
                 }
                 file.write_all(&buf).map_err(io(path))?;
@@ -293,6 +363,7 @@ impl TrajectoryStore {
                         rollouts: record.rollouts.clone(),
                         id: record.id.clone(),
                         end: 0,
+                        error: record.error,
                     });
                 }
             }
@@ -324,6 +395,127 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn file_len(path: &Path) -> Result<u64, StoreError> {
+    Ok(std::fs::metadata(path).map_err(io(path))?.len())
+}
+
+/// Syncs the directory holding `path`, so a rename in it is durable.
+fn sync_parent(path: &Path) -> Result<(), StoreError> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    File::open(parent)
+        .and_then(|dir| dir.sync_all())
+        .map_err(io(parent))
+}
+
+/// Writes `bytes` to `<path>.tmp`, syncs it, and renames it over `path`; the
+/// directory is synced so the new file is the one that survives a crash.
+fn replace_durably(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let tmp = sibling(path, ".tmp");
+    let mut file = File::create(&tmp).map_err(io(&tmp))?;
+    file.write_all(bytes).map_err(io(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    sync_parent(path)
+}
+
+/// Replaces the done file with `entries`, atomically and durably.
+fn replace_done(done_path: &Path, entries: &[DoneEntry]) -> Result<(), StoreError> {
+    let mut lines = Vec::new();
+    for entry in entries {
+        serde_json::to_writer(&mut lines, entry).expect("done entries serialise");
+        lines.push(b'\n');
+    }
+    replace_durably(done_path, &lines)
+}
+
+/// Drops the errored records from a JSONL output: the kept records (in
+/// their order) are copied to `compacted` and synced, the done file is
+/// replaced by one whose offsets match the copy (the commit point), then the
+/// copy replaces the output. Returns the kept entries.
+fn compact(
+    output: &Path,
+    compacted: &Path,
+    done_path: &Path,
+    entries: Vec<DoneEntry>,
+) -> Result<Vec<DoneEntry>, StoreError> {
+    let kept = write_compacted(output, compacted, entries)?;
+    replace_done(done_path, &kept)?;
+    install_compacted(output, compacted)?;
+    Ok(kept)
+}
+
+/// The first step of [`compact`]: the kept records, copied into
+/// `compacted` and synced, and their entries with the new offsets.
+fn write_compacted(
+    output: &Path,
+    compacted: &Path,
+    entries: Vec<DoneEntry>,
+) -> Result<Vec<DoneEntry>, StoreError> {
+    let mut source = BufReader::new(File::open(output).map_err(io(output))?);
+    let mut target = std::io::BufWriter::new(File::create(compacted).map_err(io(compacted))?);
+    let mut kept = Vec::with_capacity(entries.len());
+    let (mut start, mut written) = (0u64, 0u64);
+    for mut entry in entries {
+        // Entries are in output order and each spans the bytes after the
+        // one before it.
+        let len = entry.end.saturating_sub(start);
+        start = entry.end;
+        if entry.error {
+            std::io::copy(&mut (&mut source).take(len), &mut std::io::sink())
+                .map_err(io(output))?;
+            continue;
+        }
+        let copied =
+            std::io::copy(&mut (&mut source).take(len), &mut target).map_err(io(compacted))?;
+        if copied != len {
+            return Err(StoreError::Io {
+                path: output.to_path_buf(),
+                source: std::io::Error::other("ended before its done file's last record"),
+            });
+        }
+        written += len;
+        entry.end = written;
+        kept.push(entry);
+    }
+    let target = target
+        .into_inner()
+        .map_err(|e| io(compacted)(e.into_error()))?;
+    target.sync_all().map_err(io(compacted))?;
+    Ok(kept)
+}
+
+/// The last step of [`compact`], also taken by [`recover_compaction`].
+fn install_compacted(output: &Path, compacted: &Path) -> Result<(), StoreError> {
+    std::fs::rename(compacted, output).map_err(io(output))?;
+    sync_parent(output)
+}
+
+/// Finishes or discards a [`compact`] a crash interrupted. The done file
+/// decides: the one written with the copy ends exactly at the copy's length,
+/// while the old one ends at the old output's, which is longer (it also holds
+/// the dropped records, each at least a newline). So a `compacted` file whose
+/// length the done file's last offset names is the committed output, and any
+/// other is a copy that never took effect.
+fn recover_compaction(
+    output: &Path,
+    compacted: &Path,
+    entries: &[DoneEntry],
+) -> Result<(), StoreError> {
+    let Ok(copy) = std::fs::metadata(compacted) else {
+        return Ok(());
+    };
+    let end = entries.iter().map(|e| e.end).max().unwrap_or(0);
+    if copy.len() == end {
+        install_compacted(output, compacted)
+    } else {
+        std::fs::remove_file(compacted).map_err(io(compacted))
+    }
 }
 
 /// `<path><suffix>` beside `path`.
@@ -384,14 +576,132 @@ mod tests {
     use super::*;
 
     fn record(index: u64, text: &str) -> Record {
-        Record::single(index, &format!("t{index}"), text.into())
+        Record::single(index, &format!("t{index}"), text.into(), false)
+    }
+
+    fn errored(index: u64, text: &str) -> Record {
+        Record::single(index, &format!("t{index}"), text.into(), true)
+    }
+
+    fn finished(store: &TrajectoryStore, indexes: std::ops::Range<u64>) -> Vec<u64> {
+        indexes
+            .filter(|&i| store.is_finished(i, 0, &format!("t{i}")).unwrap())
+            .collect()
+    }
+
+    /// An output of four records, the second and the fourth errored.
+    fn output_with_errors() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.jsonl");
+        let mut store = TrajectoryStore::open(Layout::Jsonl(out.clone()), Resume::Fresh).unwrap();
+        store.append(&[record(0, "a0"), errored(1, "e1")]).unwrap();
+        store.append(&[record(2, "a2"), errored(3, "e3")]).unwrap();
+        drop(store);
+        (dir, out)
+    }
+
+    fn done_entries(out: &Path) -> Vec<(u64, u64, bool)> {
+        read_done(&sibling(out, ".done"))
+            .unwrap()
+            .0
+            .iter()
+            .map(|e| (e.index, e.end, e.error))
+            .collect()
+    }
+
+    #[test]
+    fn resume_drops_errored_records_and_runs_their_tasks_again() {
+        let (_dir, out) = output_with_errors();
+        let keep = TrajectoryStore::open(Layout::Jsonl(out.clone()), Resume::KeepErrors).unwrap();
+        assert_eq!(finished(&keep, 0..4), [0, 1, 2, 3]);
+        drop(keep);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a0\ne1\na2\ne3\n");
+
+        let mut store =
+            TrajectoryStore::open(Layout::Jsonl(out.clone()), Resume::RetryErrors).unwrap();
+        assert_eq!(finished(&store, 0..4), [0, 2]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a0\na2\n");
+        assert_eq!(done_entries(&out), [(0, 3, false), (2, 6, false)]);
+        assert!(!sibling(&out, ".compact").exists());
+        store.append(&[record(3, "b3"), errored(1, "f1")]).unwrap();
+        drop(store);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a0\na2\nb3\nf1\n");
+
+        let store = TrajectoryStore::open(Layout::Jsonl(out.clone()), Resume::RetryErrors).unwrap();
+        assert_eq!(finished(&store, 0..4), [0, 2, 3]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a0\na2\nb3\n");
+    }
+
+    /// A crash after the compacted copy is written but before the done file
+    /// is replaced: the copy is discarded, the old output stands.
+    #[test]
+    fn a_rewrite_killed_before_its_done_file_never_happened() {
+        let (_dir, out) = output_with_errors();
+        let compacted = sibling(&out, ".compact");
+        let (entries, _) = read_done(&sibling(&out, ".done")).unwrap();
+        write_compacted(&out, &compacted, entries).unwrap();
+        // And a done file half written beside it.
+        std::fs::write(sibling(&sibling(&out, ".done"), ".tmp"), "{\"ind").unwrap();
+
+        let store = TrajectoryStore::open(Layout::Jsonl(out.clone()), Resume::KeepErrors).unwrap();
+        assert_eq!(finished(&store, 0..4), [0, 1, 2, 3]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a0\ne1\na2\ne3\n");
+        assert!(!compacted.exists());
+        assert!(!sibling(&sibling(&out, ".done"), ".tmp").exists());
+        drop(store);
+
+        // A torn copy, then the rewrite redone whole.
+        std::fs::write(&compacted, "a0\n").unwrap();
+        let store = TrajectoryStore::open(Layout::Jsonl(out.clone()), Resume::RetryErrors).unwrap();
+        assert_eq!(finished(&store, 0..4), [0, 2]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a0\na2\n");
+    }
+
+    /// A crash after the done file is replaced but before the copy replaces
+    /// the output: the copy is installed, so offsets and output agree.
+    #[test]
+    fn a_rewrite_killed_after_its_done_file_is_finished() {
+        let (_dir, out) = output_with_errors();
+        let compacted = sibling(&out, ".compact");
+        let done = sibling(&out, ".done");
+        let (entries, _) = read_done(&done).unwrap();
+        let kept = write_compacted(&out, &compacted, entries).unwrap();
+        replace_done(&done, &kept).unwrap();
+
+        let store = TrajectoryStore::open(Layout::Jsonl(out.clone()), Resume::KeepErrors).unwrap();
+        assert_eq!(finished(&store, 0..4), [0, 2]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a0\na2\n");
+        assert!(!compacted.exists());
+    }
+
+    #[test]
+    fn a_directory_output_forgets_errored_records_in_its_done_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::Files {
+            dir: dir.path().to_path_buf(),
+            extension: ".json".into(),
+        };
+        let mut store = TrajectoryStore::open(layout.clone(), Resume::Fresh).unwrap();
+        store.append(&[record(0, "a0"), errored(1, "e1")]).unwrap();
+        drop(store);
+        let mut store = TrajectoryStore::open(layout.clone(), Resume::RetryErrors).unwrap();
+        assert_eq!(finished(&store, 0..2), [0]);
+        store.append(&[record(1, "b1")]).unwrap();
+        drop(store);
+        let store = TrajectoryStore::open(layout, Resume::RetryErrors).unwrap();
+        assert_eq!(finished(&store, 0..2), [0, 1]);
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert_eq!(
+            (read("t0.json"), read("t1.json")),
+            ("a0".into(), "b1".into())
+        );
     }
 
     #[test]
     fn resume_cuts_records_without_done_entries_and_torn_lines() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.jsonl");
-        let mut store = TrajectoryStore::open(Layout::Jsonl(out.clone()), false).unwrap();
+        let mut store = TrajectoryStore::open(Layout::Jsonl(out.clone()), Resume::Fresh).unwrap();
         store
             .append(&[record(0, "{\"a\":0}"), record(2, "{\"a\":2}")])
             .unwrap();
@@ -406,7 +716,7 @@ mod tests {
             .unwrap();
         d.write_all(b"{\"index\":1,\"id\":\"t1\",\"en").unwrap();
 
-        let store = TrajectoryStore::open(Layout::Jsonl(out.clone()), true).unwrap();
+        let store = TrajectoryStore::open(Layout::Jsonl(out.clone()), Resume::RetryErrors).unwrap();
         assert!(store.is_finished(0, 0, "t0").unwrap());
         assert!(store.is_finished(2, 0, "t2").unwrap());
         assert!(!store.is_finished(1, 0, "t1").unwrap());
@@ -421,10 +731,10 @@ mod tests {
     fn fresh_run_replaces_earlier_output() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.jsonl");
-        let mut store = TrajectoryStore::open(Layout::Jsonl(out.clone()), false).unwrap();
+        let mut store = TrajectoryStore::open(Layout::Jsonl(out.clone()), Resume::Fresh).unwrap();
         store.append(&[record(0, "old")]).unwrap();
         drop(store);
-        let mut store = TrajectoryStore::open(Layout::Jsonl(out.clone()), false).unwrap();
+        let mut store = TrajectoryStore::open(Layout::Jsonl(out.clone()), Resume::Fresh).unwrap();
         assert!(!store.is_finished(0, 0, "t0").unwrap());
         store.append(&[record(0, "new")]).unwrap();
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "new\n");
@@ -438,7 +748,7 @@ mod tests {
                 dir: dir.path().to_path_buf(),
                 extension: ".traj.json".into(),
             },
-            false,
+            Resume::Fresh,
         )
         .unwrap();
         store.append(&[record(0, "{}")]).unwrap();

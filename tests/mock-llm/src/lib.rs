@@ -22,10 +22,14 @@
 //! ```
 //!
 //! Attempt kinds: `tool_calls`, `text`, `bash` (a fenced block), `xml_tool_call`,
-//! `error`; any attempt may add `reasoning`, `delay_ms`, `usage`, `finish_reason` and
+//! `error`, `fault` (`{"kind": "fault", "fault": "dropped"}`, any [`Fault`]); any attempt may add `reasoning`, `delay_ms`, `usage`, `finish_reason` and
 //! `token_ids`.
+//!
+//! [`MockConfig::faults`] (the binary's `--fault-rate`, `--fault`, `--seed`) answers that
+//! share of chat requests with a [`Fault`] instead, before the script is consulted.
 
 mod bench;
+mod fault;
 mod record;
 mod request;
 mod response;
@@ -34,6 +38,7 @@ mod server;
 mod stats;
 
 pub use bench::BenchConfig;
+pub use fault::{Fault, Faults};
 pub use record::RecordedRequest;
 pub use script::{Attempt, Reply, Script, ScriptError, TokenIds, ToolCallSpec, UsageSpec};
 pub use server::{MockConfig, MockServer};

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use plinth_mock_llm::{BenchConfig, MockConfig, MockServer, Script};
+use plinth_mock_llm::{BenchConfig, Fault, Faults, MockConfig, MockServer, Script};
 
 /// A local OpenAI-compatible chat-completions mock (`/v1/chat/completions`,
 /// `/v1/models`, `/stats`).
@@ -27,6 +27,15 @@ struct Args {
     /// JSON script played for prompts containing `SCRIPT=<key>`.
     #[arg(long, env = "MOCK_SCRIPT")]
     script: Option<PathBuf>,
+    /// Share of chat requests (0-1) answered with a fault instead of a reply.
+    #[arg(long, env = "MOCK_FAULT_RATE", default_value_t = 0.0)]
+    fault_rate: f64,
+    /// A kind of fault to inject (repeatable) [default: every kind].
+    #[arg(long = "fault", value_enum)]
+    faults: Vec<Fault>,
+    /// Seed of the fault choice, so runs repeat.
+    #[arg(long, env = "MOCK_SEED", default_value_t = 7)]
+    seed: u64,
 }
 
 #[tokio::main]
@@ -46,6 +55,15 @@ async fn main() -> ExitCode {
         bench: BenchConfig {
             steps: args.steps,
             reasoning: args.reasoning,
+        },
+        faults: Faults {
+            rate: args.fault_rate,
+            kinds: if args.faults.is_empty() {
+                Fault::ALL.to_vec()
+            } else {
+                args.faults
+            },
+            seed: args.seed,
         },
         ..MockConfig::default()
     };

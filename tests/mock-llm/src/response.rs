@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::fault::Fault;
 use crate::script::{Attempt, Reply, TokenIds};
 
 /// `created` is fixed so replies are byte-for-byte reproducible.
@@ -19,6 +20,8 @@ pub(crate) struct Context<'a> {
 }
 
 pub(crate) enum Rendered {
+    /// A scripted fault, which the server plays out (it may need the connection).
+    Fault(Fault),
     Error {
         status: u16,
         retry_after: Option<u64>,
@@ -114,6 +117,7 @@ pub(crate) fn render(attempt: &Attempt, cx: &Context<'_>) -> Rendered {
                 body,
             };
         }
+        Reply::Fault { fault } => return Rendered::Fault(*fault),
         Reply::ToolCalls { calls, content } => {
             let calls = calls
                 .iter()
@@ -215,7 +219,7 @@ mod tests {
     fn json(attempt: &Attempt) -> Value {
         match render(attempt, &cx()) {
             Rendered::Completion { body, .. } => serde_json::from_slice(&body).unwrap(),
-            Rendered::Error { .. } => panic!("expected a completion"),
+            Rendered::Error { .. } | Rendered::Fault(_) => panic!("expected a completion"),
         }
     }
 

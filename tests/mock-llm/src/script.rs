@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::fault::Fault;
+
 /// Why a script file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
@@ -128,6 +130,8 @@ pub enum Reply {
         #[serde(default)]
         body: Option<String>,
     },
+    /// A failure a client must survive (a cut body, a dropped connection, ...).
+    Fault { fault: Fault },
 }
 
 /// A tool call with its arguments as the raw text the server sends.
@@ -209,6 +213,11 @@ impl Attempt {
             retry_after,
             body: body.map(str::to_owned),
         })
+    }
+
+    /// A scripted [`Fault`].
+    pub fn fault(fault: Fault) -> Self {
+        Self::of(Reply::Fault { fault })
     }
 
     pub fn reasoning(mut self, reasoning: &str) -> Self {

@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::bench::{BenchConfig, Phase};
+use crate::fault::{Fault, Faults};
 use crate::record::{RecordedRequest, RequestLog};
 use crate::request::ChatRequest;
 use crate::response::{self, Context, Rendered};
@@ -42,6 +43,8 @@ pub struct MockConfig {
     pub bench: BenchConfig,
     /// How many of the latest chat requests to keep for [`MockServer::requests`].
     pub record_limit: usize,
+    /// Faults answered, at their rate, instead of replies.
+    pub faults: Faults,
 }
 
 impl Default for MockConfig {
@@ -52,6 +55,7 @@ impl Default for MockConfig {
             script: Script::default(),
             bench: BenchConfig::default(),
             record_limit: 1000,
+            faults: Faults::default(),
         }
     }
 }
@@ -213,6 +217,18 @@ async fn chat(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> R
             );
         }
     };
+    let cx = Context {
+        model: &request.model,
+        step: request.step,
+        conversation: fnv1a(request.first_user.as_bytes()),
+        request_bytes: body.len(),
+        serial: in_flight.serial,
+    };
+    // Before the script, so an injected fault uses up no scripted attempt.
+    if let Some(fault) = app.config.faults.pick(cx.serial) {
+        app.stats.fault();
+        return fault_response(fault, &cx);
+    }
     let (attempt, phase) = match app.choose(&request) {
         Ok(choice) => choice,
         Err(message) => {
@@ -223,15 +239,12 @@ async fn chat(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> R
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let cx = Context {
-        model: &request.model,
-        step: request.step,
-        conversation: fnv1a(request.first_user.as_bytes()),
-        request_bytes: body.len(),
-        serial: in_flight.serial,
-    };
     let is_final = phase == Some(Phase::Final);
     match response::render(&attempt, &cx) {
+        Rendered::Fault(fault) => {
+            app.stats.fault();
+            fault_response(fault, &cx)
+        }
         Rendered::Error {
             status,
             retry_after,
@@ -261,6 +274,70 @@ async fn chat(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> R
             app.stats
                 .answered(answer, is_final, (prompt_tokens, completion_tokens));
             json_response(StatusCode::OK, body)
+        }
+    }
+}
+
+/// The answer a fault gives in place of a reply.
+fn fault_response(fault: Fault, cx: &Context<'_>) -> Response {
+    let injected = |status: StatusCode| {
+        json_response(
+            status,
+            r#"{"error":{"message":"injected fault","type":"mock_fault"}}"#,
+        )
+    };
+    let completion = || match response::render(&Attempt::text("a reply cut short"), cx) {
+        Rendered::Completion { body, .. } => body,
+        _ => unreachable!("a text attempt renders as a completion"),
+    };
+    match fault {
+        Fault::RateLimited => {
+            let mut response = injected(StatusCode::TOO_MANY_REQUESTS);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(1));
+            response
+        }
+        Fault::ServerError => injected(StatusCode::INTERNAL_SERVER_ERROR),
+        Fault::Unavailable => injected(StatusCode::SERVICE_UNAVAILABLE),
+        Fault::ErrorObject => injected(StatusCode::OK),
+        Fault::Truncated => {
+            let mut body = completion();
+            body.truncate(body.len() / 2);
+            json_response(StatusCode::OK, body)
+        }
+        Fault::EmptyChoices => {
+            let body = serde_json::json!({
+                "id": format!("chatcmpl-mock-{}", cx.serial),
+                "object": "chat.completion",
+                "model": cx.model,
+                "choices": [],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            });
+            json_response(StatusCode::OK, body.to_string())
+        }
+        // A body that fails makes hyper abort the connection: at once, before the
+        // buffered head is sent; after a pause, once the head and half a body are out.
+        Fault::Dropped => json_response(
+            StatusCode::OK,
+            axum::body::Body::from_stream(futures_util::stream::iter([Err::<Bytes, _>(
+                io::Error::new(io::ErrorKind::ConnectionReset, "injected drop"),
+            )])),
+        ),
+        Fault::DroppedMidReply => {
+            let mut half = completion();
+            half.truncate(half.len() / 2);
+            let chunks = futures_util::stream::unfold(Some(half), |half| async move {
+                match half {
+                    Some(half) => Some((Ok(Bytes::from(half)), None)),
+                    None => {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        let drop = io::Error::new(io::ErrorKind::ConnectionReset, "injected drop");
+                        Some((Err(drop), None))
+                    }
+                }
+            });
+            json_response(StatusCode::OK, axum::body::Body::from_stream(chunks))
         }
     }
 }

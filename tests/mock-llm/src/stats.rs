@@ -15,6 +15,7 @@ pub(crate) struct Stats {
     text_responses: AtomicU64,
     final_responses: AtomicU64,
     error_responses: AtomicU64,
+    faults_injected: AtomicU64,
     bad_requests: AtomicU64,
     models_requests: AtomicU64,
     not_found: AtomicU64,
@@ -40,6 +41,8 @@ pub struct StatsSnapshot {
     pub final_responses: u64,
     /// Scripted HTTP errors.
     pub error_responses: u64,
+    /// Faults, injected at the configured rate or scripted ([`crate::Fault`]).
+    pub faults_injected: u64,
     /// Chat requests whose body was not JSON.
     pub bad_requests: u64,
     pub models_requests: u64,
@@ -118,6 +121,11 @@ impl Stats {
         }
     }
 
+    pub fn fault(&self) {
+        self.faults_injected.fetch_add(1, Relaxed);
+        self.last_response_ms.store(now_ms(), Relaxed);
+    }
+
     pub fn answered(&self, answer: Answer, is_final: bool, tokens: (u64, u64)) {
         let counter = match answer {
             Answer::ToolCalls => &self.tool_call_responses,
@@ -141,6 +149,7 @@ impl Stats {
             text_responses: self.text_responses.load(Relaxed),
             final_responses: self.final_responses.load(Relaxed),
             error_responses: self.error_responses.load(Relaxed),
+            faults_injected: self.faults_injected.load(Relaxed),
             bad_requests: self.bad_requests.load(Relaxed),
             models_requests: self.models_requests.load(Relaxed),
             not_found: self.not_found.load(Relaxed),

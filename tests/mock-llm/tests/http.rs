@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use plinth_mock_llm::{Attempt, MockConfig, MockServer, Script};
+use plinth_mock_llm::{Attempt, Fault, Faults, MockConfig, MockServer, Script};
 use serde_json::{Value, json};
 
 fn user(text: &str) -> Value {
@@ -296,4 +296,94 @@ async fn binary_loads_a_script_and_prints_its_address() {
     child.kill().unwrap();
     child.wait().unwrap();
     std::fs::remove_file(&path).unwrap();
+}
+
+#[tokio::test]
+async fn each_fault_kind_and_a_fault_rate() {
+    let body = json!({"model": "m", "messages": [user("SCRIPT=f go")]});
+    for fault in Fault::ALL {
+        let script =
+            Script::new().task("f", vec![vec![Attempt::fault(fault), Attempt::text("ok")]]);
+        let server = MockServer::start(MockConfig::scripted(script))
+            .await
+            .unwrap();
+        let sent = reqwest::Client::new()
+            .post(format!("{}/chat/completions", server.base_url()))
+            .json(&body)
+            .send()
+            .await;
+        if fault == Fault::Dropped {
+            assert!(sent.unwrap_err().is_request());
+            assert_eq!(
+                post_ok(&server.base_url(), &body).await["choices"][0]["message"]["content"],
+                "ok"
+            );
+            continue;
+        }
+        let response = sent.unwrap();
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").cloned();
+        let text = response.bytes().await;
+        match fault {
+            Fault::RateLimited => {
+                assert_eq!(status, 429);
+                assert_eq!(retry_after.unwrap(), "1");
+            }
+            Fault::ServerError => assert_eq!(status, 500),
+            Fault::Unavailable => assert_eq!(status, 503),
+            Fault::Truncated => {
+                assert_eq!(status, 200);
+                assert!(serde_json::from_slice::<Value>(&text.unwrap()).is_err());
+            }
+            Fault::ErrorObject => {
+                let reply: Value = serde_json::from_slice(&text.unwrap()).unwrap();
+                assert_eq!(
+                    (status, reply["error"]["type"].as_str()),
+                    (200, Some("mock_fault"))
+                );
+            }
+            Fault::EmptyChoices => {
+                let reply: Value = serde_json::from_slice(&text.unwrap()).unwrap();
+                assert_eq!((status, &reply["choices"]), (200, &json!([])));
+            }
+            Fault::Dropped => unreachable!("no response to read"),
+            Fault::DroppedMidReply => {
+                assert_eq!(status, 200);
+                assert!(text.is_err(), "{fault:?} read whole");
+            }
+        }
+        // The scripted fault used its attempt; the next is the reply.
+        assert_eq!(
+            post_ok(&server.base_url(), &body).await["choices"][0]["message"]["content"],
+            "ok"
+        );
+        assert_eq!(server.stats().faults_injected, 1);
+    }
+
+    // At a rate, before the script: no scripted attempt is used up by a fault.
+    let script = Script::new().task("f", vec![vec![Attempt::text("ok")]]);
+    let server = MockServer::start(MockConfig {
+        faults: Faults::at_rate(0.5),
+        ..MockConfig::scripted(script)
+    })
+    .await
+    .unwrap();
+    let mut good = 0;
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        let url = format!("{}/chat/completions", server.base_url());
+        let Ok(response) = client.post(url).json(&body).send().await else {
+            continue;
+        };
+        let ok = response.status() == 200;
+        if let Ok(reply) = response.json::<Value>().await
+            && ok
+            && message(&reply)["content"] == "ok"
+        {
+            good += 1;
+        }
+    }
+    let faults = server.stats().faults_injected;
+    assert_eq!(good + faults, 100);
+    assert!((30..70).contains(&faults), "{faults} faults");
 }
