@@ -92,6 +92,7 @@ fn small_run() -> String {
             "score": {"reward": 0.0, "sub_scores": {"f2p": 0.0, "p2p": 0.5}, "details": {
                 "FAIL_TO_PASS": {"tests/test_calc.py::test_add": "failed", "tests/test_calc.py::test_div": "error"},
                 "PASS_TO_PASS": {"tests/test_calc.py::test_sub": "passed", "tests/test_calc.py::test_mul": "not_run"}}},
+            "grading": {"grade_in": "clean", "filtered_paths": ["conftest.py"]},
         }),
     );
     let model_error = record(
@@ -290,6 +291,10 @@ fn the_report_renders_filters_and_opens_a_trajectory_in_chromium() {
     );
     assert!(unsolved.contains("outcome-failed\">error<"), "{unsolved}");
     assert!(unsolved.contains("outcome-other\">not_run<"), "{unsolved}");
+    assert!(
+        unsolved.contains("left out of grading (the agent changed them): <code>conftest.py</code>"),
+        "{unsolved}"
+    );
     let failed = chromium.dump_dom(&html, "#open=2", "detail-error");
     assert!(failed.contains("Not scored."), "{failed}");
     assert!(failed.contains("503 Service Unavailable"), "{failed}");
