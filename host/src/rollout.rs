@@ -19,6 +19,9 @@ pub struct Rollouts {
     pub repos: Arc<RepoCache>,
     pub scorers: Scorers,
     pub grading: GradingSettings,
+    /// Commands run in every task's workspace (or, without a repository,
+    /// its sandbox) before the row's own `setup`.
+    pub setup: Vec<String>,
 }
 
 /// Why a rollout's sandbox could not be set up or its workspace used: an
@@ -74,14 +77,24 @@ impl<'a> Rollout<'a> {
             .await
             .map_err(RolloutError::Sandbox)?;
         let workspace = match RepoSpec::of(task) {
-            None => None,
-            Some(spec) => Some(
-                rollouts
-                    .repos
-                    .prepare(&spec, sandbox.as_ref())
-                    .await
-                    .map_err(RolloutError::Workspace)?,
-            ),
+            None => {
+                for command in &rollouts.setup {
+                    workspace::run_command(sandbox.as_ref(), command)
+                        .await
+                        .map_err(RolloutError::Workspace)?;
+                }
+                None
+            }
+            Some(mut spec) => {
+                spec.setup.splice(0..0, rollouts.setup.iter().cloned());
+                Some(
+                    rollouts
+                        .repos
+                        .prepare(&spec, sandbox.as_ref())
+                        .await
+                        .map_err(RolloutError::Workspace)?,
+                )
+            }
         };
         Ok(Self {
             rollouts,

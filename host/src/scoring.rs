@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::{self, CatalogError};
-use crate::plugin::{GuestError, PluginError, PluginKind, PluginRuntime, ScorerPlugin};
+use crate::plugin::{GuestError, PluginError, PluginKind, PluginMeta, PluginRuntime, ScorerPlugin};
 use crate::sandbox::Sandbox;
 use crate::settings::ScoringSettings;
 use crate::task::Task;
@@ -18,7 +18,8 @@ use crate::trajectory::{ExitStatus, Score, Trajectory};
 pub(crate) struct WeightedScorer {
     pub plugin: ScorerPlugin,
     pub weight: f64,
-    /// Its JSON options; the task row's `scorer_config` is merged over them.
+    /// Its JSON options (the run's, with its own over them); the task row's
+    /// `scorer_config` is merged over them.
     pub config: Value,
 }
 
@@ -63,10 +64,14 @@ impl Scorers {
             let plugin = catalog::find(runtime, &spec.name, PluginKind::Scorer, extra_plugins)
                 .await?
                 .into_scorer()?;
+            let mut config = settings.config.clone();
+            if let (Value::Object(base), Some(Value::Object(own))) = (&mut config, &spec.config) {
+                base.extend(own.clone());
+            }
             scorers.push(WeightedScorer {
                 plugin,
                 weight: spec.weight,
-                config: settings.config.clone(),
+                config,
             });
         }
         Ok(Self { scorers })
@@ -74,6 +79,11 @@ impl Scorers {
 
     pub fn is_empty(&self) -> bool {
         self.scorers.is_empty()
+    }
+
+    /// The scorer components, for the record of what a run ran with.
+    pub fn plugins(&self) -> impl Iterator<Item = &PluginMeta> {
+        self.scorers.iter().map(|s| &s.plugin.meta)
     }
 
     /// Runs every scorer and combines them: the reward is the weighted mean;

@@ -54,6 +54,7 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
         repos: Arc::new(RepoCache::new(sandbox.repo_cache.clone())),
         scorers: Scorers::load(&runtime, &scoring, extra_plugins).await?,
         grading: scoring.grading.clone(),
+        setup: sandbox.setup.clone(),
     });
 
     let input = std::fs::File::open(&args.input)

@@ -42,6 +42,7 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
     };
 
     let runtime = PluginRuntime::new(settings.plugins.clone())?;
+    let mut recorded = RecordedSettings::of(&settings);
     let mut tools = Vec::new();
     let terminal = settings.terminal.then(|| PathBuf::from("terminal"));
     for spec in terminal.iter().chain(&settings.tools) {
@@ -52,8 +53,10 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
                 .into_tool()?,
         );
     }
+    recorded.add_plugins(tools.iter().map(|t| &t.meta));
     let toolbox = Arc::new(Toolbox::new(tools)?);
     let scorers = Scorers::load(&runtime, &settings.scoring, extra_plugins).await?;
+    recorded.add_plugins(scorers.plugins());
     let format = if settings.format == "canonical" {
         OutputFormat::Canonical
     } else {
@@ -65,6 +68,7 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
         )
         .await?
         .into_formatter()?;
+        recorded.add_plugins([&formatter.meta]);
         OutputFormat::Plugin {
             formatter: Box::new(formatter),
             options: settings.format_options.clone(),
@@ -100,8 +104,9 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
             repos: Arc::new(RepoCache::new(settings.sandbox.repo_cache.clone())),
             scorers,
             grading: settings.scoring.grading.clone(),
+            setup: settings.sandbox.setup.clone(),
         },
-        settings: Arc::new(RecordedSettings::of(&settings)),
+        settings: Arc::new(recorded),
     });
     let canonical = matches!(format, OutputFormat::Canonical);
     let summary = run_batch(

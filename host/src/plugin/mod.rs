@@ -170,6 +170,9 @@ pub struct PluginMeta {
     /// supported version semver-compatible with the one it was built against.
     pub api_version: ApiVersion,
     pub source: String,
+    /// sha256 of the component's bytes (hex), so a record names the exact
+    /// plugin it ran with.
+    pub sha256: String,
     /// Every import and export name of the component, for `plugins inspect`.
     pub imports: Vec<String>,
     pub exports: Vec<String>,
@@ -316,6 +319,7 @@ impl PluginRuntime {
             kind: shape.kind,
             api_version: shape.api_version,
             source: source.label.clone(),
+            sha256: crate::environment::sha256_hex(&source.bytes),
             imports: shape.imports,
             exports: shape.exports,
         };

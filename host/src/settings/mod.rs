@@ -22,6 +22,7 @@ pub use recorded::{
 pub use sandbox::{SandboxKind, SandboxSettings};
 
 use crate::agent::{AgentConfig, OnTextReply, Prompts};
+use crate::environment::{Bundle, ManifestError, RecordedEnvironment};
 use crate::grading::GradingSettings;
 use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
 use crate::plugin::RuntimeConfig;
@@ -45,6 +46,8 @@ pub enum SettingsError {
     },
     #[error(transparent)]
     Price(#[from] PriceError),
+    #[error(transparent)]
+    Environment(#[from] ManifestError),
 }
 
 fn invalid(setting: &'static str, reason: impl Into<String>) -> SettingsError {
@@ -87,6 +90,9 @@ pub struct ScorerSpec {
     /// A scorer's name or a `.wasm` path.
     pub name: String,
     pub weight: f64,
+    /// This scorer's own options (a JSON object), merged over the run's
+    /// `--scorer-config`.
+    pub config: Option<Value>,
 }
 
 /// The scorers of a run, the options they all get, and where they grade.
@@ -110,7 +116,12 @@ impl ScoringSettings {
         let scorers = options
             .scorer
             .iter()
-            .map(|spec| ScorerSpec::parse(spec))
+            .map(|spec| {
+                ScorerSpec::parse(spec).map(|mut parsed| {
+                    parsed.config = options.scorer_configs.get(&parsed.name).cloned();
+                    parsed
+                })
+            })
             .collect::<Result<_, _>>()?;
         Ok(Self {
             scorers,
@@ -140,6 +151,7 @@ impl ScorerSpec {
         Ok(Self {
             name: name.to_string(),
             weight,
+            config: None,
         })
     }
 }
@@ -163,6 +175,8 @@ pub struct RunSettings {
     pub scoring: ScoringSettings,
     /// What each plugin call may use, sized for the run's concurrency.
     pub plugins: RuntimeConfig,
+    /// The environment bundle the settings came from, if any.
+    pub environment: Option<RecordedEnvironment>,
     pub group_size: u32,
     pub concurrency: usize,
     pub resume: Resume,
@@ -233,9 +247,15 @@ impl RunSettings {
         if let Some(path) = &options.instance_template {
             prompts.instance = read_template(path)?;
         }
-        prompts
-            .validate()
-            .map_err(|e| invalid("--system-template/--instance-template", e.to_string()))?;
+        if let Some(path) = &options.format_error_template {
+            prompts.format_error = read_template(path)?;
+        }
+        prompts.validate().map_err(|e| {
+            invalid(
+                "--system-template/--instance-template/--format-error-template",
+                e.to_string(),
+            )
+        })?;
         let time_limit = options.time_limit.unwrap_or(defaults::TIME_LIMIT_SECS);
         let agent = AgentConfig {
             prompts,
@@ -271,6 +291,12 @@ impl RunSettings {
             terminal: !options.no_terminal.unwrap_or(false),
             tools: options.tool.clone(),
             scoring: ScoringSettings::resolve(&options.scoring)?,
+            environment: options
+                .environment
+                .as_deref()
+                .map(Bundle::load)
+                .transpose()?
+                .map(|bundle| bundle.recorded()),
             plugins: plugin_runtime(
                 &options.plugin_limits,
                 options.concurrency.unwrap_or(defaults::CONCURRENCY),
@@ -474,11 +500,13 @@ mod tests {
             [
                 ScorerSpec {
                     name: "pytest".into(),
-                    weight: 2.5
+                    weight: 2.5,
+                    config: None,
                 },
                 ScorerSpec {
                     name: "./my:scorer.wasm".into(),
-                    weight: 1.0
+                    weight: 1.0,
+                    config: None,
                 },
             ]
         );

@@ -6,12 +6,14 @@
 //! The same types are the clap arguments and the config file's schema, so a
 //! setting has one name in both (`--max-iterations` / `max_iterations`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Deserialize;
 
 use super::SettingsError;
+use crate::environment::Bundle;
 use crate::grading::GradeIn;
 
 /// Where commands run, shared by `plinth run` and `plinth rescore`.
@@ -78,6 +80,11 @@ pub struct SandboxOptions {
     /// $PLINTH_CACHE_DIR/repos].
     #[arg(long, alias = "repo_cache")]
     pub repo_cache: Option<PathBuf>,
+    /// A command run in every task's workspace (or sandbox) before the
+    /// row's own `setup` (repeatable).
+    #[arg(long = "setup")]
+    #[serde(default)]
+    pub setup: Vec<String>,
 }
 
 /// Which scorers grade a run, shared by `plinth run` and `plinth rescore`.
@@ -109,6 +116,11 @@ pub struct ScoringOptions {
     #[arg(long = "eval-command", alias = "eval_command")]
     #[serde(default)]
     pub eval_command: Vec<String>,
+    /// Each scorer's own options, by the name or path it is given as, under
+    /// `--scorer-config` (an environment bundle's `[[scorers]]` set them).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub scorer_configs: BTreeMap<String, serde_json::Value>,
 }
 
 /// What one plugin call may use, for every command that runs plugins.
@@ -138,6 +150,11 @@ pub struct RunOptions {
     #[arg(long)]
     #[serde(skip)]
     pub config: Option<PathBuf>,
+    /// An environment bundle: a directory with a `plinth-env.toml` manifest
+    /// (tools, scorers, templates, sandbox, limits, tasks). Flags and the
+    /// config file override it.
+    #[arg(long)]
+    pub environment: Option<PathBuf>,
 
     /// One task to run.
     #[arg(long, conflicts_with = "prompts_file")]
@@ -225,6 +242,10 @@ pub struct RunOptions {
     /// First user message template file (minijinja; `{{ task }}` is the prompt).
     #[arg(long, alias = "instance_template")]
     pub instance_template: Option<PathBuf>,
+    /// Template file (minijinja) of the message sent back when a reply has
+    /// no action (`{{ tools }}` lists the tools).
+    #[arg(long, alias = "format_error_template")]
+    pub format_error_template: Option<PathBuf>,
 
     #[command(flatten)]
     #[serde(flatten)]
@@ -260,6 +281,12 @@ trait Layer: Sized {
 impl<T> Layer for Option<T> {
     fn or_lower(self, lower: Self) -> Self {
         self.or(lower)
+    }
+}
+
+impl<K, V> Layer for BTreeMap<K, V> {
+    fn or_lower(self, lower: Self) -> Self {
+        if self.is_empty() { lower } else { self }
     }
 }
 
@@ -304,14 +331,15 @@ impl SandboxOptions {
         layered!(SandboxOptions, self, lower;
             sandbox, cwd, image, network, docker_host, slots_per_container, min_containers,
             max_containers, memory, cpus, pids_limit, read_only, timeout, max_output_bytes,
-            secret_env, repo_cache)
+            secret_env, repo_cache, setup)
     }
 }
 
 impl ScoringOptions {
     /// These settings over `lower`'s.
     pub fn over(self, lower: Self) -> Self {
-        layered!(ScoringOptions, self, lower; scorer, scorer_config, grade_in, protect, eval_command)
+        layered!(ScoringOptions, self, lower;
+            scorer, scorer_config, grade_in, protect, eval_command, scorer_configs)
     }
 }
 
@@ -319,20 +347,28 @@ impl RunOptions {
     /// These settings over `lower`'s (flags over a config file).
     pub fn over(self, lower: Self) -> Self {
         layered!(RunOptions, self, lower;
-            config, task, prompts_file, output_file, output_dir, format, format_options, model,
+            config, environment, task, prompts_file, output_file, output_dir, format, format_options, model,
             base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
-            text_actions, max_format_errors, system_template, instance_template, scoring,
+            text_actions, max_format_errors, system_template, instance_template, format_error_template, scoring,
             plugin_limits, group_size, concurrency, resume, resume_keep_errors)
     }
 
-    /// The command line over the config file it names, if any.
+    /// The command line over the config file it names, if any, over the
+    /// environment bundle either of them names, if any.
     pub fn with_config_file(self) -> Result<Self, SettingsError> {
-        match &self.config {
-            None => Ok(self),
+        let layered = match &self.config {
+            None => self,
             Some(path) => {
                 let file = Self::from_config_file(path)?;
-                Ok(self.over(file))
+                self.over(file)
+            }
+        };
+        match &layered.environment {
+            None => Ok(layered),
+            Some(dir) => {
+                let bundle = Bundle::load(dir)?;
+                Ok(layered.over(bundle.options()))
             }
         }
     }

@@ -10,6 +10,7 @@
 //! (with a default, so older records still read: the struct is
 //! `#[serde(default)]`) and fill it in [`RecordedSettings::of`].
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,9 @@ use sha2::{Digest, Sha256};
 
 use super::{ModelChoice, RunSettings, SandboxKind, ScoringSettings};
 use crate::agent::{OnTextReply, Prompts};
+use crate::environment::RecordedEnvironment;
 use crate::grading::GradeIn;
+use crate::plugin::PluginMeta;
 
 /// What replaces a secret.
 const REDACTED: &str = "<redacted>";
@@ -36,6 +39,12 @@ pub struct RecordedSettings {
     pub sandbox: RecordedSandbox,
     pub scoring: RecordedScoring,
     pub plugin_limits: RecordedPluginLimits,
+    /// The environment bundle the run's settings came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<RecordedEnvironment>,
+    /// sha256 of every plugin component the run loaded, by its source
+    /// (`builtin:NAME` or the file's path): the exact bytes a result came from.
+    pub plugins: BTreeMap<String, String>,
     /// Tool plugins offered: `terminal` (the built-in) and `--tool` as given.
     pub tools: Vec<String>,
     pub group_size: u32,
@@ -115,6 +124,9 @@ pub struct RecordedSandbox {
     pub pids: Option<i64>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
+    /// `--setup` commands (the environment's), before each row's own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<String>,
 }
 
 /// The scorers and the options they were given.
@@ -202,8 +214,11 @@ impl RecordedSettings {
                 cpus: containers.then_some(sandbox.limits.cpus),
                 pids: containers.then_some(sandbox.limits.pids),
                 read_only: containers && sandbox.read_only,
+                setup: sandbox.setup.clone(),
             },
             scoring: RecordedScoring::of(&settings.scoring),
+            environment: settings.environment.clone(),
+            plugins: BTreeMap::new(),
             plugin_limits: RecordedPluginLimits {
                 memory_bytes: settings.plugins.memory_limit,
                 cpu_secs: settings.plugins.cpu_budget.as_secs_f64(),
@@ -216,6 +231,16 @@ impl RecordedSettings {
                 .collect(),
             group_size: settings.group_size,
             rescored_with: None,
+        }
+    }
+}
+
+impl RecordedSettings {
+    /// Notes the hashes of plugins the run loaded.
+    pub fn add_plugins<'a>(&mut self, plugins: impl IntoIterator<Item = &'a PluginMeta>) {
+        for meta in plugins {
+            self.plugins
+                .insert(meta.source.clone(), meta.sha256.clone());
         }
     }
 }

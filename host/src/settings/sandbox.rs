@@ -64,6 +64,8 @@ pub struct SandboxSettings {
     /// Their values (and the run's API key), redacted from what the model sees.
     pub secret_values: Vec<String>,
     pub repo_cache: PathBuf,
+    /// Commands run in every task's workspace before the row's `setup`.
+    pub setup: Vec<String>,
 }
 
 impl SandboxSettings {
@@ -124,6 +126,7 @@ impl SandboxSettings {
                 .repo_cache
                 .clone()
                 .unwrap_or_else(RepoCache::default_dir),
+            setup: options.setup.clone(),
         })
     }
 

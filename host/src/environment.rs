@@ -1,0 +1,516 @@
+//! Environment bundles: a directory whose manifest (`plinth-env.toml`) says
+//! everything a run of that environment needs (its tools, scorers, templates,
+//! sandbox, agent limits, grading and plugin limits, and optionally its
+//! tasks), so an environment ships as `.wasm` files plus a manifest.
+//!
+//! The manifest is read into the same [`RunOptions`] the flags and a config
+//! file fill, as the lowest layer: flags over the config file over the
+//! bundle. Paths in it resolve against the bundle's directory. Every run of a
+//! bundle records its name and version and the sha256 of its manifest (with
+//! each plugin's and template's hash in the run's settings), so a result can
+//! be traced to exact bytes. The schema is documented in
+//! `wit/environment.md`; [`MANIFEST_VERSION`] moves when it changes
+//! incompatibly.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::grading::GradeIn;
+use crate::settings::{PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions};
+
+/// The manifest's file name in a bundle.
+pub const MANIFEST_FILE: &str = "plinth-env.toml";
+/// The manifest schema this plinth reads.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// Why a bundle cannot be used: always names the manifest, and the field
+/// where there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{}: cannot read it: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Not TOML, an unknown key, a value of the wrong type (the TOML error
+    /// names the key and its line).
+    #[error("{}: {reason}", .path.display())]
+    Schema { path: PathBuf, reason: String },
+    #[error("{}: `{field}`: {reason}", .path.display())]
+    Field {
+        path: PathBuf,
+        field: String,
+        reason: String,
+    },
+}
+
+/// A bundle's manifest. Every section but `[environment]` is optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    manifest_version: u32,
+    environment: Identity,
+    #[serde(default)]
+    agent: AgentSection,
+    #[serde(default)]
+    templates: TemplatesSection,
+    #[serde(default)]
+    sandbox: SandboxSection,
+    #[serde(default)]
+    tools: ToolsSection,
+    #[serde(default)]
+    scorers: Vec<ScorerEntry>,
+    #[serde(default)]
+    output: OutputSection,
+    #[serde(default)]
+    grading: GradingSection,
+    #[serde(default)]
+    plugin_limits: PluginLimitsSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Identity {
+    name: String,
+    version: String,
+    #[serde(default)]
+    description: String,
+    /// The `plinth:plugin` API version its plugins target, e.g. "0.2.0".
+    api: String,
+    /// A task file shipped with the bundle.
+    tasks: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentSection {
+    max_iterations: Option<u32>,
+    cost_limit: Option<f64>,
+    time_limit: Option<f64>,
+    max_format_errors: Option<u32>,
+    require_tool_calls: Option<bool>,
+    text_actions: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplatesSection {
+    system: Option<PathBuf>,
+    instance: Option<PathBuf>,
+    format_error: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SandboxSection {
+    kind: Option<String>,
+    image: Option<String>,
+    cwd: Option<PathBuf>,
+    network: Option<String>,
+    memory: Option<String>,
+    cpus: Option<f64>,
+    pids_limit: Option<i64>,
+    read_only: Option<bool>,
+    timeout: Option<u64>,
+    max_output_bytes: Option<usize>,
+    /// Commands run in every task's workspace before the row's own.
+    #[serde(default)]
+    setup: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolsSection {
+    /// The built-in terminal (default on).
+    terminal: Option<bool>,
+    /// Tool components: `.wasm` paths (relative to the bundle) or names.
+    #[serde(default)]
+    plugins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScorerEntry {
+    plugin: String,
+    #[serde(default = "one")]
+    weight: f64,
+    /// This scorer's options, under the run's `--scorer-config`.
+    config: Option<toml::Table>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutputSection {
+    format: Option<String>,
+    format_options: Option<toml::Table>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GradingSection {
+    grade_in: Option<GradeIn>,
+    #[serde(default)]
+    protect: Vec<String>,
+    #[serde(default)]
+    eval_commands: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PluginLimitsSection {
+    memory: Option<String>,
+    cpu: Option<f64>,
+    timeout: Option<f64>,
+    output_bytes: Option<usize>,
+}
+
+/// Who a run's environment was, in its records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecordedEnvironment {
+    pub name: String,
+    pub version: String,
+    pub api: String,
+    /// sha256 of the manifest's bytes.
+    pub manifest_sha256: String,
+}
+
+/// A loaded bundle: its directory and manifest.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    manifest: Manifest,
+    manifest_sha256: String,
+}
+
+impl Bundle {
+    /// Reads and checks `dir/plinth-env.toml` (its schema; plugins and
+    /// templates are checked when a run loads them, or by `plinth env
+    /// check`).
+    pub fn load(dir: &Path) -> Result<Self, ManifestError> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let manifest: Manifest = toml::from_str(&text).map_err(|e| ManifestError::Schema {
+            path: path.clone(),
+            reason: e.to_string().trim().to_string(),
+        })?;
+        let field = |field: &str, reason: String| ManifestError::Field {
+            path: path.clone(),
+            field: field.to_string(),
+            reason,
+        };
+        if manifest.manifest_version != MANIFEST_VERSION {
+            return Err(field(
+                "manifest_version",
+                format!(
+                    "version {} is not one this plinth reads (it reads {MANIFEST_VERSION})",
+                    manifest.manifest_version
+                ),
+            ));
+        }
+        for (name, value) in [
+            ("environment.name", &manifest.environment.name),
+            ("environment.version", &manifest.environment.version),
+            ("environment.api", &manifest.environment.api),
+        ] {
+            if value.trim().is_empty() {
+                return Err(field(name, "must not be empty".into()));
+            }
+        }
+        for (i, scorer) in manifest.scorers.iter().enumerate() {
+            if !(scorer.weight.is_finite() && scorer.weight >= 0.0) {
+                return Err(field(
+                    &format!("scorers[{i}].weight"),
+                    "must be a finite number >= 0".into(),
+                ));
+            }
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            manifest,
+            manifest_sha256: sha256_hex(text.as_bytes()),
+        })
+    }
+
+    pub fn manifest_path(&self) -> PathBuf {
+        self.dir.join(MANIFEST_FILE)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.manifest.environment.name
+    }
+
+    pub fn version(&self) -> &str {
+        &self.manifest.environment.version
+    }
+
+    pub fn description(&self) -> &str {
+        &self.manifest.environment.description
+    }
+
+    /// The plugin API version the bundle's plugins target.
+    pub fn api(&self) -> &str {
+        &self.manifest.environment.api
+    }
+
+    pub fn recorded(&self) -> RecordedEnvironment {
+        RecordedEnvironment {
+            name: self.name().to_string(),
+            version: self.version().to_string(),
+            api: self.api().to_string(),
+            manifest_sha256: self.manifest_sha256.clone(),
+        }
+    }
+
+    /// A path the manifest gives, against the bundle's directory.
+    fn path(&self, path: &Path) -> PathBuf {
+        self.dir.join(path)
+    }
+
+    /// A plugin the manifest names: a `.wasm` path against the bundle, or a
+    /// name (a built-in, or one found on the plugin path) as is.
+    fn plugin(&self, spec: &str) -> String {
+        if spec.ends_with(".wasm") || spec.contains('/') {
+            self.path(Path::new(spec)).to_string_lossy().into_owned()
+        } else {
+            spec.to_string()
+        }
+    }
+
+    /// The bundle's settings as the lowest layer of a run's options.
+    pub fn options(&self) -> RunOptions {
+        let m = &self.manifest;
+        let json = |table: &Option<toml::Table>| {
+            table
+                .as_ref()
+                .map(|t| toml_to_json(&toml::Value::Table(t.clone())))
+        };
+        let mut scorer_configs = BTreeMap::new();
+        let scorer = m
+            .scorers
+            .iter()
+            .map(|s| {
+                let plugin = self.plugin(&s.plugin);
+                if let Some(config) = json(&s.config) {
+                    scorer_configs.insert(plugin.clone(), config);
+                }
+                format!("{plugin}:{}", s.weight)
+            })
+            .collect();
+        let sandbox = &m.sandbox;
+        let limits = &m.plugin_limits;
+        RunOptions {
+            prompts_file: m.environment.tasks.as_deref().map(|p| self.path(p)),
+            format: m.output.format.clone(),
+            format_options: json(&m.output.format_options).map(|v| v.to_string()),
+            sandbox: SandboxOptions {
+                sandbox: sandbox.kind.clone(),
+                cwd: sandbox.cwd.clone(),
+                image: sandbox.image.clone(),
+                network: sandbox.network.clone(),
+                memory: sandbox.memory.clone(),
+                cpus: sandbox.cpus,
+                pids_limit: sandbox.pids_limit,
+                read_only: sandbox.read_only,
+                timeout: sandbox.timeout,
+                max_output_bytes: sandbox.max_output_bytes,
+                setup: sandbox.setup.clone(),
+                ..SandboxOptions::default()
+            },
+            max_iterations: m.agent.max_iterations,
+            cost_limit: m.agent.cost_limit,
+            time_limit: m.agent.time_limit,
+            tool: m
+                .tools
+                .plugins
+                .iter()
+                .map(|t| PathBuf::from(self.plugin(t)))
+                .collect(),
+            no_terminal: m.tools.terminal.map(|on| !on),
+            require_tool_calls: m.agent.require_tool_calls,
+            text_actions: m.agent.text_actions,
+            max_format_errors: m.agent.max_format_errors,
+            system_template: m.templates.system.as_deref().map(|p| self.path(p)),
+            instance_template: m.templates.instance.as_deref().map(|p| self.path(p)),
+            format_error_template: m.templates.format_error.as_deref().map(|p| self.path(p)),
+            scoring: ScoringOptions {
+                scorer,
+                scorer_configs,
+                grade_in: m.grading.grade_in,
+                protect: m.grading.protect.clone(),
+                eval_command: m.grading.eval_commands.clone(),
+                ..ScoringOptions::default()
+            },
+            plugin_limits: PluginLimitOptions {
+                plugin_memory: limits.memory.clone(),
+                plugin_cpu: limits.cpu,
+                plugin_timeout: limits.timeout,
+                plugin_output_bytes: limits.output_bytes,
+            },
+            ..RunOptions::default()
+        }
+    }
+}
+
+/// A TOML value as JSON (dates become their text).
+fn toml_to_json(value: &toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+        }
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Array(items.iter().map(toml_to_json).collect()),
+        toml::Value::Table(table) => Value::Object(
+            table
+                .iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Lowercase hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(manifest: &str) -> (tempfile::TempDir, Result<Bundle, ManifestError>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MANIFEST_FILE), manifest).unwrap();
+        let loaded = Bundle::load(dir.path());
+        (dir, loaded)
+    }
+
+    const MINIMAL: &str = r#"
+manifest_version = 1
+[environment]
+name = "calc"
+version = "1.2.0"
+api = "0.2.0"
+"#;
+
+    #[test]
+    fn a_full_manifest_becomes_the_lowest_layer_of_options() {
+        let text = format!(
+            "{MINIMAL}tasks = \"tasks.jsonl\"\n{}",
+            r#"
+[agent]
+max_iterations = 30
+require_tool_calls = true
+[templates]
+system = "templates/system.j2"
+[sandbox]
+kind = "docker"
+image = "py:3"
+setup = ["pip install -e ."]
+[tools]
+terminal = false
+plugins = ["tools/search.wasm", "other-builtin"]
+[[scorers]]
+plugin = "pytest"
+weight = 2.0
+config = { chunk_size = 10 }
+[[scorers]]
+plugin = "scorers/check.wasm"
+[output]
+format = "canonical"
+[grading]
+grade_in = "live"
+protect = ["docs/**"]
+[plugin_limits]
+memory = "128m"
+cpu = 5
+"#
+        );
+        let (dir, loaded) = bundle(&text);
+        let bundle = loaded.unwrap();
+        let options = bundle.options();
+        let at = |p: &str| dir.path().join(p);
+        assert_eq!(options.prompts_file, Some(at("tasks.jsonl")));
+        assert_eq!(options.max_iterations, Some(30));
+        assert_eq!(options.system_template, Some(at("templates/system.j2")));
+        assert_eq!(options.sandbox.sandbox.as_deref(), Some("docker"));
+        assert_eq!(options.sandbox.setup, ["pip install -e ."]);
+        assert_eq!(options.no_terminal, Some(true));
+        assert_eq!(
+            options.tool,
+            [at("tools/search.wasm"), PathBuf::from("other-builtin")]
+        );
+        let check = at("scorers/check.wasm").to_string_lossy().into_owned();
+        assert_eq!(
+            options.scoring.scorer,
+            ["pytest:2".to_string(), format!("{check}:1")]
+        );
+        assert_eq!(
+            options.scoring.scorer_configs["pytest"],
+            serde_json::json!({"chunk_size": 10})
+        );
+        assert_eq!(options.scoring.grade_in, Some(GradeIn::Live));
+        assert_eq!(options.plugin_limits.plugin_memory.as_deref(), Some("128m"));
+        assert_eq!(options.plugin_limits.plugin_cpu, Some(5.0));
+        let recorded = bundle.recorded();
+        assert_eq!(
+            (recorded.name.as_str(), recorded.version.as_str()),
+            ("calc", "1.2.0")
+        );
+        assert_eq!(recorded.manifest_sha256, sha256_hex(text.as_bytes()));
+    }
+
+    #[test]
+    fn manifest_errors_name_the_file_and_the_field() {
+        let cases = [
+            (
+                format!("{MINIMAL}[agent]\nmax_iteration = 3\n"),
+                "max_iteration",
+            ),
+            (format!("{MINIMAL}colour = 1\n"), "colour"),
+            (
+                MINIMAL.replace("manifest_version = 1", "manifest_version = 9"),
+                "manifest_version",
+            ),
+            (
+                MINIMAL.replace("name = \"calc\"", "name = \"\""),
+                "environment.name",
+            ),
+            (MINIMAL.replace("api = \"0.2.0\"\n", ""), "api"),
+            (
+                format!("{MINIMAL}[[scorers]]\nplugin = \"x\"\nweight = -1\n"),
+                "scorers[0].weight",
+            ),
+            (
+                format!("{MINIMAL}[agent]\nmax_iterations = \"many\"\n"),
+                "max_iterations",
+            ),
+            ("not toml = = 1".to_string(), "plinth-env.toml"),
+        ];
+        for (text, field) in cases {
+            let (_dir, loaded) = bundle(&text);
+            let err = loaded.unwrap_err().to_string();
+            assert!(err.contains(MANIFEST_FILE), "{err}");
+            assert!(err.contains(field), "{field}: {err}");
+        }
+        let missing = Bundle::load(Path::new("/no/such/bundle")).unwrap_err();
+        assert!(missing.to_string().contains("cannot read"), "{missing}");
+    }
+}
