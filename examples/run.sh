@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# plinth's main job on the bundled example, offline: three SWE-style tasks on
-# the minicalc repository (examples/minicalc.bundle), each in a fresh git
-# worktree, driven by a replayed agent (examples/trajectories.jsonl) whose
-# commands really run, then graded by the built-in pytest scorer.
+# plinth's main job on the example environment bundle (examples/, its manifest
+# examples/plinth-env.toml), offline: three SWE-style tasks on the minicalc
+# repository (examples/minicalc.bundle), each in a fresh git worktree, driven
+# by a replayed agent (examples/trajectories.jsonl) whose commands really run,
+# then graded by the built-in pytest scorer in a clean checkout.
 #
 #   examples/run.sh                                   # offline, replayed agent
 #   examples/run.sh --base-url URL --model NAME       # the same tasks, a real model
@@ -24,11 +25,11 @@ if [ $# -gt 0 ]; then model=("$@"); fi
 cargo build --release --quiet -p plinth
 plinth="${CARGO_TARGET_DIR:-target}/release/plinth"
 
+# examples/ is an environment bundle (examples/plinth-env.toml): its tasks,
+# system template, pytest scorer and canonical output.
 "$plinth" run \
-    --prompts-file examples/tasks.jsonl \
+    --environment examples \
     "${model[@]}" \
-    --scorer pytest \
-    --format canonical \
     --output-file "$out/trajectories.jsonl" \
     --concurrency 3 >/dev/null
 

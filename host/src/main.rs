@@ -38,6 +38,11 @@ struct GlobalArgs {
 enum Command {
     /// Run an agent on one task or a JSONL file of tasks.
     Run(Box<plinth::settings::RunOptions>),
+    /// Check an environment bundle, or show what a run of it would use.
+    Env {
+        #[command(subcommand)]
+        command: cli::env::EnvCommand,
+    },
     /// List and inspect plugins.
     Plugins {
         #[command(subcommand)]
@@ -146,6 +151,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 PluginsCommand::Inspect { file } => cli::plugins::inspect(&runtime, &file).await,
             }
         }
+        Command::Env { command } => cli::env::run(command, &cli.global.plugins).await,
         Command::Format(args) => cli::format::run(args, &cli.global.plugins).await,
         Command::Rescore(args) => cli::rescore::run(*args, &cli.global.plugins).await,
         Command::Report(args) => cli::report::run(args),

@@ -125,6 +125,34 @@ impl Prompts {
         ))
     }
 
+    /// Renders every template for `task` as a run would (with the default
+    /// agent settings and `tools`), to check them before any run: the
+    /// system and first user message, or the first template that fails.
+    pub(crate) fn render_sample(
+        &self,
+        task: &Task,
+        tools: Vec<&str>,
+    ) -> Result<(String, String), TemplateError> {
+        let config = AgentConfig {
+            prompts: self.clone(),
+            ..AgentConfig::default()
+        };
+        let rendered = self.render(&Vars {
+            task,
+            cwd: "/workspace",
+            config: &config,
+            model: "model",
+            tools: tools.clone(),
+        })?;
+        environment()
+            .render_str(&self.format_error, minijinja::context! { tools => tools })
+            .map_err(|source| TemplateError {
+                template: "format-error template",
+                source,
+            })?;
+        Ok(rendered)
+    }
+
     /// The message sent back when a reply has no action.
     pub(crate) fn format_error(&self, tools: &[&str]) -> String {
         environment()

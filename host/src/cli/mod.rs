@@ -1,6 +1,7 @@
 //! Subcommands of the `plinth` binary: argument parsing and wiring of the
 //! library's parts. Errors here are `anyhow`: this is the binary's edge.
 
+pub mod env;
 pub mod format;
 pub mod plugins;
 pub mod report;

@@ -50,7 +50,7 @@ impl ApiVersion {
     }
 
     /// The supported versions as the version error shows them.
-    fn supported_list() -> String {
+    pub(crate) fn supported_list() -> String {
         Self::SUPPORTED
             .iter()
             .map(|v| format!("{API_PACKAGE}@{v}"))

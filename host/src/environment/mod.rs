@@ -12,6 +12,10 @@
 //! `wit/environment.md`; [`MANIFEST_VERSION`] moves when it changes
 //! incompatibly.
 
+mod check;
+
+pub use check::{CheckReport, Finding, check};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -310,6 +314,7 @@ impl Bundle {
         let sandbox = &m.sandbox;
         let limits = &m.plugin_limits;
         RunOptions {
+            environment: Some(self.dir.clone()),
             prompts_file: m.environment.tasks.as_deref().map(|p| self.path(p)),
             format: m.output.format.clone(),
             format_options: json(&m.output.format_options).map(|v| v.to_string()),

@@ -1,0 +1,61 @@
+//! `plinth env`: checking an environment bundle, and showing what a run of
+//! it would use.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use plinth::environment::{Bundle, check};
+use plinth::plugin::{PluginRuntime, RuntimeConfig};
+use plinth::settings::{RecordedSettings, RunSettings};
+
+#[derive(Subcommand)]
+pub enum EnvCommand {
+    /// Validate a bundle: its manifest, every plugin (world, API version,
+    /// tool schemas), its templates (rendered for a sample task), its tasks.
+    Check {
+        /// The bundle's directory (holding plinth-env.toml).
+        dir: PathBuf,
+    },
+    /// What a run of the bundle would use: its settings as every record
+    /// will carry them, plugins with their hashes included.
+    Inspect {
+        /// The bundle's directory (holding plinth-env.toml).
+        dir: PathBuf,
+    },
+}
+
+pub async fn run(command: EnvCommand, extra_plugins: &[PathBuf]) -> Result<ExitCode> {
+    let runtime = PluginRuntime::new(RuntimeConfig::default())?;
+    match command {
+        EnvCommand::Check { dir } => {
+            let bundle = Bundle::load(&dir)?;
+            let report = check(&bundle, &runtime, extra_plugins).await;
+            print!("{report}");
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        EnvCommand::Inspect { dir } => {
+            let bundle = Bundle::load(&dir)?;
+            let report = check(&bundle, &runtime, extra_plugins).await;
+            if !report.ok() {
+                eprint!("{report}");
+                anyhow::bail!("{}: the bundle does not check out", dir.display());
+            }
+            let mut options = bundle.options();
+            if options.prompts_file.is_none() {
+                options.task = Some("(tasks come from --task or --prompts-file)".into());
+            }
+            let settings = RunSettings::resolve(options)?;
+            let mut recorded = RecordedSettings::of(&settings);
+            recorded.add_plugins(&report.plugins);
+            println!("{}", serde_json::to_string_pretty(&recorded)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! `plinth env check`: everything a run of a bundle would load, loaded and
+//! checked now, each finding named by the manifest field it comes from, so
+//! an author learns what is wrong before a batch fails on it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::Bundle;
+use crate::agent::Prompts;
+use crate::catalog;
+use crate::plugin::{ApiVersion, Plugin, PluginKind, PluginMeta, PluginRuntime};
+use crate::settings::RunSettings;
+use crate::task::Task;
+
+/// One checked thing: the manifest field, and what was found.
+#[derive(Debug)]
+pub struct Finding {
+    pub field: String,
+    /// What was found when all is well, else what is wrong.
+    pub outcome: Result<String, String>,
+}
+
+/// Every finding, and the plugins that loaded (for `env inspect`).
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    pub findings: Vec<Finding>,
+    pub plugins: Vec<PluginMeta>,
+}
+
+impl CheckReport {
+    pub fn ok(&self) -> bool {
+        self.findings.iter().all(|f| f.outcome.is_ok())
+    }
+
+    fn push(&mut self, field: impl Into<String>, outcome: Result<String, String>) {
+        self.findings.push(Finding {
+            field: field.into(),
+            outcome,
+        });
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for finding in &self.findings {
+            match &finding.outcome {
+                Ok(detail) => writeln!(f, "ok    {}: {detail}", finding.field)?,
+                Err(problem) => writeln!(f, "FAIL  {}: {problem}", finding.field)?,
+            }
+        }
+        let failed = self.findings.iter().filter(|f| f.outcome.is_err()).count();
+        match failed {
+            0 => writeln!(f, "\nall {} checks passed", self.findings.len()),
+            n => writeln!(f, "\n{n} of {} checks failed", self.findings.len()),
+        }
+    }
+}
+
+/// Checks `bundle`: its settings resolve, its API version is one plinth
+/// has, every plugin loads as the kind and API version the manifest says
+/// (tool parameters valid JSON Schema), its templates render for a sample
+/// task, and its task file reads.
+pub async fn check(bundle: &Bundle, runtime: &PluginRuntime, extra: &[PathBuf]) -> CheckReport {
+    let mut report = CheckReport::default();
+    let m = &bundle.manifest;
+    report.push(
+        "manifest",
+        Ok(format!(
+            "{} {} ({})",
+            bundle.name(),
+            bundle.version(),
+            bundle.manifest_path().display()
+        )),
+    );
+    let api = ApiVersion::matching(bundle.api());
+    report.push(
+        "environment.api",
+        match api {
+            Some(v) => Ok(format!("plinth:plugin@{v}")),
+            None => Err(format!(
+                "`{}` is not a plugin API version this plinth has (it has {})",
+                bundle.api(),
+                ApiVersion::supported_list()
+            )),
+        },
+    );
+
+    let tasks = check_tasks(bundle, &mut report);
+    let sample = tasks.unwrap_or_else(|| Task::single("A sample task, to render the templates."));
+    let mut options = bundle.options();
+    if options.prompts_file.is_none() {
+        options.task = Some(sample.prompt.clone());
+    }
+    report.push(
+        "settings",
+        RunSettings::resolve(options)
+            .map(|_| "every value is valid".to_string())
+            .map_err(|e| e.to_string()),
+    );
+
+    let mut tool_names = Vec::new();
+    let options = bundle.options();
+    if options.no_terminal != Some(true) {
+        check_plugin(
+            &mut report,
+            runtime,
+            extra,
+            api,
+            "tools.terminal",
+            "terminal",
+            PluginKind::Tool,
+            &mut tool_names,
+        )
+        .await;
+    }
+    for (i, tool) in options.tool.iter().enumerate() {
+        let field = format!("tools.plugins[{i}]");
+        let spec = tool.to_string_lossy();
+        check_plugin(
+            &mut report,
+            runtime,
+            extra,
+            api,
+            &field,
+            &spec,
+            PluginKind::Tool,
+            &mut tool_names,
+        )
+        .await;
+    }
+    for (i, spec) in options.scoring.scorer.iter().enumerate() {
+        let field = format!("scorers[{i}].plugin");
+        // The weight was added after the last colon when the options were made.
+        let name = spec
+            .rsplit_once(':')
+            .map_or(spec.as_str(), |(name, _)| name);
+        check_plugin(
+            &mut report,
+            runtime,
+            extra,
+            api,
+            &field,
+            name,
+            PluginKind::Scorer,
+            &mut Vec::new(),
+        )
+        .await;
+    }
+    if let Some(format) = m.output.format.as_deref().filter(|f| *f != "canonical") {
+        check_plugin(
+            &mut report,
+            runtime,
+            extra,
+            api,
+            "output.format",
+            format,
+            PluginKind::Formatter,
+            &mut Vec::new(),
+        )
+        .await;
+    }
+
+    let mut prompts = Prompts::default();
+    let templates = [
+        ("templates.system", &m.templates.system, &mut prompts.system),
+        (
+            "templates.instance",
+            &m.templates.instance,
+            &mut prompts.instance,
+        ),
+        (
+            "templates.format_error",
+            &m.templates.format_error,
+            &mut prompts.format_error,
+        ),
+    ];
+    let mut readable = true;
+    for (field, path, slot) in templates {
+        let Some(path) = path else { continue };
+        match std::fs::read_to_string(bundle.path(path)) {
+            Ok(text) => *slot = text,
+            Err(e) => {
+                readable = false;
+                report.push(field, Err(format!("cannot read {}: {e}", path.display())));
+            }
+        }
+    }
+    if readable {
+        let tools: Vec<&str> = tool_names.iter().map(String::as_str).collect();
+        report.push(
+            "templates",
+            prompts
+                .render_sample(&sample, tools)
+                .map(|(system, user)| {
+                    format!(
+                        "render for task `{}` ({} + {} characters)",
+                        sample.id,
+                        system.len(),
+                        user.len()
+                    )
+                })
+                .map_err(|e| e.to_string()),
+        );
+    }
+    report
+}
+
+/// Reads the bundle's task file, if it names one: every line must be a
+/// task. Returns its first task, as the sample the templates render.
+fn check_tasks(bundle: &Bundle, report: &mut CheckReport) -> Option<Task> {
+    let path = bundle.manifest.environment.tasks.as_deref()?;
+    let text = match std::fs::read_to_string(bundle.path(path)) {
+        Ok(text) => text,
+        Err(e) => {
+            report.push(
+                "environment.tasks",
+                Err(format!("cannot read {}: {e}", path.display())),
+            );
+            return None;
+        }
+    };
+    let mut tasks = Vec::new();
+    let mut bad = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        match Task::parse_line(index as u64, line) {
+            Ok(Some(task)) => tasks.push(task),
+            Ok(None) => {}
+            Err(e) => bad.push(e.to_string()),
+        }
+    }
+    report.push(
+        "environment.tasks",
+        if bad.is_empty() {
+            Ok(format!("{} task(s) in {}", tasks.len(), path.display()))
+        } else {
+            Err(format!("{}: {}", path.display(), bad.join("; ")))
+        },
+    );
+    tasks.into_iter().next()
+}
+
+/// Loads one plugin as `kind` and checks its API version and, for a tool,
+/// its parameter schemas; tool names go to `tool_names`.
+#[allow(clippy::too_many_arguments)] // one finding's inputs, all needed
+async fn check_plugin(
+    report: &mut CheckReport,
+    runtime: &PluginRuntime,
+    extra: &[PathBuf],
+    api: Option<ApiVersion>,
+    field: &str,
+    spec: &str,
+    kind: PluginKind,
+    tool_names: &mut Vec<String>,
+) {
+    let shown = shown(spec);
+    let plugin = match catalog::find(runtime, spec, kind, extra).await {
+        Ok(plugin) => plugin,
+        Err(e) => return report.push(field, Err(format!("{shown}: {e}"))),
+    };
+    let meta = plugin.meta().clone();
+    if let Some(api) = api
+        && meta.api_version != api
+    {
+        return report.push(
+            field,
+            Err(format!(
+                "{shown} is built against plinth:plugin@{}, the manifest's environment.api is {api}",
+                meta.api_version
+            )),
+        );
+    }
+    let world = plugin.world();
+    let mut problems = Vec::new();
+    if let Plugin::Tool(tool) = &plugin {
+        for spec in &tool.tools {
+            tool_names.push(spec.name.clone());
+            if let Err(e) = jsonschema::meta::validate(&spec.parameters) {
+                problems.push(format!(
+                    "tool `{}`: its parameters are not valid JSON Schema: {e}",
+                    spec.name
+                ));
+            }
+        }
+    }
+    report.push(
+        field,
+        if problems.is_empty() {
+            Ok(format!(
+                "{shown}: {} {} ({world}, sha256 {})",
+                meta.name,
+                meta.version,
+                &meta.sha256[..12]
+            ))
+        } else {
+            Err(format!("{shown}: {}", problems.join("; ")))
+        },
+    );
+    report.plugins.push(meta);
+}
+
+/// A plugin spec as a person reads it: a bundle path shortened to its file
+/// name's last two components.
+fn shown(spec: &str) -> String {
+    let path = Path::new(spec);
+    if path.components().count() > 2 {
+        let mut tail: Vec<_> = path.iter().rev().take(2).collect();
+        tail.reverse();
+        return tail
+            .iter()
+            .map(|c| c.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+    }
+    spec.to_string()
+}
