@@ -146,7 +146,7 @@ pub async fn check(bundle: &Bundle, runtime: &PluginRuntime, extra: &[PathBuf]) 
         )
         .await;
     }
-    if let Some(format) = m.output.format.as_deref().filter(|f| *f != "canonical") {
+    if let Some(format) = options.format.as_deref().filter(|f| *f != "canonical") {
         check_plugin(
             &mut report,
             runtime,

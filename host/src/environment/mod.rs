@@ -316,7 +316,7 @@ impl Bundle {
         RunOptions {
             environment: Some(self.dir.clone()),
             prompts_file: m.environment.tasks.as_deref().map(|p| self.path(p)),
-            format: m.output.format.clone(),
+            format: m.output.format.as_deref().map(|f| self.plugin(f)),
             format_options: json(&m.output.format_options).map(|v| v.to_string()),
             sandbox: SandboxOptions {
                 sandbox: sandbox.kind.clone(),
