@@ -27,11 +27,14 @@ fn run(args: &[&str]) -> Outcome {
     Outcome::from(plinth().args(args).output().unwrap())
 }
 
+/// Files of a test bundle: path in the bundle, bytes.
+type Files<'a> = &'a [(&'a str, &'a [u8])];
+
 const HEAD: &str =
     "manifest_version = 1\n[environment]\nname = \"t\"\nversion = \"0.0.1\"\napi = \"0.2.0\"\n";
 
 /// A bundle in a temp dir: `manifest` after [`HEAD`], and `files` beside it.
-fn bundle(manifest: &str, files: &[(&str, &[u8])]) -> tempfile::TempDir {
+fn bundle(manifest: &str, files: Files) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("plinth-env.toml"),
@@ -159,7 +162,8 @@ fn manifest_errors_name_the_file_and_the_field() {
 
     let scorer = std::fs::read(support::guest("sandbox-scorer")).unwrap();
     let legacy = std::fs::read(support::guest("legacy-formatter")).unwrap();
-    let cases: [(&str, &[(&str, &[u8])], &str, &str); 5] = [
+    // (manifest, files beside it, the field that fails, words its finding has)
+    let cases: [(&str, Files, &str, &str); 5] = [
         (
             "[tools]\nplugins = [\"tools/missing.wasm\"]\n",
             &[],
