@@ -525,3 +525,67 @@ fn a_flooding_tool_result_reaches_the_model_cut_to_the_output_cap() {
     assert!(result.contains("bytes of output cut"), "{result}");
     assert!(result.starts_with("flood flood"), "{result}");
 }
+
+/// `plinth plugins check` tries a component as a run would and reports what
+/// each call cost; anything a run would refuse fails it.
+#[test]
+fn plugins_check_exercises_a_component_and_reports_its_costs() {
+    let check = |guest: &str| {
+        support::run::Outcome::from(
+            support::run::plinth()
+                .args(["plugins", "check", "--plugin-memory", "64m"])
+                .arg(support::guest(guest))
+                .output()
+                .unwrap(),
+        )
+    };
+    let formatter = check("hostile");
+    formatter.assert_success();
+    assert!(
+        formatter.stdout.contains("limits:      memory 64 MiB"),
+        "{}",
+        formatter.stdout
+    );
+    assert!(
+        formatter.stdout.contains("ok    format: one JSONL record"),
+        "{}",
+        formatter.stdout
+    );
+    assert!(
+        formatter.stdout.contains("format call: "),
+        "{}",
+        formatter.stdout
+    );
+    assert!(
+        formatter.stdout.contains("peak memory"),
+        "{}",
+        formatter.stdout
+    );
+
+    let tool = check("hostile-tool");
+    tool.assert_success();
+    assert!(
+        tool.stdout
+            .contains("ok    tool `hostile`: parameters are valid JSON Schema"),
+        "{}",
+        tool.stdout
+    );
+
+    // Its records are not JSON: a JSONL run would refuse them.
+    let grouped = check("group-formatter");
+    assert_eq!(grouped.code, Some(1), "{}", grouped.describe());
+    assert!(
+        grouped.stdout.contains("FAIL  format: "),
+        "{}",
+        grouped.stdout
+    );
+    assert!(grouped.stdout.contains("not JSON"), "{}", grouped.stdout);
+
+    let refused = check("future-api");
+    assert_eq!(refused.code, Some(1), "{}", refused.describe());
+    assert!(
+        refused.stdout.contains("FAIL  load: "),
+        "{}",
+        refused.stdout
+    );
+}

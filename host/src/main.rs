@@ -78,6 +78,15 @@ enum PluginsCommand {
         /// The component file.
         file: PathBuf,
     },
+    /// Load a component and try it as plinth would: world and API version,
+    /// `info`, tool schemas, a formatter on a sample trajectory; per-call
+    /// time and peak memory under the limits given.
+    Check {
+        /// The component file.
+        file: PathBuf,
+        #[command(flatten)]
+        limits: plinth::settings::PluginLimitOptions,
+    },
 }
 
 #[tokio::main]
@@ -149,6 +158,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             match command {
                 PluginsCommand::List => cli::plugins::list(&runtime, &cli.global.plugins).await,
                 PluginsCommand::Inspect { file } => cli::plugins::inspect(&runtime, &file).await,
+                PluginsCommand::Check { file, limits } => cli::plugins::check(&file, &limits).await,
             }
         }
         Command::Env { command } => cli::env::run(command, &cli.global.plugins).await,

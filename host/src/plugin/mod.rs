@@ -33,6 +33,7 @@ mod formatter;
 mod imports;
 mod scorer;
 mod state;
+mod stats;
 mod tool;
 
 use std::borrow::Cow;
@@ -54,6 +55,7 @@ pub use error::{GuestError, PluginError};
 pub use formatter::{FormatterInfo, FormatterPlugin};
 pub use scorer::ScorerPlugin;
 use state::StoreState;
+pub use stats::{CallStats, measured};
 pub use tool::{ToolPlugin, ToolResult, ToolSpec};
 
 use crate::sandbox::Sandbox;
@@ -396,6 +398,12 @@ impl PluginRuntime {
         })
         .await;
         let state = store.data();
+        stats::note(CallStats {
+            plugin: plugin.to_string(),
+            wall: state.started.elapsed(),
+            guest: state.guest_time(),
+            peak_memory: state.limiter.peak,
+        });
         let (stdout, stdout_dropped) = state.stdout.text();
         let (stderr, stderr_dropped) = state.stderr.text();
         if !stdout.is_empty() {

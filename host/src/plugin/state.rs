@@ -23,6 +23,8 @@ pub struct SessionHandle(pub Arc<dyn Sandbox>);
 pub(crate) struct MemoryLimiter {
     pub cap: usize,
     pub hit: bool,
+    /// The largest linear memory the guest asked for (granted or not).
+    pub peak: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
@@ -32,6 +34,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        self.peak = self.peak.max(desired);
         if desired > self.cap {
             self.hit = true;
             return Ok(false);
@@ -147,6 +150,7 @@ impl StoreState {
             limiter: MemoryLimiter {
                 cap: memory_cap,
                 hit: false,
+                peak: 0,
             },
             stdout,
             stderr,
