@@ -6,6 +6,7 @@ use std::path::PathBuf;
 /// Cargo package name of each built-in, and the file name it is embedded as.
 const BUILTINS: &[(&str, &str)] = &[
     ("plinth-plugin-terminal", "terminal.wasm"),
+    ("plinth-plugin-editor", "editor.wasm"),
     ("plinth-plugin-hermes", "hermes.wasm"),
     ("plinth-plugin-mswea", "mswea.wasm"),
     ("plinth-plugin-openai", "openai.wasm"),
