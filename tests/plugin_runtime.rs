@@ -589,3 +589,54 @@ fn plugins_check_exercises_a_component_and_reports_its_costs() {
         refused.stdout
     );
 }
+
+/// The built-in editor, loaded by the host and run in a real local sandbox:
+/// create, replace, a refused ambiguous replace, view, undo, and an escape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builtin_editor_edits_files_in_the_sandbox() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let editor = rt
+        .load(&builtin("editor"))
+        .await
+        .unwrap()
+        .into_tool()
+        .unwrap();
+    assert_eq!(editor.tools[0].name, "str_replace_editor");
+    let sandbox: Arc<dyn Sandbox> = Arc::new(LocalSandbox::new(None, Default::default()).unwrap());
+    let call = |arguments: serde_json::Value| {
+        let (editor, sandbox) = (editor.clone(), sandbox.clone());
+        async move {
+            editor
+                .invoke("str_replace_editor", &arguments.to_string(), sandbox)
+                .await
+                .unwrap()
+                .content
+        }
+    };
+    let dir = sandbox.host_path().unwrap().to_path_buf();
+    call(json!({"command": "create", "path": "a.py", "file_text": "x = 1\ny = 1\n"})).await;
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.py")).unwrap(),
+        "x = 1\ny = 1\n"
+    );
+    let ambiguous =
+        call(json!({"command": "str_replace", "path": "a.py", "old_str": "= 1", "new_str": "= 2"}))
+            .await;
+    assert!(ambiguous.starts_with("Error:"), "{ambiguous}");
+    call(json!({"command": "str_replace", "path": "a.py", "old_str": "y = 1", "new_str": "y = 2"}))
+        .await;
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.py")).unwrap(),
+        "x = 1\ny = 2\n"
+    );
+    let view = call(json!({"command": "view", "path": "a.py"})).await;
+    assert!(view.contains("y = 2"), "{view}");
+    call(json!({"command": "undo_edit", "path": "a.py"})).await;
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.py")).unwrap(),
+        "x = 1\ny = 1\n"
+    );
+    let outside = call(json!({"command": "view", "path": "/etc/passwd"})).await;
+    assert!(outside.starts_with("Error:"), "{outside}");
+}
