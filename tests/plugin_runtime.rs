@@ -640,3 +640,38 @@ async fn the_builtin_editor_edits_files_in_the_sandbox() {
     let outside = call(json!({"command": "view", "path": "/etc/passwd"})).await;
     assert!(outside.starts_with("Error:"), "{outside}");
 }
+
+/// A scorer meets the same limits as tools and formatters, and its details
+/// are bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_scorers_meet_the_same_limits() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime(cache.path());
+    let scorer = guest_plugin(&rt, "sandbox-scorer")
+        .await
+        .into_scorer()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox: Arc<dyn Sandbox> =
+        Arc::new(LocalSandbox::new(Some(dir.path()), Default::default()).unwrap());
+    let trajectory = sample_trajectory();
+    let score = |mode: &str| {
+        let config = json!({ "mode": mode }).to_string();
+        let (scorer, sandbox, trajectory) = (scorer.clone(), sandbox.clone(), trajectory.clone());
+        async move { scorer.score("{}", &trajectory, &config, sandbox).await }
+    };
+    let err = score("spin").await.unwrap_err();
+    assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
+    let err = score("grow").await.unwrap_err();
+    assert!(matches!(err, PluginError::MemoryLimit { .. }), "{err}");
+    let err = score("panic").await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("hostile scorer panicked on purpose"),
+        "{err}"
+    );
+    let flooded = score("flood-details").await.unwrap();
+    assert_eq!(flooded.details["truncated_bytes"], json!((8 << 20) + 2));
+    assert_eq!(flooded.details["head"].as_str().unwrap().len(), 4096);
+    assert_still_healthy(&rt).await;
+}

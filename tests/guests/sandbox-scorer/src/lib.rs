@@ -2,7 +2,8 @@
 //! call and logs, so the host's 0.2 `host` and `sandbox` imports are
 //! exercised end to end. Reward 1 for a submitted run, 0 otherwise; with
 //! `{"reward": "nan"}` as its config it returns NaN, which the host must
-//! refuse.
+//! refuse; `{"mode": "spin" | "grow" | "panic" | "flood-details"}` makes it
+//! misbehave that way, for the runtime's limits.
 
 wit_bindgen::generate!({
     path: "../../../wit/0.2.0",
@@ -38,6 +39,30 @@ impl Guest for SandboxScorer {
         session: &Session,
     ) -> Result<ScoreResult, PluginError> {
         log(LogLevel::Info, &format!("scoring {}", trajectory.id));
+        if config.contains("\"spin\"") {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        if config.contains("\"grow\"") {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                let mut block = vec![0u8; 1 << 20];
+                block[0] = 1;
+                hoard.push(std::hint::black_box(block));
+            }
+        }
+        if config.contains("\"panic\"") {
+            panic!("hostile scorer panicked on purpose");
+        }
+        if config.contains("\"flood-details\"") {
+            return Ok(ScoreResult {
+                reward: 1.0,
+                sub_scores: Vec::new(),
+                details: format!("\"{}\"", "x".repeat(8 << 20)),
+            });
+        }
         session
             .write_file("scored.txt", trajectory.id.as_bytes())
             .map_err(sandbox_failed)?;
