@@ -183,7 +183,7 @@ pub use plinth_pyjson as pyjson;
 pub use scorer::Scorer;
 /// The JSON values of [`Options`] and of the [`format`](mod@format) helpers.
 pub use serde_json;
-pub use tool::Tool;
+pub use tool::{Tool, parse_arguments};
 
 /// What the export macros expand to; not part of the API.
 #[doc(hidden)]

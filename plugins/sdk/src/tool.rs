@@ -26,6 +26,28 @@ pub trait Tool {
     fn invoke(name: &str, arguments: &str, session: &Session) -> Result<ToolResult, PluginError>;
 }
 
+/// A tool call's `arguments` (the model's JSON text) as `T`, any type that
+/// derives `serde::Deserialize`; when they do not fit, an
+/// `invalid-arguments` error whose message (serde's, with the line and
+/// column) the model is shown, so it can correct the call.
+///
+/// ```
+/// #[derive(Debug, serde::Deserialize)]
+/// struct Grep {
+///     pattern: String,
+///     #[serde(default)]
+///     path: Option<String>,
+/// }
+///
+/// let args: Grep = plinth_sdk::parse_arguments(r#"{"pattern": "TODO"}"#).unwrap();
+/// assert_eq!((args.pattern.as_str(), args.path), ("TODO", None));
+/// let err = plinth_sdk::parse_arguments::<Grep>(r#"{"path": "src"}"#).unwrap_err();
+/// assert!(matches!(err, plinth_sdk::PluginError::InvalidArguments(m) if m.contains("pattern")));
+/// ```
+pub fn parse_arguments<T: serde::de::DeserializeOwned>(arguments: &str) -> Result<T, PluginError> {
+    serde_json::from_str(arguments).map_err(|e| PluginError::InvalidArguments(e.to_string()))
+}
+
 /// The generated `tool` export, implemented for any [`Tool`].
 #[doc(hidden)]
 pub struct ToolExport<T>(PhantomData<T>);
