@@ -2,6 +2,7 @@
 //! library's parts. Errors here are `anyhow`: this is the binary's edge.
 
 pub mod format;
+pub mod new;
 pub mod plugins;
 pub mod report;
 pub mod rescore;
