@@ -12,7 +12,8 @@ export const formatter = {
   format: sdk.guard((trajectory, options) =>
     JSON.stringify({
       id: trajectory.id,
-      exit_status: trajectory.exitStatus,
+      // As the canonical JSON spells it: limits-exceeded -> LimitsExceeded.
+      exit_status: trajectory.exitStatus.replace(/(^|-)(\w)/g, (_, _dash, c) => c.toUpperCase()),
       reward: trajectory.score ? trajectory.score.reward : null,
       messages: trajectory.messages.length,
     }),

@@ -20,7 +20,8 @@ class Formatter(exports.Formatter):
     def format(self, trajectory, options):
         record = {
             "id": trajectory.id,
-            "exit_status": trajectory.exit_status.name.lower().replace("_", "-"),
+            # As the canonical JSON spells it: LIMITS_EXCEEDED -> LimitsExceeded.
+            "exit_status": "".join(w.capitalize() for w in trajectory.exit_status.name.split("_")),
             "reward": trajectory.score.reward if trajectory.score else None,
             "messages": len(trajectory.messages),
         }
