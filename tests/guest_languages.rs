@@ -144,10 +144,28 @@ async fn the_javascript_search_tool_finds_text_and_files_and_explains_bad_argume
         .await
         .unwrap();
     assert_eq!(files.content, "No files named \"*.rs\" under ..");
-    let unknown = tool.invoke("grep", "{}", sandbox).await.unwrap_err();
+    let unknown = tool
+        .invoke("grep", "{}", sandbox.clone())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&unknown, PluginError::Guest { error: GuestError::UnknownTool(n), .. } if n == "grep"),
         "{unknown}"
+    );
+
+    // The workspace is gone: the sandbox failed, not the tool nor the model.
+    std::fs::remove_dir_all(dir.path()).unwrap();
+    let gone = search(json!({"pattern": "median"})).await.unwrap_err();
+    assert_sandbox_error(&gone, "search");
+}
+
+/// A `sandbox` error from `plugin` saying which directory is missing.
+#[track_caller]
+fn assert_sandbox_error(error: &PluginError, name: &str) {
+    assert!(
+        matches!(error, PluginError::Guest { plugin, error: GuestError::Sandbox(m) }
+            if plugin == name && m.contains("does not exist")),
+        "{error:?}"
     );
 }
 
@@ -251,6 +269,11 @@ async fn the_python_command_scorer_weighs_checks_and_refuses_bad_configs() {
             other => panic!("{config}: expected invalid-input, got {other:?}"),
         }
     }
+
+    // The sandbox fails under the checks: a `sandbox` error, never reward 0.
+    std::fs::remove_dir_all(dir.path()).unwrap();
+    let gone = score(json!({}), json!({"checks": [{"cmd": "true"}]})).await;
+    assert_sandbox_error(&gone.unwrap_err(), "command");
 }
 
 /// A replayed agent that writes a file with the terminal, looks for it with
