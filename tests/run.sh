@@ -13,6 +13,20 @@ if ! python3 -m pytest --version >/dev/null 2>&1; then
     python3 -m pip install --quiet pytest
 fi
 
+# The Python and JavaScript plugin toolchains for tests/guest_languages.rs
+# (componentize-py from PyPI, componentize-js from npm). Once both are on the
+# PATH those tests must run (a skip is a failure); else they skip loudly.
+# (--break-system-packages: a Debian python3 refuses pip installs without it.)
+command -v componentize-py >/dev/null || python3 -m pip install --quiet componentize-py ||
+    python3 -m pip install --quiet --break-system-packages componentize-py || true
+command -v componentize-js >/dev/null ||
+    npm install --global --silent @bytecodealliance/componentize-js@0.23 || true
+if command -v componentize-py >/dev/null && command -v componentize-js >/dev/null; then
+    export PLINTH_REQUIRE_GUEST_TOOLCHAINS=1
+else
+    echo "tests/run.sh: componentize-py or componentize-js could not be installed: the guest-language tests will be skipped" >&2
+fi
+
 # Docker engines and the test image for tests/docker.rs. When they are ready
 # the Docker tests must run (a skip is then a failure); when setup cannot be
 # done here (not root, no apt) they skip, loudly.

@@ -18,6 +18,7 @@ pub mod report;
 pub mod rescore;
 pub mod rollout;
 pub mod sandbox;
+pub mod scaffold;
 pub mod scoring;
 pub mod settings;
 pub mod stats;

@@ -62,6 +62,9 @@ enum Command {
     /// A run's `preds.json` and SWE-bench-shaped report (resolved /
     /// unresolved / error ids, per-instance test lists).
     Swebench(cli::swebench::SweBenchArgs),
+    /// Start a plugin project (tool, scorer or formatter) in Rust, Python or
+    /// JavaScript that builds into NAME.wasm with one command.
+    New(cli::new::NewArgs),
     /// Housekeeping of sandboxes (e.g. containers left by a killed run).
     Sandbox {
         #[command(subcommand)]
@@ -168,5 +171,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stats(args) => cli::stats::run(args),
         Command::Swebench(args) => cli::swebench::run(args),
         Command::Sandbox { command } => cli::sandbox::run(command).await,
+        Command::New(args) => cli::new::run(args),
     }
 }

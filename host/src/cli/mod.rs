@@ -3,6 +3,7 @@
 
 pub mod env;
 pub mod format;
+pub mod new;
 pub mod plugins;
 pub mod report;
 pub mod rescore;
