@@ -493,3 +493,97 @@ fn invalid_arguments_of(result: Result<impl std::fmt::Debug, PluginError>, name:
         other => panic!("expected invalid-arguments from {name}, got {other:?}"),
     }
 }
+
+/// An environment bundle whose tool is JavaScript, whose scorer is Python and
+/// whose formatter is a Rust guest built on the SDK (a `plinth new`
+/// project): each passes `plinth plugins check`, the bundle passes `plinth
+/// env check`, and a batch run from it is graded by the Python scorer and
+/// written by the Rust formatter.
+#[test]
+fn a_bundle_of_three_languages_checks_and_runs() {
+    let test = "a_bundle_of_three_languages_checks_and_runs";
+    let scratch = tempfile::tempdir().unwrap();
+    let (Some(tool), Some(scorer), Some(formatter)) = (
+        js_tool(test),
+        python_scorer(test),
+        scaffolded(test, "formatter", Lang::Rust, scratch.path()),
+    ) else {
+        return;
+    };
+    for wasm in [&tool, &scorer, &formatter] {
+        let checked = Outcome::from(
+            plinth()
+                .args(["plugins", "check"])
+                .arg(wasm)
+                .output()
+                .unwrap(),
+        );
+        checked.assert_success();
+        assert!(checked.stdout.contains("peak memory"), "{}", checked.stdout);
+    }
+    let bundle = scratch.path().join("bundle");
+    std::fs::create_dir_all(bundle.join("plugins")).unwrap();
+    for (wasm, name) in [
+        (&tool, "search.wasm"),
+        (&scorer, "command.wasm"),
+        (&formatter, "fmt.wasm"),
+    ] {
+        std::fs::copy(wasm, bundle.join("plugins").join(name)).unwrap();
+    }
+    std::fs::write(
+        bundle.join("plinth-env.toml"),
+        r#"manifest_version = 1
+[environment]
+name = "three-languages"
+version = "1.0.0"
+api = "0.2.0"
+[tools]
+plugins = ["plugins/search.wasm"]
+[[scorers]]
+plugin = "plugins/command.wasm"
+config = { checks = [
+    { name = "notes", cmd = "cat notes.txt", expect_output_regex = "^answer = 42$", weight = 3 },
+    { name = "tests", cmd = "test -f test_answer.py" },
+] }
+[output]
+format = "plugins/fmt.wasm"
+[grading]
+grade_in = "live"
+"#,
+    )
+    .unwrap();
+    let checked = Outcome::from(
+        plinth()
+            .args(["env", "check"])
+            .arg(&bundle)
+            .output()
+            .unwrap(),
+    );
+    checked.assert_success();
+    assert!(
+        checked.stdout.contains("all 8 checks passed"),
+        "{}",
+        checked.stdout
+    );
+
+    let replay = replay(scratch.path(), "task-0");
+    let out = scratch.path().join("out.jsonl");
+    let outcome = Outcome::from(
+        plinth()
+            .args(["run", "--task", "find the answer", "--environment"])
+            .arg(&bundle)
+            .arg("--model")
+            .arg(format!("replay:{}", replay.display()))
+            .arg("--output-file")
+            .arg(&out)
+            .output()
+            .unwrap(),
+    );
+    outcome.assert_success();
+    let records = read_jsonl_if_any(&out);
+    assert_eq!(
+        records,
+        [json!({"id": "task-0", "exit_status": "Submitted", "reward": 0.75, "messages": 8})],
+        "the Rust formatter's record, with the Python scorer's reward"
+    );
+}
