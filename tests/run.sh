@@ -19,6 +19,8 @@ fi
 # (--break-system-packages: a Debian python3 refuses pip installs without it.)
 command -v componentize-py >/dev/null || python3 -m pip install --quiet componentize-py ||
     python3 -m pip install --quiet --break-system-packages componentize-py || true
+# pyenv's shims learn of a new console script only on a rehash.
+if command -v pyenv >/dev/null; then pyenv rehash || true; fi
 command -v componentize-js >/dev/null ||
     npm install --global --silent @bytecodealliance/componentize-js@0.23 || true
 if command -v componentize-py >/dev/null && command -v componentize-js >/dev/null; then
