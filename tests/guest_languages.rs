@@ -587,3 +587,85 @@ grade_in = "live"
         "the Rust formatter's record, with the Python scorer's reward"
     );
 }
+
+/// The example bundle `examples/plugins` (the JavaScript tool and the Python
+/// scorer, built by their build.sh): it checks, and a replayed agent that
+/// searches and answers earns the reward from the scorer's checks.
+#[test]
+fn the_example_bundle_of_python_and_javascript_plugins_runs() {
+    let test = "the_example_bundle_of_python_and_javascript_plugins_runs";
+    let (Some(tool), Some(scorer)) = (js_tool(test), python_scorer(test)) else {
+        return;
+    };
+    // The bundle as shipped, with its plugins built where it names them.
+    let scratch = tempfile::tempdir().unwrap();
+    let bundle = scratch.path().join("plugins");
+    let shipped = support::workspace().join("examples/plugins");
+    for name in ["plinth-env.toml", "tasks.jsonl"] {
+        std::fs::create_dir_all(&bundle).unwrap();
+        std::fs::copy(shipped.join(name), bundle.join(name)).unwrap();
+    }
+    for (wasm, path) in [
+        (&tool, "search-tool/search.wasm"),
+        (&scorer, "command-scorer/command.wasm"),
+    ] {
+        std::fs::create_dir_all(bundle.join(path).parent().unwrap()).unwrap();
+        std::fs::copy(wasm, bundle.join(path)).unwrap();
+    }
+    let checked = Outcome::from(
+        plinth()
+            .args(["env", "check"])
+            .arg(&bundle)
+            .output()
+            .unwrap(),
+    );
+    checked.assert_success();
+
+    let call = |id: &str, name: &str, arguments: Value| {
+        json!({"role": "assistant", "content": "", "timestamp": 0.0, "tool_calls": [
+            {"id": id, "type": "function",
+             "function": {"name": name, "arguments": arguments.to_string()}}]})
+    };
+    let mut record = serde_json::to_value(trajectory("find-answer")).unwrap();
+    record["messages"] = json!([
+        {"role": "user", "content": "find it", "timestamp": 0.0},
+        call("c1", "search", json!({"pattern": "answer = [0-9]+", "path": "notes"})),
+        call("c2", "terminal", json!({"command": "echo 42 > answer.txt"})),
+        call("c3", "terminal", json!({"command": "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"})),
+    ]);
+    let replay = scratch.path().join("replay.jsonl");
+    std::fs::write(&replay, format!("{record}\n")).unwrap();
+    let out = scratch.path().join("out.jsonl");
+    let outcome = Outcome::from(
+        plinth()
+            .args(["run", "--environment"])
+            .arg(&bundle)
+            .arg("--model")
+            .arg(format!("replay:{}", replay.display()))
+            .arg("--output-file")
+            .arg(&out)
+            .output()
+            .unwrap(),
+    );
+    outcome.assert_success();
+    let records = read_jsonl_if_any(&out);
+    assert_eq!(records.len(), 1, "{}", outcome.describe());
+    let record = &records[0];
+    assert_eq!(record["exit_status"], "Submitted", "{}", record["error"]);
+    let found = record["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["tool_call_id"] == "c1")
+        .unwrap();
+    assert!(
+        found["content"]
+            .as_str()
+            .unwrap()
+            .contains("notes/week1.txt:2:the answer = 42"),
+        "{}",
+        found["content"]
+    );
+    assert_eq!(record["score"]["reward"], 1.0, "{}", record["score"]);
+    assert_eq!(record["settings"]["environment"]["name"], "notes-search");
+}
