@@ -124,6 +124,29 @@ impl Task {
         }
     }
 
+    /// Every task of a prompts file, and its bad lines (each named by line
+    /// number; the good lines still count). Only reading the file can fail.
+    pub fn read_file(path: &std::path::Path) -> std::io::Result<(Vec<Self>, Vec<BadLine>)> {
+        use std::io::BufRead;
+        let file = std::io::BufReader::new(std::fs::File::open(path)?);
+        let (mut tasks, mut bad) = (Vec::new(), Vec::new());
+        for (index, line) in file.split(b'\n').enumerate() {
+            let parsed = match String::from_utf8(line?) {
+                Ok(line) => Self::parse_line(index as u64, &line),
+                Err(_) => Err(BadLine {
+                    line: index as u64 + 1,
+                    reason: "not valid UTF-8".into(),
+                }),
+            };
+            match parsed {
+                Ok(Some(task)) => tasks.push(task),
+                Ok(None) => {}
+                Err(e) => bad.push(e),
+            }
+        }
+        Ok((tasks, bad))
+    }
+
     /// A string field of the row, if present.
     pub fn field(&self, key: &str) -> Option<&str> {
         self.row.get(key).and_then(Value::as_str)

@@ -1,7 +1,7 @@
 //! `plinth run`: the main job. Settings come resolved from
 //! [`plinth::settings`]; this module wires the parts together.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use plinth::settings::{
     ModelChoice, OutputTarget, RecordedSettings, RunOptions, RunSettings, TaskSource,
 };
 use plinth::store::{Layout, TrajectoryStore, save_json};
-use plinth::task::{BadLine, Task};
+use plinth::task::Task;
 use plinth::workspace::RepoCache;
 
 pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitCode> {
@@ -158,28 +158,12 @@ fn load_tasks(source: &TaskSource) -> Result<(Vec<Task>, usize)> {
         TaskSource::Single(task) => return Ok((vec![Task::single(task)], 0)),
         TaskSource::File(path) => path,
     };
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut tasks = Vec::new();
-    let mut bad = 0;
-    for (index, line) in std::io::BufReader::new(file).split(b'\n').enumerate() {
-        let line = line.with_context(|| format!("reading {}", path.display()))?;
-        let parsed = match String::from_utf8(line) {
-            Ok(line) => Task::parse_line(index as u64, &line),
-            Err(_) => Err(BadLine {
-                line: index as u64 + 1,
-                reason: "not valid UTF-8".into(),
-            }),
-        };
-        match parsed {
-            Ok(Some(task)) => tasks.push(task),
-            Ok(None) => {}
-            Err(e) => {
-                bad += 1;
-                tracing::error!("{}: {e}", path.display());
-            }
-        }
+    let (tasks, bad) =
+        Task::read_file(path).with_context(|| format!("reading {}", path.display()))?;
+    for line in &bad {
+        tracing::error!("{}: {line}", path.display());
     }
+    let bad = bad.len();
     if tasks.is_empty() && bad == 0 {
         bail!("no tasks in {}", path.display());
     }

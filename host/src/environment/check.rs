@@ -209,8 +209,8 @@ pub async fn check(bundle: &Bundle, runtime: &PluginRuntime, extra: &[PathBuf]) 
 /// task. Returns its first task, as the sample the templates render.
 fn check_tasks(bundle: &Bundle, report: &mut CheckReport) -> Option<Task> {
     let path = bundle.manifest.environment.tasks.as_deref()?;
-    let text = match std::fs::read_to_string(bundle.path(path)) {
-        Ok(text) => text,
+    let (tasks, bad) = match Task::read_file(&bundle.path(path)) {
+        Ok(read) => read,
         Err(e) => {
             report.push(
                 "environment.tasks",
@@ -219,15 +219,7 @@ fn check_tasks(bundle: &Bundle, report: &mut CheckReport) -> Option<Task> {
             return None;
         }
     };
-    let mut tasks = Vec::new();
-    let mut bad = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        match Task::parse_line(index as u64, line) {
-            Ok(Some(task)) => tasks.push(task),
-            Ok(None) => {}
-            Err(e) => bad.push(e.to_string()),
-        }
-    }
+    let bad: Vec<String> = bad.iter().map(ToString::to_string).collect();
     report.push(
         "environment.tasks",
         if bad.is_empty() {
