@@ -9,7 +9,7 @@ mod support;
 use std::path::Path;
 
 use plinth::builtins::BUILTINS;
-use plinth::environment::sha256_hex;
+use plinth::digest::sha256_hex;
 use serde_json::Value;
 use support::run::{Outcome, plinth, read_jsonl};
 

@@ -62,7 +62,7 @@ impl Source {
 }
 
 /// True when `spec` names a file rather than a plugin.
-fn is_path(spec: &str) -> bool {
+pub(crate) fn is_path(spec: &str) -> bool {
     spec.ends_with(".wasm") || spec.contains('/')
 }
 

@@ -10,6 +10,7 @@ pub mod agent;
 pub mod batch;
 pub mod builtins;
 pub mod catalog;
+pub mod digest;
 pub mod environment;
 pub mod grading;
 pub mod model;

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::digest::sha256_hex;
 use crate::sandbox::{ExecRequest, Sandbox, SandboxError};
 use crate::sync::Locked;
 use crate::task::Task;
@@ -128,8 +129,6 @@ impl RepoCache {
     }
 
     fn key(source: &str) -> String {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(source.as_bytes());
         let name: String = source
             .trim_end_matches('/')
             .rsplit('/')
@@ -139,8 +138,8 @@ impl RepoCache {
             .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
             .take(40)
             .collect();
-        let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-        format!("{name}-{hash}")
+        let hash = sha256_hex(source.as_bytes());
+        format!("{name}-{}", &hash[..12])
     }
 
     /// Runs `f` holding the repository's lock (in this process and across

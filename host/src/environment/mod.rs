@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::catalog::is_path;
+use crate::digest::sha256_hex;
 use crate::grading::GradeIn;
 use crate::settings::{PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions};
 
@@ -284,7 +286,7 @@ impl Bundle {
     /// A plugin the manifest names: a `.wasm` path against the bundle, or a
     /// name (a built-in, or one found on the plugin path) as is.
     fn plugin(&self, spec: &str) -> String {
-        if spec.ends_with(".wasm") || spec.contains('/') {
+        if is_path(spec) {
             self.path(Path::new(spec)).to_string_lossy().into_owned()
         } else {
             spec.to_string()
@@ -385,15 +387,6 @@ fn toml_to_json(value: &toml::Value) -> Value {
                 .collect(),
         ),
     }
-}
-
-/// Lowercase hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

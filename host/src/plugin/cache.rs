@@ -9,7 +9,6 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -26,29 +25,23 @@ pub(crate) fn default_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("plinth"))
 }
 
-fn entry_path(dir: &Path, engine: &Engine, bytes: &[u8]) -> PathBuf {
-    let content = Sha256::digest(bytes);
+fn entry_path(dir: &Path, engine: &Engine, sha256: &str) -> PathBuf {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
-    let name = format!(
-        "{}-{:016x}.cwasm",
-        content
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>(),
-        hasher.finish()
-    );
+    let name = format!("{sha256}-{:016x}.cwasm", hasher.finish());
     dir.join("components").join(name)
 }
 
-/// Compiles `bytes`, or loads their compiled form from `dir`. A cache that
-/// cannot be read or written is only a warning: compilation still works.
+/// Compiles `bytes` (whose [`sha256_hex`](crate::digest::sha256_hex) is
+/// `sha256`), or loads their compiled form from `dir`. A cache that cannot be
+/// read or written is only a warning: compilation still works.
 pub fn compile(
     engine: &Engine,
     dir: Option<&Path>,
     label: &str,
     bytes: &[u8],
+    sha256: &str,
 ) -> Result<Component, PluginError> {
     let invalid = |e: wasmtime::Error| PluginError::InvalidComponent {
         plugin: label.to_string(),
@@ -57,7 +50,7 @@ pub fn compile(
     let Some(dir) = dir else {
         return Component::from_binary(engine, bytes).map_err(invalid);
     };
-    let path = entry_path(dir, engine, bytes);
+    let path = entry_path(dir, engine, sha256);
     if path.exists() {
         // SAFETY: the file is one we wrote with `precompile_component` for
         // this engine configuration (the name carries both hashes), in the

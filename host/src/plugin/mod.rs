@@ -58,6 +58,7 @@ use state::StoreState;
 pub use stats::{CallStats, measured};
 pub use tool::{ToolPlugin, ToolResult, ToolSpec};
 
+use crate::digest::sha256_hex;
 use crate::sandbox::Sandbox;
 use crate::settings::defaults;
 
@@ -302,14 +303,19 @@ impl PluginRuntime {
         let inner = self.inner.clone();
         let label = source.label.clone();
         let bytes = source.bytes.clone().into_owned();
-        // Compiling is CPU-bound (seconds when cold): keep it off the async workers.
-        let component = tokio::task::spawn_blocking(move || {
+        // Hashing and compiling are CPU-bound (seconds when cold): keep them
+        // off the async workers. The hash names the cache entry and the
+        // plugin's bytes in records.
+        let (component, sha256) = tokio::task::spawn_blocking(move || {
+            let sha256 = sha256_hex(&bytes);
             cache::compile(
                 &inner.engine,
                 inner.config.cache_dir.as_deref(),
                 &label,
                 &bytes,
+                &sha256,
             )
+            .map(|component| (component, sha256))
         })
         .await
         .map_err(|e| PluginError::Runtime(format!("compile task failed: {e}")))??;
@@ -321,7 +327,7 @@ impl PluginRuntime {
             kind: shape.kind,
             api_version: shape.api_version,
             source: source.label.clone(),
-            sha256: crate::environment::sha256_hex(&source.bytes),
+            sha256,
             imports: shape.imports,
             exports: shape.exports,
         };

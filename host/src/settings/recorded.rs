@@ -15,10 +15,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::{ModelChoice, RunSettings, SandboxKind, ScoringSettings};
 use crate::agent::{OnTextReply, Prompts};
+use crate::digest::sha256_hex;
 use crate::environment::RecordedEnvironment;
 use crate::grading::GradeIn;
 use crate::plugin::PluginMeta;
@@ -248,9 +248,9 @@ impl RecordedSettings {
 impl TemplateHashes {
     fn of(prompts: &Prompts) -> Self {
         Self {
-            system: sha256(&prompts.system),
-            instance: sha256(&prompts.instance),
-            format_error: sha256(&prompts.format_error),
+            system: sha256_hex(prompts.system.as_bytes()),
+            instance: sha256_hex(prompts.instance.as_bytes()),
+            format_error: sha256_hex(prompts.format_error.as_bytes()),
         }
     }
 }
@@ -276,13 +276,6 @@ impl RecordedScoring {
 
 fn display(path: &Path) -> String {
     path.to_string_lossy().into_owned()
-}
-
-fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Whether a name (a JSON key, a query parameter) says its value is a secret.
@@ -426,7 +419,7 @@ mod tests {
         let recorded = RecordedSettings::of(&settings);
         assert_eq!(
             recorded.templates.system,
-            sha256(&Prompts::default().system)
+            sha256_hex(Prompts::default().system.as_bytes())
         );
         assert_eq!(recorded.templates.system.len(), 64);
         assert_eq!(recorded.limits.steps, 7);
