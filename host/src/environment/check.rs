@@ -98,66 +98,27 @@ pub async fn check(bundle: &Bundle, runtime: &PluginRuntime, extra: &[PathBuf]) 
             .map_err(|e| e.to_string()),
     );
 
-    let mut tool_names = Vec::new();
+    // Every plugin the bundle names, by its manifest field.
     let options = bundle.options();
+    let mut plugins: Vec<(String, String, PluginKind)> = Vec::new();
     if options.no_terminal != Some(true) {
-        check_plugin(
-            &mut report,
-            runtime,
-            extra,
-            api,
-            "tools.terminal",
-            "terminal",
-            PluginKind::Tool,
-            &mut tool_names,
-        )
-        .await;
+        plugins.push(("tools.terminal".into(), "terminal".into(), PluginKind::Tool));
     }
     for (i, tool) in options.tool.iter().enumerate() {
-        let field = format!("tools.plugins[{i}]");
-        let spec = tool.to_string_lossy();
-        check_plugin(
-            &mut report,
-            runtime,
-            extra,
-            api,
-            &field,
-            &spec,
-            PluginKind::Tool,
-            &mut tool_names,
-        )
-        .await;
+        let spec = tool.to_string_lossy().into_owned();
+        plugins.push((format!("tools.plugins[{i}]"), spec, PluginKind::Tool));
     }
-    for (i, spec) in options.scoring.scorer.iter().enumerate() {
-        let field = format!("scorers[{i}].plugin");
-        // The weight was added after the last colon when the options were made.
-        let name = spec
-            .rsplit_once(':')
-            .map_or(spec.as_str(), |(name, _)| name);
-        check_plugin(
-            &mut report,
-            runtime,
-            extra,
-            api,
-            &field,
-            name,
-            PluginKind::Scorer,
-            &mut Vec::new(),
-        )
-        .await;
+    for (i, scorer) in m.scorers.iter().enumerate() {
+        let spec = bundle.plugin(&scorer.plugin);
+        plugins.push((format!("scorers[{i}].plugin"), spec, PluginKind::Scorer));
     }
-    if let Some(format) = options.format.as_deref().filter(|f| *f != "canonical") {
-        check_plugin(
-            &mut report,
-            runtime,
-            extra,
-            api,
-            "output.format",
-            format,
-            PluginKind::Formatter,
-            &mut Vec::new(),
-        )
-        .await;
+    if let Some(format) = options.format.filter(|f| f != "canonical") {
+        plugins.push(("output.format".into(), format, PluginKind::Formatter));
+    }
+    let mut tool_names = Vec::new();
+    for (field, spec, kind) in &plugins {
+        let names = check_plugin(&mut report, runtime, extra, api, field, spec, *kind).await;
+        tool_names.extend(names);
     }
 
     let mut prompts = Prompts::default();
@@ -232,8 +193,7 @@ fn check_tasks(bundle: &Bundle, report: &mut CheckReport) -> Option<Task> {
 }
 
 /// Loads one plugin as `kind` and checks its API version and, for a tool,
-/// its parameter schemas; tool names go to `tool_names`.
-#[allow(clippy::too_many_arguments)] // one finding's inputs, all needed
+/// its parameter schemas; the names of the tools it offers.
 async fn check_plugin(
     report: &mut CheckReport,
     runtime: &PluginRuntime,
@@ -242,27 +202,31 @@ async fn check_plugin(
     field: &str,
     spec: &str,
     kind: PluginKind,
-    tool_names: &mut Vec<String>,
-) {
+) -> Vec<String> {
     let shown = shown(spec);
     let plugin = match catalog::find(runtime, spec, kind, extra).await {
         Ok(plugin) => plugin,
-        Err(e) => return report.push(field, Err(format!("{shown}: {e}"))),
+        Err(e) => {
+            report.push(field, Err(format!("{shown}: {e}")));
+            return Vec::new();
+        }
     };
     let meta = plugin.meta().clone();
     if let Some(api) = api
         && meta.api_version != api
     {
-        return report.push(
+        report.push(
             field,
             Err(format!(
                 "{shown} is built against plinth:plugin@{}, the manifest's environment.api is {api}",
                 meta.api_version
             )),
         );
+        return Vec::new();
     }
     let world = plugin.world();
     let mut problems = Vec::new();
+    let mut tool_names = Vec::new();
     if let Plugin::Tool(tool) = &plugin {
         for spec in &tool.tools {
             tool_names.push(spec.name.clone());
@@ -288,6 +252,7 @@ async fn check_plugin(
         },
     );
     report.plugins.push(meta);
+    tool_names
 }
 
 /// A plugin spec as a person reads it: a bundle path shortened to its file
