@@ -620,6 +620,11 @@ fn the_example_bundle_of_python_and_javascript_plugins_runs() {
             .unwrap(),
     );
     checked.assert_success();
+    assert!(
+        checked.stdout.contains("limits: memory 384 MiB"),
+        "the scorer's own limits: {}",
+        checked.describe()
+    );
 
     let call = |id: &str, name: &str, arguments: Value| {
         json!({"role": "assistant", "content": "", "timestamp": 0.0, "tool_calls": [
@@ -668,4 +673,7 @@ fn the_example_bundle_of_python_and_javascript_plugins_runs() {
     );
     assert_eq!(record["score"]["reward"], 1.0, "{}", record["score"]);
     assert_eq!(record["settings"]["environment"]["name"], "notes-search");
+    let scorer_limits = &record["settings"]["plugin_limits"]["per_plugin"]
+        [bundle.join("command-scorer/command.wasm").to_str().unwrap()];
+    assert_eq!(scorer_limits["memory_bytes"], 384 << 20, "{record}");
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use plinth::builtins::BUILTINS;
 use plinth::plugin::{
-    ApiVersion, FormatterPlugin, GuestError, Plugin, PluginError, PluginKind, PluginRuntime,
-    PluginSource, RuntimeConfig, ToolPlugin,
+    ApiVersion, FormatterPlugin, GuestError, Plugin, PluginError, PluginKind, PluginLimits,
+    PluginRuntime, PluginSource, RuntimeConfig, ToolPlugin,
 };
 use plinth::sandbox::{LocalSandbox, Sandbox};
 use plinth::trajectory::{ExitStatus, Trajectory};
@@ -19,9 +19,12 @@ use serde_json::json;
 
 fn runtime(cache: &std::path::Path) -> PluginRuntime {
     PluginRuntime::new(RuntimeConfig {
-        memory_limit: 64 << 20,
-        cpu_budget: Duration::from_millis(500),
-        call_timeout: Duration::from_secs(20),
+        limits: PluginLimits {
+            memory_bytes: 64 << 20,
+            cpu_budget: Duration::from_millis(500),
+            call_timeout: Duration::from_secs(20),
+            ..PluginLimits::default()
+        },
         cache_dir: Some(cache.to_path_buf()),
         ..RuntimeConfig::default()
     })
@@ -125,6 +128,49 @@ async fn guest_growing_past_the_cap_gets_a_memory_error() {
     let cache = tempfile::tempdir().unwrap();
     let (rt, err) = hostile_failure(cache.path(), "grow").await;
     assert!(matches!(err, PluginError::MemoryLimit { .. }), "{err}");
+    assert!(err.to_string().contains("memory limit of 64 MiB"), "{err}");
+    assert_still_healthy(&rt).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_given_its_own_limits_runs_under_them_and_only_it() {
+    let cache = tempfile::tempdir().unwrap();
+    let path = support::guest("hostile");
+    let spec = path.to_string_lossy().into_owned();
+    let own = PluginLimits {
+        memory_bytes: 128 << 20,
+        ..PluginLimits::default()
+    };
+    let rt = PluginRuntime::new(RuntimeConfig {
+        limits: PluginLimits {
+            memory_bytes: 64 << 20,
+            ..PluginLimits::default()
+        },
+        plugin_limits: [(spec.clone(), own.clone())].into(),
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let grow = json!({"mode": "grow"});
+    // Selected by the path it was given its limits under: 128 MiB, more
+    // than the run-wide cap (the pooled slots are sized for the largest).
+    let limited = plinth::catalog::find(&rt, &spec, PluginKind::Formatter, &[])
+        .await
+        .unwrap()
+        .into_formatter()
+        .unwrap();
+    assert_eq!(limited.meta.limits, own);
+    let err = limited
+        .format(&sample_trajectory(), &grow, true)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("memory limit of 128 MiB"), "{err}");
+    // The same bytes loaded without that selection get the run-wide limits.
+    let plain = hostile(&rt).await;
+    let err = plain
+        .format(&sample_trajectory(), &grow, true)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("memory limit of 64 MiB"), "{err}");
     assert_still_healthy(&rt).await;
 }

@@ -8,8 +8,8 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use plinth::environment::{Bundle, check};
-use plinth::plugin::{PluginRuntime, RuntimeConfig};
-use plinth::settings::{RecordedSettings, RunSettings};
+use plinth::plugin::PluginRuntime;
+use plinth::settings::{RecordedSettings, RunSettings, plugin_runtime};
 
 #[derive(Subcommand)]
 pub enum EnvCommand {
@@ -28,10 +28,10 @@ pub enum EnvCommand {
 }
 
 pub async fn run(command: EnvCommand, extra_plugins: &[PathBuf]) -> Result<ExitCode> {
-    let runtime = PluginRuntime::new(RuntimeConfig::default())?;
     match command {
         EnvCommand::Check { dir } => {
             let bundle = Bundle::load(&dir)?;
+            let runtime = runtime(&bundle)?;
             let report = check(&bundle, &runtime, extra_plugins).await;
             print!("{report}");
             Ok(if report.ok() {
@@ -42,6 +42,7 @@ pub async fn run(command: EnvCommand, extra_plugins: &[PathBuf]) -> Result<ExitC
         }
         EnvCommand::Inspect { dir } => {
             let bundle = Bundle::load(&dir)?;
+            let runtime = runtime(&bundle)?;
             let report = check(&bundle, &runtime, extra_plugins).await;
             if !report.ok() {
                 eprint!("{report}");
@@ -58,4 +59,12 @@ pub async fn run(command: EnvCommand, extra_plugins: &[PathBuf]) -> Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A runtime that loads each plugin under the limits the bundle gives it.
+fn runtime(bundle: &Bundle) -> Result<PluginRuntime> {
+    Ok(PluginRuntime::new(plugin_runtime(
+        &bundle.options().plugin_limits,
+        1,
+    )?)?)
 }

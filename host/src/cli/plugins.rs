@@ -121,13 +121,7 @@ fn first_line(text: &str) -> &str {
 /// cost. Fails when anything would fail in a run.
 pub async fn check(file: &Path, limits: &PluginLimitOptions) -> Result<ExitCode> {
     let config = plugin_runtime(limits, 1)?;
-    println!(
-        "limits:      memory {} MiB, CPU {:?} per call, wall {:?} per call, output {} bytes",
-        config.memory_limit >> 20,
-        config.cpu_budget,
-        config.call_timeout,
-        config.output_limit
-    );
+    println!("limits:      {}", config.limits);
     let runtime = PluginRuntime::new(config)?;
     let started = std::time::Instant::now();
     let (loaded, calls) = measured(catalog::Source::File(file.to_path_buf()).load(&runtime)).await;

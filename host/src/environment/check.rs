@@ -242,10 +242,11 @@ async fn check_plugin(
         field,
         if problems.is_empty() {
             Ok(format!(
-                "{shown}: {} {} ({world}, sha256 {})",
+                "{shown}: {} {} ({world}, sha256 {}); limits: {}",
                 meta.name,
                 meta.version,
-                &meta.sha256[..12]
+                &meta.sha256[..12],
+                meta.limits
             ))
         } else {
             Err(format!("{shown}: {}", problems.join("; ")))

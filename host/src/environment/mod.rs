@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::catalog::is_path;
 use crate::digest::sha256_hex;
 use crate::grading::GradeIn;
+use crate::plugin::PluginLimits;
 use crate::settings::{PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions};
 
 /// The manifest's file name in a bundle.
@@ -132,9 +133,59 @@ struct SandboxSection {
 struct ToolsSection {
     /// The built-in terminal (default on).
     terminal: Option<bool>,
-    /// Tool components: `.wasm` paths (relative to the bundle) or names.
+    /// Tool components: `.wasm` paths (relative to the bundle) or names,
+    /// each alone or with its own limits.
     #[serde(default)]
-    plugins: Vec<String>,
+    plugins: Vec<ToolEntry>,
+}
+
+/// A tool plugin: `"tools/search.wasm"`, or
+/// `{ plugin = "tools/search.wasm", limits = { memory = "512m" } }`.
+#[derive(Debug, Clone)]
+enum ToolEntry {
+    Spec(String),
+    Limited(LimitedTool),
+}
+
+impl<'de> Deserialize<'de> for ToolEntry {
+    /// By hand rather than `untagged`, so a mistake inside the table is
+    /// named (`unknown field ...`) instead of "did not match any variant".
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match toml::Value::deserialize(deserializer)? {
+            toml::Value::String(spec) => Ok(Self::Spec(spec)),
+            table @ toml::Value::Table(_) => LimitedTool::deserialize(table)
+                .map(Self::Limited)
+                .map_err(|e| D::Error::custom(e.message())),
+            other => Err(D::Error::custom(format!(
+                "a tool is a plugin name or path, or a table {{ plugin, limits }}, not a {}",
+                other.type_str()
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitedTool {
+    plugin: String,
+    limits: PluginLimitsSection,
+}
+
+impl ToolEntry {
+    fn spec(&self) -> &str {
+        match self {
+            Self::Spec(spec) => spec,
+            Self::Limited(tool) => &tool.plugin,
+        }
+    }
+
+    fn limits(&self) -> Option<&PluginLimitsSection> {
+        match self {
+            Self::Spec(_) => None,
+            Self::Limited(tool) => Some(&tool.limits),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +196,8 @@ struct ScorerEntry {
     weight: f64,
     /// This scorer's options, under the run's `--scorer-config`.
     config: Option<toml::Table>,
+    /// This scorer's own limits, over `[plugin_limits]`.
+    limits: Option<PluginLimitsSection>,
 }
 
 fn one() -> f64 {
@@ -156,6 +209,8 @@ fn one() -> f64 {
 struct OutputSection {
     format: Option<String>,
     format_options: Option<toml::Table>,
+    /// The formatter's own limits, over `[plugin_limits]`.
+    limits: Option<PluginLimitsSection>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -175,6 +230,40 @@ struct PluginLimitsSection {
     cpu: Option<f64>,
     timeout: Option<f64>,
     output_bytes: Option<usize>,
+}
+
+impl PluginLimitsSection {
+    fn options(&self) -> PluginLimitOptions {
+        PluginLimitOptions {
+            plugin_memory: self.memory.clone(),
+            plugin_cpu: self.cpu,
+            plugin_timeout: self.timeout,
+            plugin_output_bytes: self.output_bytes,
+            per_plugin: BTreeMap::new(),
+        }
+    }
+}
+
+impl Manifest {
+    /// Every limits table, with where it is in the manifest.
+    fn limit_tables(&self) -> Vec<(String, &PluginLimitsSection)> {
+        let tools = self.tools.plugins.iter().enumerate();
+        let tools =
+            tools.filter_map(|(i, t)| Some((format!("tools.plugins[{i}].limits"), t.limits()?)));
+        let scorers = self.scorers.iter().enumerate();
+        let scorers =
+            scorers.filter_map(|(i, s)| Some((format!("scorers[{i}].limits"), s.limits.as_ref()?)));
+        let output = self
+            .output
+            .limits
+            .as_ref()
+            .map(|l| ("output.limits".to_string(), l));
+        std::iter::once(("plugin_limits".to_string(), &self.plugin_limits))
+            .chain(tools)
+            .chain(scorers)
+            .chain(output)
+            .collect()
+    }
 }
 
 /// Who a run's environment was, in its records.
@@ -241,6 +330,11 @@ impl Bundle {
                 ));
             }
         }
+        for (at, limits) in manifest.limit_tables() {
+            if let Err(e) = limits.options().resolve_over(&PluginLimits::default()) {
+                return Err(field(&format!("{at}.{}", e.field.key()), e.reason));
+            }
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             manifest,
@@ -302,6 +396,7 @@ impl Bundle {
                 .map(|t| toml_to_json(&toml::Value::Table(t.clone())))
         };
         let mut scorer_configs = BTreeMap::new();
+        let mut per_plugin = BTreeMap::new();
         let scorer = m
             .scorers
             .iter()
@@ -310,15 +405,34 @@ impl Bundle {
                 if let Some(config) = json(&s.config) {
                     scorer_configs.insert(plugin.clone(), config);
                 }
+                if let Some(limits) = &s.limits {
+                    per_plugin.insert(plugin.clone(), limits.options());
+                }
                 format!("{plugin}:{}", s.weight)
             })
             .collect();
+        let tool = m
+            .tools
+            .plugins
+            .iter()
+            .map(|t| {
+                let plugin = self.plugin(t.spec());
+                if let Some(limits) = t.limits() {
+                    per_plugin.insert(plugin.clone(), limits.options());
+                }
+                PathBuf::from(plugin)
+            })
+            .collect();
+        let format = m.output.format.as_deref().map(|f| self.plugin(f));
+        if let (Some(format), Some(limits)) = (&format, &m.output.limits) {
+            per_plugin.insert(format.clone(), limits.options());
+        }
         let sandbox = &m.sandbox;
-        let limits = &m.plugin_limits;
         RunOptions {
             environment: Some(self.dir.clone()),
+            bundle: Some(self.recorded()),
             prompts_file: m.environment.tasks.as_deref().map(|p| self.path(p)),
-            format: m.output.format.as_deref().map(|f| self.plugin(f)),
+            format,
             format_options: json(&m.output.format_options).map(|v| v.to_string()),
             sandbox: SandboxOptions {
                 sandbox: sandbox.kind.clone(),
@@ -337,12 +451,7 @@ impl Bundle {
             max_iterations: m.agent.max_iterations,
             cost_limit: m.agent.cost_limit,
             time_limit: m.agent.time_limit,
-            tool: m
-                .tools
-                .plugins
-                .iter()
-                .map(|t| PathBuf::from(self.plugin(t)))
-                .collect(),
+            tool,
             no_terminal: m.tools.terminal.map(|on| !on),
             require_tool_calls: m.agent.require_tool_calls,
             text_actions: m.agent.text_actions,
@@ -359,10 +468,8 @@ impl Bundle {
                 ..ScoringOptions::default()
             },
             plugin_limits: PluginLimitOptions {
-                plugin_memory: limits.memory.clone(),
-                plugin_cpu: limits.cpu,
-                plugin_timeout: limits.timeout,
-                plugin_output_bytes: limits.output_bytes,
+                per_plugin,
+                ..m.plugin_limits.options()
             },
             ..RunOptions::default()
         }
@@ -476,6 +583,60 @@ cpu = 5
     }
 
     #[test]
+    fn plugins_get_their_own_limits_and_flags_still_override_them() {
+        let text = format!(
+            "{MINIMAL}{}",
+            r#"
+[tools]
+plugins = ["tools/a.wasm", { plugin = "tools/b.wasm", limits = { memory = "512m", cpu = 30 } }]
+[[scorers]]
+plugin = "pytest"
+limits = { timeout = 5 }
+[output]
+format = "fmt.wasm"
+limits = { output_bytes = 10 }
+[plugin_limits]
+memory = "128m"
+"#
+        );
+        let (dir, loaded) = bundle(&text);
+        let bundle = loaded.unwrap();
+        let b = dir
+            .path()
+            .join("tools/b.wasm")
+            .to_string_lossy()
+            .into_owned();
+        let resolve = |flags: &[&str]| {
+            let mut all = vec!["--task", "t"];
+            all.extend(flags);
+            let options = RunOptions::parse_flags(&all)
+                .unwrap()
+                .over(bundle.options());
+            crate::settings::RunSettings::resolve(options)
+                .unwrap()
+                .plugins
+        };
+        let config = resolve(&[]);
+        assert_eq!(config.limits.memory_bytes, 128 << 20);
+        assert_eq!(config.plugin_limits.len(), 3);
+        let own = &config.plugin_limits[&b];
+        assert_eq!(own.memory_bytes, 512 << 20);
+        assert_eq!(own.cpu_budget, std::time::Duration::from_secs(30));
+        let scorer = &config.plugin_limits["pytest"];
+        assert_eq!(scorer.memory_bytes, 128 << 20, "the bundle's default");
+        assert_eq!(scorer.call_timeout, std::time::Duration::from_secs(5));
+        let format = dir.path().join("fmt.wasm").to_string_lossy().into_owned();
+        assert_eq!(config.plugin_limits[&format].output_bytes, 10);
+        assert!(!config.plugin_limits.contains_key("tools/a.wasm"));
+        // A flag holds for every plugin, over the bundle's per-plugin limits.
+        let config = resolve(&["--plugin-memory", "64m"]);
+        assert_eq!(config.limits.memory_bytes, 64 << 20);
+        let own = &config.plugin_limits[&b];
+        assert_eq!(own.memory_bytes, 64 << 20);
+        assert_eq!(own.cpu_budget, std::time::Duration::from_secs(30));
+    }
+
+    #[test]
     fn manifest_errors_name_the_file_and_the_field() {
         let cases = [
             (
@@ -501,6 +662,28 @@ cpu = 5
                 "max_iterations",
             ),
             ("not toml = = 1".to_string(), "plinth-env.toml"),
+            (
+                format!("{MINIMAL}[[scorers]]\nplugin = \"x\"\nlimits = {{ memory = \"lots\" }}\n"),
+                "scorers[0].limits.memory",
+            ),
+            (
+                format!(
+                    "{MINIMAL}[tools]\nplugins = [{{ plugin = \"t.wasm\", limits = {{ cpu = 0 }} }}]\n"
+                ),
+                "tools.plugins[0].limits.cpu",
+            ),
+            (
+                format!("{MINIMAL}[plugin_limits]\ntimeout = -1\n"),
+                "plugin_limits.timeout",
+            ),
+            (
+                format!("{MINIMAL}[[scorers]]\nplugin = \"x\"\nlimits = {{ memroy = \"1g\" }}\n"),
+                "memroy",
+            ),
+            (
+                format!("{MINIMAL}[tools]\nplugins = [{{ plugin = \"t.wasm\", limts = {{}} }}]\n"),
+                "unknown field `limts`",
+            ),
         ];
         for (text, field) in cases {
             let (_dir, loaded) = bundle(&text);

@@ -69,7 +69,7 @@ impl FormatterPlugin {
         FormatterPre::V0_1 => v0_1, FormatterPre::V0_2 => v0_2, FormatterPre::V0_2Group => v0_2;
         |pre, convert| {
             let info = runtime
-                .call(&meta.source, None, move |store, _| {
+                .call(&meta, None, move |store, _| {
                     Box::pin(async move {
                         let plugin = pre.instantiate_async(&mut *store).await?;
                         plugin
@@ -100,13 +100,12 @@ impl FormatterPlugin {
         jsonl: bool,
     ) -> Result<String, PluginError> {
         let options = guest_options(options, jsonl)?;
-        let name = self.meta.name.as_str();
         let result = per_version!(self.pre.clone();
         FormatterPre::V0_1 => v0_1, FormatterPre::V0_2 => v0_2, FormatterPre::V0_2Group => v0_2;
         |pre, convert| {
             let trajectory = convert::trajectory(trajectory);
             self.runtime
-                .call(name, None, move |store, _| {
+                .call(&self.meta, None, move |store, _| {
                     Box::pin(async move {
                         let plugin = pre.instantiate_async(&mut *store).await?;
                         let result = plugin
@@ -130,12 +129,11 @@ impl FormatterPlugin {
         jsonl: bool,
     ) -> Result<String, PluginError> {
         let options = guest_options(options, jsonl)?;
-        let name = self.meta.name.as_str();
         let result = match self.pre.clone() {
             FormatterPre::V0_1(pre) if self.info.per_group => {
                 let group: Vec<_> = group.iter().map(convert::v0_1::trajectory).collect();
                 self.runtime
-                    .call(name, None, move |store, _| {
+                    .call(&self.meta, None, move |store, _| {
                         Box::pin(async move {
                             let plugin = pre.instantiate_async(&mut *store).await?;
                             let result = plugin
@@ -150,7 +148,7 @@ impl FormatterPlugin {
             FormatterPre::V0_2Group(pre) => {
                 let group: Vec<_> = group.iter().map(convert::v0_2::trajectory).collect();
                 self.runtime
-                    .call(name, None, move |store, _| {
+                    .call(&self.meta, None, move |store, _| {
                         Box::pin(async move {
                             let plugin = pre.instantiate_async(&mut *store).await?;
                             let result = plugin
@@ -164,7 +162,7 @@ impl FormatterPlugin {
             }
             FormatterPre::V0_1(_) | FormatterPre::V0_2(_) => {
                 return Err(PluginError::NotPerGroup {
-                    plugin: name.to_string(),
+                    plugin: self.meta.name.clone(),
                 });
             }
         };

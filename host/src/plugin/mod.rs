@@ -37,6 +37,7 @@ mod stats;
 mod tool;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -89,18 +90,54 @@ impl fmt::Display for PluginKind {
     }
 }
 
-/// Limits and places for a runtime.
-#[derive(Debug, Clone)]
-pub struct RuntimeConfig {
-    /// Linear-memory cap per plugin instance.
-    pub memory_limit: usize,
-    /// CPU time a guest may spend in one call (time in host calls such as
+/// What one call of a plugin may use. Every call gets a fresh store with
+/// these limits, so one plugin's limits never leak into another's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginLimits {
+    /// Linear-memory cap of the instance.
+    pub memory_bytes: usize,
+    /// CPU time the guest may spend in one call (time in host calls such as
     /// sandbox commands is not counted).
     pub cpu_budget: Duration,
     /// Wall-clock cap on one call, host calls included.
     pub call_timeout: Duration,
-    /// Bytes of guest stdout/stderr kept per call.
-    pub output_limit: usize,
+    /// Bytes of guest stdout and of stderr kept per call.
+    pub output_bytes: usize,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: defaults::PLUGIN_MEMORY_BYTES,
+            cpu_budget: defaults::PLUGIN_CPU,
+            call_timeout: defaults::PLUGIN_TIMEOUT,
+            output_bytes: defaults::PLUGIN_OUTPUT_BYTES,
+        }
+    }
+}
+
+impl fmt::Display for PluginLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "memory {} MiB, CPU {:?} and wall {:?} per call, output {} bytes",
+            self.memory_bytes >> 20,
+            self.cpu_budget,
+            self.call_timeout,
+            self.output_bytes
+        )
+    }
+}
+
+/// Limits and places for a runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// The limits of every plugin not named in `plugin_limits`.
+    pub limits: PluginLimits,
+    /// Limits of particular plugins, by the name or path they are selected
+    /// with (an environment bundle gives a plugin its own); see
+    /// [`PluginRuntime::limits_for`].
+    pub plugin_limits: BTreeMap<String, PluginLimits>,
     /// Where compiled components are cached; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
     /// Plugin instances alive at once; more callers wait for a free one.
@@ -110,10 +147,8 @@ pub struct RuntimeConfig {
 impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
-            memory_limit: defaults::PLUGIN_MEMORY_BYTES,
-            cpu_budget: defaults::PLUGIN_CPU,
-            call_timeout: defaults::PLUGIN_TIMEOUT,
-            output_limit: defaults::PLUGIN_OUTPUT_BYTES,
+            limits: PluginLimits::default(),
+            plugin_limits: BTreeMap::new(),
             cache_dir: cache::default_dir(),
             max_instances: 1000,
         }
@@ -131,6 +166,14 @@ impl RuntimeConfig {
                 .max(16),
             ..Self::default()
         }
+    }
+
+    /// The largest memory any plugin may have: the size of a pooled slot.
+    fn largest_memory(&self) -> usize {
+        self.plugin_limits
+            .values()
+            .map(|l| l.memory_bytes)
+            .fold(self.limits.memory_bytes, usize::max)
     }
 }
 
@@ -179,6 +222,8 @@ pub struct PluginMeta {
     /// Every import and export name of the component, for `plugins inspect`.
     pub imports: Vec<String>,
     pub exports: Vec<String>,
+    /// What each of its calls may use.
+    pub limits: PluginLimits,
 }
 
 impl PluginMeta {
@@ -297,9 +342,30 @@ impl PluginRuntime {
         })
     }
 
-    /// Compiles (or loads from the cache), checks and links a component, then
-    /// asks it to describe itself.
+    /// The limits of the plugin selected as `spec` (a name or a path): its
+    /// own when the run gave it some, else the runtime's.
+    pub fn limits_for(&self, spec: &str) -> PluginLimits {
+        let config = &self.inner.config;
+        config
+            .plugin_limits
+            .get(spec)
+            .unwrap_or(&config.limits)
+            .clone()
+    }
+
+    /// Loads a component under the runtime's default limits.
     pub async fn load(&self, source: &PluginSource) -> Result<Plugin, PluginError> {
+        self.load_limited(source, self.inner.config.limits.clone())
+            .await
+    }
+
+    /// Compiles (or loads from the cache), checks and links a component, then
+    /// asks it to describe itself; every call it gets runs under `limits`.
+    pub async fn load_limited(
+        &self,
+        source: &PluginSource,
+        limits: PluginLimits,
+    ) -> Result<Plugin, PluginError> {
         let inner = self.inner.clone();
         let label = source.label.clone();
         let bytes = source.bytes.clone().into_owned();
@@ -330,6 +396,7 @@ impl PluginRuntime {
             sha256,
             imports: shape.imports,
             exports: shape.exports,
+            limits,
         };
         let linker = match shape.kind {
             PluginKind::Tool | PluginKind::Scorer => &self.inner.sandboxed_linker,
@@ -348,13 +415,17 @@ impl PluginRuntime {
         })
     }
 
-    /// A fresh store for one call, with this runtime's limits.
-    fn new_store(&self, plugin: &str) -> Store<StoreState> {
-        let config = &self.inner.config;
-        let state = StoreState::new(plugin.into(), config.memory_limit, config.output_limit);
+    /// A fresh store for one call of `plugin`, under its limits.
+    fn new_store(&self, plugin: &PluginMeta) -> Store<StoreState> {
+        let limits = &plugin.limits;
+        let state = StoreState::new(
+            plugin.name.as_str().into(),
+            limits.memory_bytes,
+            limits.output_bytes,
+        );
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limiter);
-        let budget = config.cpu_budget;
+        let budget = limits.cpu_budget;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |ctx| {
             if ctx.data().guest_time() > budget {
@@ -368,11 +439,11 @@ impl PluginRuntime {
         store
     }
 
-    /// Runs one call in a fresh store under the runtime's limits and turns
-    /// every way it can fail into a [`PluginError`] naming the plugin.
+    /// Runs one call of `meta`'s plugin in a fresh store under its limits
+    /// and turns every way it can fail into a [`PluginError`] naming it.
     async fn call<R, F>(
         &self,
-        plugin: &str,
+        meta: &PluginMeta,
         sandbox: Option<Arc<dyn Sandbox>>,
         f: F,
     ) -> Result<R, PluginError>
@@ -388,9 +459,10 @@ impl PluginRuntime {
             .acquire()
             .await
             .map_err(|_| PluginError::Runtime("runtime shut down".into()))?;
-        let mut store = self.new_store(plugin);
-        let limit = self.inner.config.call_timeout;
-        let outcome = tokio::time::timeout(limit, async {
+        let plugin = meta.name.as_str();
+        let limits = &meta.limits;
+        let mut store = self.new_store(meta);
+        let outcome = tokio::time::timeout(limits.call_timeout, async {
             let session = match sandbox {
                 Some(sandbox) => Some(store.data_mut().lend(sandbox)?),
                 None => None,
@@ -420,7 +492,7 @@ impl PluginRuntime {
                 plugin,
                 "the plugin printed {stdout_dropped} byte(s) to stdout and {stderr_dropped} to \
                  stderr beyond its {}-byte output cap; they were dropped",
-                self.inner.config.output_limit
+                limits.output_bytes
             );
         }
         match outcome {
@@ -432,7 +504,7 @@ impl PluginRuntime {
             }
             Err(_) => Err(PluginError::Timeout {
                 plugin: plugin.to_string(),
-                limit,
+                limit: limits.call_timeout,
                 stderr,
             }),
             Ok(Err(e)) if state.limiter.hit => Err(PluginError::MemoryLimit {
@@ -448,7 +520,7 @@ impl PluginRuntime {
             {
                 Err(PluginError::Timeout {
                     plugin: plugin.to_string(),
-                    limit: self.inner.config.cpu_budget,
+                    limit: limits.cpu_budget,
                     stderr,
                 })
             }
@@ -480,7 +552,7 @@ fn new_engine(config: &RuntimeConfig) -> Result<Engine, PluginError> {
         .total_core_instances(n.saturating_mul(8))
         .total_memories(n.saturating_mul(2))
         .total_tables(n.saturating_mul(4))
-        .max_memory_size(config.memory_limit)
+        .max_memory_size(config.largest_memory())
         // Every call instantiates afresh, so slots are reused all the time:
         // reset the pages a call dirtied with memset (found with
         // PAGEMAP_SCAN on Linux 6.7+) instead of an madvise per memory,

@@ -44,7 +44,7 @@ impl ScorerPlugin {
         let info = per_version!(pre.clone(); ScorerPre::V0_1 => v0_1, ScorerPre::V0_2 => v0_2;
         |pre, convert| {
             runtime
-                .call(&meta.source, None, move |store, _| {
+                .call(&meta, None, move |store, _| {
                     Box::pin(async move {
                         let plugin = pre.instantiate_async(&mut *store).await?;
                         let info = plugin.plinth_plugin_scorer().call_info(&mut *store).await?;
@@ -72,7 +72,7 @@ impl ScorerPlugin {
         |pre, convert| {
             let trajectory = convert::trajectory(trajectory);
             self.runtime
-                .call(&self.meta.name, Some(sandbox), move |store, session| {
+                .call(&self.meta, Some(sandbox), move |store, session| {
                     Box::pin(async move {
                         let session = session.expect("a session is lent for scorer calls");
                         let plugin = pre.instantiate_async(&mut *store).await?;

@@ -62,7 +62,7 @@ impl ToolPlugin {
         let (info, tools) = per_version!(pre.clone(); ToolPre::V0_1 => v0_1, ToolPre::V0_2 => v0_2;
         |pre, convert| {
             let (info, specs) = runtime
-                .call(&meta.source, None, move |store, _| {
+                .call(&meta, None, move |store, _| {
                     Box::pin(async move {
                         let plugin = pre.instantiate_async(&mut *store).await?;
                         let tool = plugin.plinth_plugin_tool();
@@ -100,7 +100,7 @@ impl ToolPlugin {
         let result = per_version!(self.pre.clone(); ToolPre::V0_1 => v0_1, ToolPre::V0_2 => v0_2;
         |pre, convert| {
             self.runtime
-                .call(&self.meta.name, Some(sandbox), move |store, session| {
+                .call(&self.meta, Some(sandbox), move |store, session| {
                     Box::pin(async move {
                         let session = session.expect("a session is lent for tool calls");
                         let plugin = pre.instantiate_async(&mut *store).await?;

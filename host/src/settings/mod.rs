@@ -6,6 +6,7 @@
 
 pub mod defaults;
 mod options;
+mod plugin_limits;
 mod recorded;
 mod sandbox;
 
@@ -15,6 +16,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 pub use options::{PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions};
+pub use plugin_limits::{InvalidLimit, LimitField, plugin_runtime};
 pub use recorded::{
     RecordedAgent, RecordedLimits, RecordedModel, RecordedPluginLimits, RecordedSandbox,
     RecordedScorer, RecordedScoring, RecordedSettings, TemplateHashes,
@@ -22,7 +24,7 @@ pub use recorded::{
 pub use sandbox::{SandboxKind, SandboxSettings};
 
 use crate::agent::{AgentConfig, OnTextReply, Prompts};
-use crate::environment::{Bundle, ManifestError, RecordedEnvironment};
+use crate::environment::{ManifestError, RecordedEnvironment};
 use crate::grading::GradingSettings;
 use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
 use crate::plugin::RuntimeConfig;
@@ -291,12 +293,7 @@ impl RunSettings {
             terminal: !options.no_terminal.unwrap_or(false),
             tools: options.tool.clone(),
             scoring: ScoringSettings::resolve(&options.scoring)?,
-            environment: options
-                .environment
-                .as_deref()
-                .map(Bundle::load)
-                .transpose()?
-                .map(|bundle| bundle.recorded()),
+            environment: options.bundle.clone(),
             plugins: plugin_runtime(
                 &options.plugin_limits,
                 options.concurrency.unwrap_or(defaults::CONCURRENCY),
@@ -315,38 +312,6 @@ impl RunSettings {
             },
         })
     }
-}
-
-/// The plugin runtime's limits from `options` (defaults applied), with
-/// instances for `runs` trajectories in flight.
-pub fn plugin_runtime(
-    options: &PluginLimitOptions,
-    runs: usize,
-) -> Result<RuntimeConfig, SettingsError> {
-    let seconds = |setting: &'static str, value: Option<f64>, default: Duration| match value {
-        None => Ok(default),
-        Some(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
-        Some(_) => Err(invalid(setting, "must be a positive number of seconds")),
-    };
-    let mut config = RuntimeConfig::for_runs(runs);
-    if let Some(text) = &options.plugin_memory {
-        let bytes =
-            crate::sandbox::docker::parse_size(text).map_err(|e| invalid("--plugin-memory", e))?;
-        config.memory_limit = usize::try_from(bytes)
-            .ok()
-            .filter(|b| *b >= 1 << 20)
-            .ok_or_else(|| invalid("--plugin-memory", "must be at least 1m"))?;
-    }
-    config.cpu_budget = seconds("--plugin-cpu", options.plugin_cpu, config.cpu_budget)?;
-    config.call_timeout = seconds(
-        "--plugin-timeout",
-        options.plugin_timeout,
-        config.call_timeout,
-    )?;
-    if let Some(bytes) = options.plugin_output_bytes {
-        config.output_limit = bytes;
-    }
-    Ok(config)
 }
 
 /// `text` as a JSON object (an empty one when not given), or an error
@@ -400,6 +365,7 @@ mod tests {
 
     use super::*;
     use crate::grading::GradeIn;
+    use crate::plugin::PluginLimits;
 
     fn resolve(flags: &[&str]) -> Result<RunSettings, SettingsError> {
         RunSettings::resolve(RunOptions::parse_flags(flags).unwrap())
@@ -408,8 +374,7 @@ mod tests {
     #[test]
     fn plugin_limits_and_grading_resolve_or_name_their_flag() {
         let settings = resolve(&["--task", "t", "--concurrency", "40"]).unwrap();
-        assert_eq!(settings.plugins.memory_limit, defaults::PLUGIN_MEMORY_BYTES);
-        assert_eq!(settings.plugins.cpu_budget, defaults::PLUGIN_CPU);
+        assert_eq!(settings.plugins.limits, PluginLimits::default());
         assert_eq!(settings.plugins.max_instances, 80);
         assert_eq!(settings.scoring.grading.grade_in, GradeIn::Clean);
         let settings = resolve(&[
@@ -427,10 +392,15 @@ mod tests {
             "live",
         ])
         .unwrap();
-        assert_eq!(settings.plugins.memory_limit, 64 << 20);
-        assert_eq!(settings.plugins.cpu_budget, Duration::from_millis(2500));
-        assert_eq!(settings.plugins.call_timeout, Duration::from_secs(60));
-        assert_eq!(settings.plugins.output_limit, 100);
+        assert_eq!(
+            settings.plugins.limits,
+            PluginLimits {
+                memory_bytes: 64 << 20,
+                cpu_budget: Duration::from_millis(2500),
+                call_timeout: Duration::from_secs(60),
+                output_bytes: 100,
+            }
+        );
         assert_eq!(settings.scoring.grading.grade_in, GradeIn::Live);
         for (flag, value) in [
             ("--plugin-memory", "lots"),

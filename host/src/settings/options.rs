@@ -13,7 +13,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use super::SettingsError;
-use crate::environment::Bundle;
+use crate::environment::{Bundle, RecordedEnvironment};
 use crate::grading::GradeIn;
 
 /// Where commands run, shared by `plinth run` and `plinth rescore`.
@@ -140,6 +140,11 @@ pub struct PluginLimitOptions {
     /// log); the rest is dropped.
     #[arg(long, alias = "plugin_output_bytes")]
     pub plugin_output_bytes: Option<usize>,
+    /// Limits particular plugins were given, by the name or path they are
+    /// selected with (an environment bundle's per-plugin `limits`).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub per_plugin: BTreeMap<String, PluginLimitOptions>,
 }
 
 /// Every setting of `plinth run`. Flags follow Hermes' mini_swe_runner (its
@@ -155,6 +160,11 @@ pub struct RunOptions {
     /// config file override it.
     #[arg(long)]
     pub environment: Option<PathBuf>,
+    /// The bundle whose settings are the lowest layer, once read (set by
+    /// [`crate::environment::Bundle::options`]).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub bundle: Option<RecordedEnvironment>,
 
     /// One task to run.
     #[arg(long, conflicts_with = "prompts_file")]
@@ -319,9 +329,15 @@ impl Layer for ScoringOptions {
 }
 
 impl Layer for PluginLimitOptions {
-    fn or_lower(self, lower: Self) -> Self {
+    /// A limit this layer sets holds for every plugin, over the limits the
+    /// lower layer gave a plugin of its own (flags override the manifest).
+    fn or_lower(self, mut lower: Self) -> Self {
+        let run_wide = self.run_wide();
+        for own in lower.per_plugin.values_mut() {
+            *own = run_wide.clone().or_lower(std::mem::take(own));
+        }
         layered!(PluginLimitOptions, self, lower;
-            plugin_memory, plugin_cpu, plugin_timeout, plugin_output_bytes)
+            plugin_memory, plugin_cpu, plugin_timeout, plugin_output_bytes, per_plugin)
     }
 }
 
@@ -347,7 +363,7 @@ impl RunOptions {
     /// These settings over `lower`'s (flags over a config file).
     pub fn over(self, lower: Self) -> Self {
         layered!(RunOptions, self, lower;
-            config, environment, task, prompts_file, output_file, output_dir, format, format_options, model,
+            config, environment, bundle, task, prompts_file, output_file, output_dir, format, format_options, model,
             base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
             text_actions, max_format_errors, system_template, instance_template, format_error_template, scoring,

@@ -21,7 +21,7 @@ use crate::agent::{OnTextReply, Prompts};
 use crate::digest::sha256_hex;
 use crate::environment::RecordedEnvironment;
 use crate::grading::GradeIn;
-use crate::plugin::PluginMeta;
+use crate::plugin::{PluginLimits, PluginMeta, RuntimeConfig};
 
 /// What replaces a secret.
 const REDACTED: &str = "<redacted>";
@@ -157,6 +157,32 @@ pub struct RecordedPluginLimits {
     pub cpu_secs: f64,
     pub timeout_secs: f64,
     pub output_bytes: usize,
+    /// The limits of plugins that had their own, by the name or path they
+    /// were selected with.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_plugin: BTreeMap<String, RecordedPluginLimits>,
+}
+
+impl RecordedPluginLimits {
+    fn of(config: &RuntimeConfig) -> Self {
+        let mut recorded = Self::of_limits(&config.limits);
+        recorded.per_plugin = config
+            .plugin_limits
+            .iter()
+            .map(|(spec, limits)| (spec.clone(), Self::of_limits(limits)))
+            .collect();
+        recorded
+    }
+
+    fn of_limits(limits: &PluginLimits) -> Self {
+        Self {
+            memory_bytes: limits.memory_bytes,
+            cpu_secs: limits.cpu_budget.as_secs_f64(),
+            timeout_secs: limits.call_timeout.as_secs_f64(),
+            output_bytes: limits.output_bytes,
+            per_plugin: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -219,12 +245,7 @@ impl RecordedSettings {
             scoring: RecordedScoring::of(&settings.scoring),
             environment: settings.environment.clone(),
             plugins: BTreeMap::new(),
-            plugin_limits: RecordedPluginLimits {
-                memory_bytes: settings.plugins.memory_limit,
-                cpu_secs: settings.plugins.cpu_budget.as_secs_f64(),
-                timeout_secs: settings.plugins.call_timeout.as_secs_f64(),
-                output_bytes: settings.plugins.output_limit,
-            },
+            plugin_limits: RecordedPluginLimits::of(&settings.plugins),
             tools: terminal
                 .into_iter()
                 .chain(settings.tools.iter().map(|p| display(p)))
