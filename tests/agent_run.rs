@@ -126,6 +126,65 @@ async fn mswea_marker_on_the_first_output_line_submits() {
 }
 
 #[tokio::test]
+async fn own_completion_markers_replace_the_defaults() {
+    let ctx = Ctx::with_steps(vec![
+        // The default markers mean nothing once the run names its own.
+        vec![run_cmd(
+            "echo MINI_SWE_AGENT_FINAL_OUTPUT; echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT",
+        )],
+        // A first-line marker not on the first line is just output.
+        vec![run_cmd("echo checking; echo DONE")],
+        vec![run_cmd("echo 'tests pass <<SUBMIT>> fixed it'")],
+        vec![Attempt::text("not reached")],
+    ])
+    .await;
+    let t = ctx
+        .run_task(&[
+            "--completion-marker",
+            "DONE",
+            "--completion-marker",
+            "anywhere:<<SUBMIT>>",
+        ])
+        .await;
+    assert_eq!(status(&t), "Submitted", "{t:#}");
+    assert_eq!(t["submission"], "fixed it");
+    assert_eq!(t["api_calls"], 3);
+    assert_eq!(
+        t["settings"]["agent"]["completion_markers"],
+        json!(["first-line:DONE", "anywhere:<<SUBMIT>>"])
+    );
+}
+
+#[tokio::test]
+async fn an_observation_template_shapes_what_the_model_sees_of_each_result() {
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd("echo out; exit 3")],
+        vec![run_cmd("echo MINI_SWE_AGENT_FINAL_OUTPUT; echo done")],
+    ])
+    .await;
+    let template = ctx.path("observation.j2");
+    std::fs::write(
+        &template,
+        "<returncode>{{ returncode }}</returncode>\n<output>\n{{ output }}</output>",
+    )
+    .unwrap();
+    let t = ctx
+        .run_task(&["--observation-template", template.to_str().unwrap()])
+        .await;
+    assert_eq!(status(&t), "Submitted", "{t:#}");
+    let tool = messages_of(&t, "tool");
+    assert_eq!(
+        content(tool[0]),
+        "<returncode>3</returncode>\n<output>\nout\n</output>"
+    );
+    // The model was sent exactly that.
+    let sent = sent_messages(&ctx.requests()[1]);
+    assert_eq!(sent.last().unwrap()["content"], content(tool[0]));
+    let hash = &t["settings"]["templates"]["observation"];
+    assert_eq!(hash.as_str().unwrap().len(), 64, "{:#}", t["settings"]);
+}
+
+#[tokio::test]
 async fn a_reply_without_tool_calls_finishes() {
     let ctx = Ctx::with_steps(vec![
         vec![run_cmd("echo 41")],

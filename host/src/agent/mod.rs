@@ -5,6 +5,7 @@
 //! and the model always gets an observation for its mistakes (unknown tool,
 //! malformed arguments, no action) instead of a crash.
 
+mod completion;
 mod prompts;
 mod text_actions;
 mod toolbox;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub use completion::{CompletionMarker, MarkerPlace};
 pub use prompts::Prompts;
 pub(crate) use prompts::TemplateError;
 pub use toolbox::{Toolbox, ToolboxError};
@@ -25,11 +27,6 @@ use crate::settings::defaults;
 use crate::task::Task;
 use crate::trajectory::{ExitStatus, FunctionCall, Message, Role, ToolCall, Trajectory, now_secs};
 use toolbox::CallProblem;
-
-/// Hermes' completion marker: anywhere in a command's output.
-pub(crate) const HERMES_MARKER: &str = "MINI_SWE_AGENT_FINAL_OUTPUT";
-/// mini-swe-agent's completion marker: the first line of a command's output.
-pub(crate) const MSWEA_MARKER: &str = "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT";
 
 /// What to do with a reply that has no tool call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +53,8 @@ pub struct AgentConfig {
     pub text_actions: bool,
     /// The default command timeout, shown to templates.
     pub command_timeout: Duration,
+    /// What a command prints to submit, in the order they are tried.
+    pub completion_markers: Vec<CompletionMarker>,
 }
 
 impl Default for AgentConfig {
@@ -69,6 +68,7 @@ impl Default for AgentConfig {
             on_text_reply: OnTextReply::Finish,
             text_actions: false,
             command_timeout: defaults::COMMAND_TIMEOUT,
+            completion_markers: CompletionMarker::defaults(),
         }
     }
 }
@@ -260,7 +260,7 @@ impl Agent {
             } else {
                 let mut turn_had_format_error = false;
                 for call in &calls {
-                    let outcome = self.run_call(call, sandbox).await;
+                    let outcome = self.run_call(call, sandbox, trajectory.api_calls).await;
                     let message = Message {
                         role: Role::Tool,
                         content: Some(outcome.content),
@@ -318,7 +318,13 @@ impl Agent {
         calls
     }
 
-    async fn run_call(&self, call: &ToolCall, sandbox: &Arc<dyn Sandbox>) -> CallOutcome {
+    /// Runs one call of the model's `step`th reply.
+    async fn run_call(
+        &self,
+        call: &ToolCall,
+        sandbox: &Arc<dyn Sandbox>,
+        step: u32,
+    ) -> CallOutcome {
         let FunctionCall { name, arguments } = &call.function;
         let plugin = match self.tools.resolve(name, arguments) {
             Ok(plugin) => plugin,
@@ -336,9 +342,19 @@ impl Agent {
         };
         match plugin.invoke(name, arguments, sandbox.clone()).await {
             Ok(result) => {
-                let submission = result.exec.as_ref().and_then(|e| submission_in(&e.output));
+                let markers = &self.config.completion_markers;
+                let submission = result
+                    .exec
+                    .as_ref()
+                    .and_then(|e| completion::submission_in(markers, &e.output));
+                let content = sandbox.output_policy().tool_result(result.content);
                 CallOutcome {
-                    content: sandbox.output_policy().tool_result(result.content),
+                    content: self.config.prompts.observation(
+                        content,
+                        name,
+                        result.exec.as_ref(),
+                        step,
+                    ),
                     format_error: false,
                     ending: submission.map(|submission| Ending {
                         status: ExitStatus::Submitted,
@@ -403,20 +419,6 @@ impl CallOutcome {
     }
 }
 
-/// The submission, when a command's output carries a completion marker:
-/// mini-swe-agent's marker as the first line (the rest is the submission), or
-/// Hermes' marker anywhere (what follows it is the submission).
-pub(crate) fn submission_in(output: &str) -> Option<String> {
-    let trimmed = output.trim_start();
-    let (first, rest) = trimmed.split_once('\n').unwrap_or((trimmed, ""));
-    if first.trim() == MSWEA_MARKER {
-        return Some(rest.to_string());
-    }
-    output
-        .find(HERMES_MARKER)
-        .map(|at| output[at + HERMES_MARKER.len()..].trim().to_string())
-}
-
 /// A canonical message as the chat API wants it.
 fn api_message(message: &Message) -> Value {
     let role = match message.role {
@@ -434,26 +436,4 @@ fn api_message(message: &Message) -> Value {
         out["tool_call_id"] = id.clone().into();
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markers() {
-        assert_eq!(
-            submission_in("COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT\nthe patch\n"),
-            Some("the patch\n".into())
-        );
-        assert_eq!(
-            submission_in("some text\nMINI_SWE_AGENT_FINAL_OUTPUT\ndone\n"),
-            Some("done".into())
-        );
-        assert_eq!(
-            submission_in("echo says COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT later"),
-            None
-        );
-        assert_eq!(submission_in("nothing"), None);
-    }
 }

@@ -8,6 +8,7 @@
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 use super::AgentConfig;
+use crate::sandbox::ExecOutput;
 use crate::task::Task;
 
 pub(crate) const DEFAULT_SYSTEM: &str = "You are an AI agent that can execute bash commands to complete tasks.
@@ -28,6 +29,11 @@ pub struct Prompts {
     pub system: String,
     pub instance: String,
     pub format_error: String,
+    /// Wraps every tool result the model sees; none: the result as the tool
+    /// returned it (after the output policy). Sees `content` (that result),
+    /// `output` (the output of the command the tool ran, else `content`),
+    /// `returncode` (none when it ran none), `timed_out`, `tool` and `step`.
+    pub observation: Option<String>,
 }
 
 impl Default for Prompts {
@@ -36,6 +42,7 @@ impl Default for Prompts {
             system: DEFAULT_SYSTEM.into(),
             instance: DEFAULT_INSTANCE.into(),
             format_error: DEFAULT_FORMAT_ERROR.into(),
+            observation: None,
         }
     }
 }
@@ -76,7 +83,13 @@ impl Prompts {
             ("system template", &self.system),
             ("instance template", &self.instance),
             ("format-error template", &self.format_error),
-        ] {
+        ]
+        .into_iter()
+        .chain(
+            self.observation
+                .as_ref()
+                .map(|o| ("observation template", o)),
+        ) {
             env.template_from_str(source)
                 .map_err(|source| TemplateError {
                     template: name,
@@ -150,7 +163,41 @@ impl Prompts {
                 template: "format-error template",
                 source,
             })?;
+        if let Some(template) = &self.observation {
+            let sample = ExecOutput {
+                exit_code: 0,
+                output: "sample output\n".into(),
+                truncated: false,
+                timed_out: false,
+            };
+            for exec in [Some(&sample), None] {
+                render_observation(template, "sample output\n", "terminal", exec, 1).map_err(
+                    |source| TemplateError {
+                        template: "observation template",
+                        source,
+                    },
+                )?;
+            }
+        }
         Ok(rendered)
+    }
+
+    /// What the model sees of a tool's result `content`: the observation
+    /// template rendered, or the result itself when there is none. A
+    /// template that fails on one result (checked at start-up, so rare)
+    /// shows the result with the error rather than losing it.
+    pub(crate) fn observation(
+        &self,
+        content: String,
+        tool: &str,
+        exec: Option<&ExecOutput>,
+        step: u32,
+    ) -> String {
+        let Some(template) = &self.observation else {
+            return content;
+        };
+        render_observation(template, &content, tool, exec, step)
+            .unwrap_or_else(|e| format!("{content}\n(the observation template failed: {e})"))
     }
 
     /// The message sent back when a reply has no action.
@@ -162,6 +209,27 @@ impl Prompts {
             )
             .unwrap_or_else(|e| format!("Your reply did not call a tool ({e})."))
     }
+}
+
+/// Renders the observation `template` for one tool result.
+fn render_observation(
+    template: &str,
+    content: &str,
+    tool: &str,
+    exec: Option<&ExecOutput>,
+    step: u32,
+) -> Result<String, minijinja::Error> {
+    environment().render_str(
+        template,
+        minijinja::context! {
+            content => content,
+            output => exec.map_or(content, |e| e.output.as_str()),
+            tool => tool,
+            step => step,
+            returncode => exec.map(|e| e.exit_code),
+            timed_out => exec.is_some_and(|e| e.timed_out),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -176,7 +244,7 @@ mod tests {
         let prompts = Prompts {
             system: "cwd={{ cwd }} steps={{ step_limit }}".into(),
             instance: "{{ task }} in {{ repo }} ({{ row.id }})".into(),
-            format_error: DEFAULT_FORMAT_ERROR.into(),
+            ..Prompts::default()
         };
         prompts.validate().unwrap();
         let config = AgentConfig::default();
@@ -211,5 +279,44 @@ mod tests {
             })
             .unwrap_err();
         assert!(err.to_string().contains("instance template"), "{err}");
+    }
+
+    #[test]
+    fn an_observation_template_wraps_tool_results() {
+        let plain = Prompts::default();
+        assert_eq!(plain.observation("as is".into(), "t", None, 1), "as is");
+        let prompts = Prompts {
+            observation: Some(
+                "<returncode>{{ returncode }}</returncode>\n<output>{{ output }}</output> \
+                 {{ tool }}@{{ step }}{% if timed_out %} (timed out){% endif %}"
+                    .into(),
+            ),
+            ..Prompts::default()
+        };
+        prompts.validate().unwrap();
+        let task = Task::single("x");
+        prompts.render_sample(&task, vec!["terminal"]).unwrap();
+        let exec = ExecOutput {
+            exit_code: 2,
+            output: "boom\n".into(),
+            truncated: false,
+            timed_out: true,
+        };
+        assert_eq!(
+            prompts.observation("{\"json\": 1}".into(), "terminal", Some(&exec), 3),
+            "<returncode>2</returncode>\n<output>boom\n</output> terminal@3 (timed out)"
+        );
+        // A tool that ran no command: its result is the output (and none
+        // prints as Jinja2 prints it).
+        assert_eq!(
+            prompts.observation("found".into(), "search", None, 4),
+            "<returncode>None</returncode>\n<output>found</output> search@4"
+        );
+        let broken = Prompts {
+            observation: Some("{{ nope }}".into()),
+            ..Prompts::default()
+        };
+        let err = broken.render_sample(&task, vec![]).unwrap_err();
+        assert!(err.to_string().contains("observation template"), "{err}");
     }
 }

@@ -122,30 +122,27 @@ pub async fn check(bundle: &Bundle, runtime: &PluginRuntime, extra: &[PathBuf]) 
     }
 
     let mut prompts = Prompts::default();
-    let templates = [
-        ("templates.system", &m.templates.system, &mut prompts.system),
-        (
-            "templates.instance",
-            &m.templates.instance,
-            &mut prompts.instance,
-        ),
-        (
-            "templates.format_error",
-            &m.templates.format_error,
-            &mut prompts.format_error,
-        ),
-    ];
     let mut readable = true;
-    for (field, path, slot) in templates {
-        let Some(path) = path else { continue };
-        match std::fs::read_to_string(bundle.path(path)) {
-            Ok(text) => *slot = text,
-            Err(e) => {
+    let mut read = |field: &str, path: &Option<PathBuf>| {
+        let path = path.as_ref()?;
+        std::fs::read_to_string(bundle.path(path))
+            .map_err(|e| {
                 readable = false;
                 report.push(field, Err(format!("cannot read {}: {e}", path.display())));
-            }
-        }
+            })
+            .ok()
+    };
+    let t = &m.templates;
+    if let Some(text) = read("templates.system", &t.system) {
+        prompts.system = text;
     }
+    if let Some(text) = read("templates.instance", &t.instance) {
+        prompts.instance = text;
+    }
+    if let Some(text) = read("templates.format_error", &t.format_error) {
+        prompts.format_error = text;
+    }
+    prompts.observation = read("templates.observation", &t.observation);
     if readable {
         let tools: Vec<&str> = tool_names.iter().map(String::as_str).collect();
         report.push(

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::agent::CompletionMarker;
 use crate::catalog::is_path;
 use crate::digest::sha256_hex;
 use crate::grading::GradeIn;
@@ -100,6 +101,9 @@ struct AgentSection {
     max_format_errors: Option<u32>,
     require_tool_calls: Option<bool>,
     text_actions: Option<bool>,
+    /// `first-line:TEXT` / `anywhere:TEXT`, replacing the defaults.
+    #[serde(default)]
+    completion_markers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -108,6 +112,7 @@ struct TemplatesSection {
     system: Option<PathBuf>,
     instance: Option<PathBuf>,
     format_error: Option<PathBuf>,
+    observation: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -330,6 +335,11 @@ impl Bundle {
                 ));
             }
         }
+        for (i, marker) in manifest.agent.completion_markers.iter().enumerate() {
+            if let Err(reason) = marker.parse::<CompletionMarker>() {
+                return Err(field(&format!("agent.completion_markers[{i}]"), reason));
+            }
+        }
         for (at, limits) in manifest.limit_tables() {
             if let Err(e) = limits.options().resolve_over(&PluginLimits::default()) {
                 return Err(field(&format!("{at}.{}", e.field.key()), e.reason));
@@ -456,9 +466,11 @@ impl Bundle {
             require_tool_calls: m.agent.require_tool_calls,
             text_actions: m.agent.text_actions,
             max_format_errors: m.agent.max_format_errors,
+            completion_marker: m.agent.completion_markers.clone(),
             system_template: m.templates.system.as_deref().map(|p| self.path(p)),
             instance_template: m.templates.instance.as_deref().map(|p| self.path(p)),
             format_error_template: m.templates.format_error.as_deref().map(|p| self.path(p)),
+            observation_template: m.templates.observation.as_deref().map(|p| self.path(p)),
             scoring: ScoringOptions {
                 scorer,
                 scorer_configs,
@@ -523,8 +535,10 @@ api = "0.2.0"
 [agent]
 max_iterations = 30
 require_tool_calls = true
+completion_markers = ["anywhere:DONE"]
 [templates]
 system = "templates/system.j2"
+observation = "templates/observation.j2"
 [sandbox]
 kind = "docker"
 image = "py:3"
@@ -555,6 +569,11 @@ cpu = 5
         assert_eq!(options.prompts_file, Some(at("tasks.jsonl")));
         assert_eq!(options.max_iterations, Some(30));
         assert_eq!(options.system_template, Some(at("templates/system.j2")));
+        assert_eq!(
+            options.observation_template,
+            Some(at("templates/observation.j2"))
+        );
+        assert_eq!(options.completion_marker, ["anywhere:DONE"]);
         assert_eq!(options.sandbox.sandbox.as_deref(), Some("docker"));
         assert_eq!(options.sandbox.setup, ["pip install -e ."]);
         assert_eq!(options.no_terminal, Some(true));
@@ -671,6 +690,10 @@ memory = "128m"
                     "{MINIMAL}[tools]\nplugins = [{{ plugin = \"t.wasm\", limits = {{ cpu = 0 }} }}]\n"
                 ),
                 "tools.plugins[0].limits.cpu",
+            ),
+            (
+                format!("{MINIMAL}[agent]\ncompletion_markers = [\"anywhere:\"]\n"),
+                "agent.completion_markers[0]",
             ),
             (
                 format!("{MINIMAL}[plugin_limits]\ntimeout = -1\n"),

@@ -85,6 +85,14 @@ pub fn help() -> Vec<(&'static str, String)> {
         ("cost_limit", COST_LIMIT.to_string()),
         ("time_limit", TIME_LIMIT_SECS.to_string()),
         ("max_format_errors", MAX_FORMAT_ERRORS.to_string()),
+        (
+            "completion_marker",
+            crate::agent::CompletionMarker::defaults()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         ("request_timeout", REQUEST_TIMEOUT.as_secs().to_string()),
         ("max_retries", MAX_RETRIES.to_string()),
         ("retry_delay", RETRY_DELAY.as_secs_f64().to_string()),

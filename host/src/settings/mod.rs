@@ -23,7 +23,7 @@ pub use recorded::{
 };
 pub use sandbox::{SandboxKind, SandboxSettings};
 
-use crate::agent::{AgentConfig, OnTextReply, Prompts};
+use crate::agent::{AgentConfig, CompletionMarker, OnTextReply, Prompts};
 use crate::environment::{ManifestError, RecordedEnvironment};
 use crate::grading::GradingSettings;
 use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
@@ -252,12 +252,24 @@ impl RunSettings {
         if let Some(path) = &options.format_error_template {
             prompts.format_error = read_template(path)?;
         }
+        if let Some(path) = &options.observation_template {
+            prompts.observation = Some(read_template(path)?);
+        }
         prompts.validate().map_err(|e| {
             invalid(
-                "--system-template/--instance-template/--format-error-template",
+                "--system-template/--instance-template/--format-error-template/--observation-template",
                 e.to_string(),
             )
         })?;
+        let completion_markers = if options.completion_marker.is_empty() {
+            CompletionMarker::defaults()
+        } else {
+            options
+                .completion_marker
+                .iter()
+                .map(|spec| spec.parse().map_err(|e| invalid("--completion-marker", e)))
+                .collect::<Result<_, _>>()?
+        };
         let time_limit = options.time_limit.unwrap_or(defaults::TIME_LIMIT_SECS);
         let agent = AgentConfig {
             prompts,
@@ -278,6 +290,7 @@ impl RunSettings {
             },
             text_actions: options.text_actions.unwrap_or(false),
             command_timeout: sandbox.command_timeout,
+            completion_markers,
         };
         Ok(Self {
             tasks,

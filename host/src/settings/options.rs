@@ -246,6 +246,13 @@ pub struct RunOptions {
     /// Consecutive format errors that end a task.
     #[arg(long, alias = "max_format_errors")]
     pub max_format_errors: Option<u32>,
+    /// What a command prints to submit (repeatable; replaces the defaults):
+    /// `first-line:TEXT` (the output's first line is TEXT, the rest is the
+    /// submission; a bare TEXT means this) or `anywhere:TEXT` (what follows
+    /// TEXT is the submission).
+    #[arg(long = "completion-marker", alias = "completion_marker")]
+    #[serde(default)]
+    pub completion_marker: Vec<String>,
     /// System prompt template file (minijinja).
     #[arg(long, alias = "system_template")]
     pub system_template: Option<PathBuf>,
@@ -256,6 +263,11 @@ pub struct RunOptions {
     /// no action (`{{ tools }}` lists the tools).
     #[arg(long, alias = "format_error_template")]
     pub format_error_template: Option<PathBuf>,
+    /// Template file (minijinja) wrapping every tool result the model sees
+    /// (`{{ output }}`, `{{ tool }}`, `{{ step }}`, `{{ returncode }}`,
+    /// `{{ timed_out }}`); without it the result is sent as is.
+    #[arg(long, alias = "observation_template")]
+    pub observation_template: Option<PathBuf>,
 
     #[command(flatten)]
     #[serde(flatten)]
@@ -366,7 +378,8 @@ impl RunOptions {
             config, environment, bundle, task, prompts_file, output_file, output_dir, format, format_options, model,
             base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
-            text_actions, max_format_errors, system_template, instance_template, format_error_template, scoring,
+            text_actions, max_format_errors, completion_marker, system_template, instance_template,
+            format_error_template, observation_template, scoring,
             plugin_limits, group_size, concurrency, resume, resume_keep_errors)
     }
 

@@ -93,6 +93,8 @@ pub struct RecordedAgent {
     pub command_timeout_secs: f64,
     /// Most bytes of a command's output the model sees.
     pub max_output_bytes: usize,
+    /// What a command prints to submit (`first-line:TEXT`, `anywhere:TEXT`).
+    pub completion_markers: Vec<String>,
 }
 
 /// SHA-256 (hex) of each template's text.
@@ -102,6 +104,9 @@ pub struct TemplateHashes {
     pub system: String,
     pub instance: String,
     pub format_error: String,
+    /// None: tool results went to the model as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observation: Option<String>,
 }
 
 /// Where commands ran.
@@ -230,6 +235,11 @@ impl RecordedSettings {
                 text_actions: agent.text_actions,
                 command_timeout_secs: agent.command_timeout.as_secs_f64(),
                 max_output_bytes: sandbox.max_output_bytes,
+                completion_markers: agent
+                    .completion_markers
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
             },
             templates: TemplateHashes::of(&agent.prompts),
             sandbox: RecordedSandbox {
@@ -272,6 +282,10 @@ impl TemplateHashes {
             system: sha256_hex(prompts.system.as_bytes()),
             instance: sha256_hex(prompts.instance.as_bytes()),
             format_error: sha256_hex(prompts.format_error.as_bytes()),
+            observation: prompts
+                .observation
+                .as_deref()
+                .map(|t| sha256_hex(t.as_bytes())),
         }
     }
 }
