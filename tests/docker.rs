@@ -258,6 +258,43 @@ async fn unpacks_archives(sandbox: &dyn Sandbox) {
     }
 }
 
+/// Links lead where the kernel would go, resolved in the sandbox itself:
+/// what capability grants check a plugin's paths against.
+async fn resolves_paths_through_links(sandbox: &dyn Sandbox) {
+    let made = sandbox
+        .exec(ExecRequest::new(
+            "mkdir -p notes out && echo hi > notes/a.txt && ln -s /etc notes/etc \
+             && ln -s ../notes out/back && ln -s /nowhere/x out/dangling",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(made.exit_code, 0, "{}", made.output);
+    let cwd = sandbox.cwd().to_string();
+    let root = sandbox.real_path(&cwd).await.unwrap();
+    let real = |p: &str| {
+        let path = format!("{cwd}/{p}");
+        async move { sandbox.real_path(&path).await }
+    };
+    assert_eq!(
+        real("notes/a.txt").await.unwrap(),
+        format!("{root}/notes/a.txt")
+    );
+    assert_eq!(real("notes/etc/passwd").await.unwrap(), "/etc/passwd");
+    assert_eq!(
+        real("out/back/a.txt").await.unwrap(),
+        format!("{root}/notes/a.txt")
+    );
+    assert_eq!(
+        real("new/dir/f.txt").await.unwrap(),
+        format!("{root}/new/dir/f.txt")
+    );
+    // A dangling link is refused or resolved to where it points, never
+    // taken for a new file in the workspace.
+    if let Ok(path) = real("out/dangling").await {
+        assert!(!path.starts_with(&root), "{path}");
+    }
+}
+
 // ------------------------------------------------------------------- tests
 
 #[tokio::test]
@@ -486,6 +523,20 @@ async fn the_sandbox_api_behaves_like_the_local_one() {
             .await
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn paths_resolve_through_links_in_the_container_as_on_the_host() {
+    let test = "paths_resolve_through_links_in_the_container_as_on_the_host";
+    let Some(_docker) = engine(test).await else {
+        return;
+    };
+    let provider = per_task_provider(on_image()).await;
+    let sandbox = provider.create(&task("links")).await.expect("a container");
+    resolves_paths_through_links(sandbox.as_ref()).await;
+    let local = LocalSandbox::new(None, LocalConfig::default()).unwrap();
+    resolves_paths_through_links(&local).await;
+    provider.shutdown().await;
 }
 
 #[tokio::test]

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use plinth::plugin::{
-    GuestError, PluginError, PluginRuntime, PluginSource, RuntimeConfig, ScorerPlugin, ToolPlugin,
+    Grants, GuestError, Plugin, PluginError, PluginRuntime, PluginSource, RuntimeConfig,
+    ScorerPlugin, ToolPlugin,
 };
 use plinth::sandbox::{LocalSandbox, Sandbox};
 use plinth::trajectory::Trajectory;
@@ -38,14 +39,28 @@ fn runtime() -> PluginRuntime {
     .unwrap()
 }
 
-async fn load_tool(rt: &PluginRuntime, file: &Path) -> ToolPlugin {
-    let source = PluginSource::file(file).unwrap();
-    rt.load(&source).await.unwrap().into_tool().unwrap()
+/// Loads `file` in a runtime that lets it use its whole session, as a
+/// bundle granting it `exec`, `read` and `write` would.
+async fn load_granted(file: &Path) -> Plugin {
+    let rt = PluginRuntime::new(RuntimeConfig {
+        cache_dir: Some(support::plugin_cache_dir()),
+        plugin_grants: [(
+            file.display().to_string(),
+            Grants::parse(&["exec", "read", "write"]).unwrap(),
+        )]
+        .into(),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    rt.load(&PluginSource::file(file).unwrap()).await.unwrap()
 }
 
-async fn load_scorer(rt: &PluginRuntime, file: &Path) -> ScorerPlugin {
-    let source = PluginSource::file(file).unwrap();
-    rt.load(&source).await.unwrap().into_scorer().unwrap()
+async fn load_tool(file: &Path) -> ToolPlugin {
+    load_granted(file).await.into_tool().unwrap()
+}
+
+async fn load_scorer(file: &Path) -> ScorerPlugin {
+    load_granted(file).await.into_scorer().unwrap()
 }
 
 fn sandbox_in(dir: &Path) -> Arc<dyn Sandbox> {
@@ -62,8 +77,7 @@ async fn the_javascript_search_tool_finds_text_and_files_and_explains_bad_argume
     let Some(file) = js_tool("the_javascript_search_tool_finds_text_and_files") else {
         return;
     };
-    let rt = runtime();
-    let tool = load_tool(&rt, &file).await;
+    let tool = load_tool(&file).await;
     assert_eq!(tool.meta.name, "search");
     let names: Vec<&str> = tool.tools.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["search", "find_files"]);
@@ -188,8 +202,7 @@ async fn the_python_command_scorer_weighs_checks_and_refuses_bad_configs() {
     let Some(file) = python_scorer("the_python_command_scorer_weighs_checks") else {
         return;
     };
-    let rt = runtime();
-    let scorer = load_scorer(&rt, &file).await;
+    let scorer = load_scorer(&file).await;
     assert_eq!(scorer.meta.name, "command");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("answer.txt"), "42\n").unwrap();
@@ -297,8 +310,23 @@ fn replay(dir: &Path, task_id: &str) -> PathBuf {
 }
 
 /// `plinth run` of the replayed agent with the JavaScript tool and the
-/// Python scorer graded live with `config`; the run and its one record.
+/// Python scorer graded live with `config`, each granted `exec` on the local
+/// backend; the run and its one record.
 fn run_with(tool: &Path, scorer: &Path, config: &Value) -> (Outcome, Option<Value>) {
+    let grants = [
+        format!("--grant={}=exec", tool.display()),
+        format!("--grant={}=exec", scorer.display()),
+        "--allow-local-exec".to_string(),
+    ];
+    run_granting(tool, scorer, config, &grants)
+}
+
+fn run_granting(
+    tool: &Path,
+    scorer: &Path,
+    config: &Value,
+    grants: &[String],
+) -> (Outcome, Option<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let replay = replay(dir.path(), "task-0");
     let out = dir.path().join("out.jsonl");
@@ -312,6 +340,7 @@ fn run_with(tool: &Path, scorer: &Path, config: &Value) -> (Outcome, Option<Valu
             .arg("--scorer")
             .arg(scorer)
             .args(["--scorer-config", &config.to_string(), "--grade-in", "live"])
+            .args(grants)
             .arg("--output-file")
             .arg(&out)
             .output()
@@ -359,6 +388,39 @@ fn a_run_uses_the_javascript_tool_and_is_graded_by_the_python_scorer() {
     );
     let checks = &record["score"]["details"]["checks"];
     assert_eq!(checks[1]["reason"], "exit code 1, expected 0");
+}
+
+#[test]
+fn third_party_plugins_need_their_grants_and_local_commands_an_opt_in() {
+    let test = "third_party_plugins_need_their_grants_and_local_commands_an_opt_in";
+    let (Some(tool), Some(scorer)) = (js_tool(test), python_scorer(test)) else {
+        return;
+    };
+    let config = json!({"checks": [{"name": "notes", "cmd": "true"}]});
+    // Granted `exec`, but on the local backend without the user's opt-in:
+    // refused before anything runs, saying why.
+    let grants = [format!("--grant={}=exec", tool.display())];
+    let (outcome, record) = run_granting(&tool, &scorer, &config, &grants);
+    assert_ne!(outcome.code, Some(0), "{}", outcome.describe());
+    assert!(record.is_none());
+    assert!(
+        outcome.stderr.contains("--allow-local-exec")
+            && outcome.stderr.contains(&tool.display().to_string()),
+        "{}",
+        outcome.describe()
+    );
+    // Not granted at all: the tool's first command fails the run as a
+    // plugin error naming the tool and the capability.
+    let (outcome, record) = run_granting(&tool, &scorer, &config, &[]);
+    // (2: the run finished, and a trajectory ended in an error.)
+    assert_eq!(outcome.code, Some(2), "{}", outcome.describe());
+    let record = record.unwrap_or_else(|| panic!("no record: {}", outcome.describe()));
+    assert_eq!(record["exit_status"], "PluginError", "{record}");
+    let error = record["error"].as_str().unwrap();
+    assert!(
+        error.contains("search") && error.contains("`exec` was not granted"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -426,7 +488,7 @@ async fn scaffolded_plugins_build_with_one_command_and_run() {
     let sandbox = sandbox_in(dir.path());
 
     if let Some(file) = scaffolded(test, "tool", Lang::Js, scratch.path()) {
-        let tool = load_tool(&rt, &file).await;
+        let tool = load_tool(&file).await;
         let result = tool
             .invoke("my-js-tool", r#"{"path": "poem.txt"}"#, sandbox.clone())
             .await
@@ -440,7 +502,7 @@ async fn scaffolded_plugins_build_with_one_command_and_run() {
         assert!(invalid_arguments_of(err, "my-js-tool").contains("path"));
     }
     if let Some(file) = scaffolded(test, "scorer", Lang::Python, scratch.path()) {
-        let scorer = load_scorer(&rt, &file).await;
+        let scorer = load_scorer(&file).await;
         let score = |config: &'static str| {
             let (scorer, sandbox) = (&scorer, sandbox.clone());
             async move { scorer.score("{}", &trajectory("t1"), config, sandbox).await }
@@ -538,9 +600,10 @@ name = "three-languages"
 version = "1.0.0"
 api = "0.2.0"
 [tools]
-plugins = ["plugins/search.wasm"]
+plugins = [{ plugin = "plugins/search.wasm", grants = ["exec"] }]
 [[scorers]]
 plugin = "plugins/command.wasm"
+grants = ["exec"]
 config = { checks = [
     { name = "notes", cmd = "cat notes.txt", expect_output_regex = "^answer = 42$", weight = 3 },
     { name = "tests", cmd = "test -f test_answer.py" },
@@ -570,7 +633,13 @@ grade_in = "live"
     let out = scratch.path().join("out.jsonl");
     let outcome = Outcome::from(
         plinth()
-            .args(["run", "--task", "find the answer", "--environment"])
+            .args([
+                "run",
+                "--allow-local-exec",
+                "--task",
+                "find the answer",
+                "--environment",
+            ])
             .arg(&bundle)
             .arg("--model")
             .arg(format!("replay:{}", replay.display()))
@@ -643,7 +712,7 @@ fn the_example_bundle_of_python_and_javascript_plugins_runs() {
     let out = scratch.path().join("out.jsonl");
     let outcome = Outcome::from(
         plinth()
-            .args(["run", "--environment"])
+            .args(["run", "--allow-local-exec", "--environment"])
             .arg(&bundle)
             .arg("--model")
             .arg(format!("replay:{}", replay.display()))

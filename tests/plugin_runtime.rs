@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use plinth::builtins::BUILTINS;
 use plinth::plugin::{
-    ApiVersion, FormatterPlugin, GuestError, Plugin, PluginError, PluginKind, PluginLimits,
-    PluginRuntime, PluginSource, RuntimeConfig, ToolPlugin,
+    ApiVersion, Capability, FormatterPlugin, Grants, GuestError, Plugin, PluginError, PluginKind,
+    PluginLimits, PluginRuntime, PluginSource, RuntimeConfig, ToolPlugin,
 };
 use plinth::sandbox::{LocalSandbox, Sandbox};
 use plinth::trajectory::{ExitStatus, Trajectory};
@@ -26,6 +26,12 @@ fn runtime(cache: &std::path::Path) -> PluginRuntime {
             ..PluginLimits::default()
         },
         cache_dir: Some(cache.to_path_buf()),
+        // The scorer that exercises its session may use all of it.
+        plugin_grants: [(
+            support::guest("sandbox-scorer").display().to_string(),
+            Grants::parse(&["exec", "read", "write"]).unwrap(),
+        )]
+        .into(),
         ..RuntimeConfig::default()
     })
     .unwrap()
@@ -165,8 +171,10 @@ async fn a_plugin_given_its_own_limits_runs_under_them_and_only_it() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("memory limit of 128 MiB"), "{err}");
-    // The same bytes loaded without that selection get the run-wide limits.
-    let plain = hostile(&rt).await;
+    // The same bytes selected by another path get the run-wide limits.
+    let mut elsewhere = PluginSource::file(&path).unwrap();
+    elsewhere.label = "elsewhere/hostile.wasm".into();
+    let plain = rt.load(&elsewhere).await.unwrap().into_formatter().unwrap();
     let err = plain
         .format(&sample_trajectory(), &grow, true)
         .await
@@ -223,6 +231,7 @@ async fn invalid_component_and_wrong_kind_are_clear_errors() {
     let rt = runtime(cache.path());
     let junk = PluginSource {
         label: "junk.wasm".into(),
+        builtin: false,
         bytes: b"not a component".to_vec().into(),
     };
     let err = rt.load(&junk).await.err().expect("must not load");
@@ -720,4 +729,142 @@ async fn hostile_scorers_meet_the_same_limits() {
     assert_eq!(flooded.details["truncated_bytes"], json!((8 << 20) + 2));
     assert_eq!(flooded.details["head"].as_str().unwrap().len(), 4096);
     assert_still_healthy(&rt).await;
+}
+
+/// The hostile tool, loaded as the run selects it (by its path) in a
+/// runtime that grants it `grants` (none: nothing), and a workspace.
+async fn tool_granted(cache: &std::path::Path, grants: &[&str]) -> (ToolPlugin, tempfile::TempDir) {
+    let path = support::guest("hostile-tool");
+    let spec = path.display().to_string();
+    let mut config = RuntimeConfig {
+        cache_dir: Some(cache.to_path_buf()),
+        ..RuntimeConfig::default()
+    };
+    if !grants.is_empty() {
+        config
+            .plugin_grants
+            .insert(spec.clone(), Grants::parse(grants).unwrap());
+    }
+    let rt = PluginRuntime::new(config).unwrap();
+    let tool = plinth::catalog::find(&rt, &spec, PluginKind::Tool, &[])
+        .await
+        .unwrap()
+        .into_tool()
+        .unwrap();
+    (tool, tempfile::tempdir().unwrap())
+}
+
+/// Invokes the hostile tool in `mode` on `path` in `dir`.
+async fn try_capability(
+    tool: &ToolPlugin,
+    dir: &std::path::Path,
+    mode: &str,
+    path: &str,
+) -> Result<String, PluginError> {
+    let sandbox: Arc<dyn Sandbox> =
+        Arc::new(LocalSandbox::new(Some(dir), Default::default()).unwrap());
+    tool.invoke(
+        "hostile",
+        &json!({"mode": mode, "path": path}).to_string(),
+        sandbox,
+    )
+    .await
+    .map(|result| result.content)
+}
+
+#[track_caller]
+fn assert_denied(result: Result<String, PluginError>, capability: Capability) {
+    match result {
+        Err(PluginError::CapabilityDenied { plugin, denied }) => {
+            assert_eq!(plugin, "hostile-tool");
+            assert_eq!(denied.capability, capability, "{denied}");
+        }
+        other => panic!("expected `{capability}` to be denied, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_not_built_in_may_use_no_capability_it_was_not_granted() {
+    let cache = tempfile::tempdir().unwrap();
+    let (tool, dir) = tool_granted(cache.path(), &[]).await;
+    std::fs::write(dir.path().join("secret.txt"), "secret").unwrap();
+    assert_denied(
+        try_capability(&tool, dir.path(), "exec", "").await,
+        Capability::Exec,
+    );
+    assert_denied(
+        try_capability(&tool, dir.path(), "read", "secret.txt").await,
+        Capability::Read,
+    );
+    assert_denied(
+        try_capability(&tool, dir.path(), "write", "made.txt").await,
+        Capability::Write,
+    );
+    assert!(!dir.path().join("made.txt").exists());
+    let err = try_capability(&tool, dir.path(), "exec", "")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin `hostile-tool` used its sandbox beyond its grants: `exec` was not granted"
+    );
+    // Granted, the same calls go through.
+    let (tool, dir) = tool_granted(cache.path(), &["exec", "read", "write"]).await;
+    std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+    let ran = try_capability(&tool, dir.path(), "exec", "").await.unwrap();
+    assert_eq!(ran, "exec ok: ran");
+    let read = try_capability(&tool, dir.path(), "read", "notes.txt").await;
+    assert_eq!(read.unwrap(), "read ok: hello");
+    let wrote = try_capability(&tool, dir.path(), "write", "made.txt").await;
+    assert_eq!(wrote.unwrap(), "write ok");
+    assert!(dir.path().join("made.txt").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn granted_path_prefixes_hold_against_dotdot_and_symbolic_links() {
+    let cache = tempfile::tempdir().unwrap();
+    let (tool, dir) = tool_granted(cache.path(), &["read:notes", "write:out"]).await;
+    let outside = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    std::fs::create_dir_all(w.join("notes")).unwrap();
+    std::fs::create_dir_all(w.join("out")).unwrap();
+    std::fs::write(w.join("notes/a.txt"), "note a").unwrap();
+    std::fs::write(w.join("secret.txt"), "secret").unwrap();
+    std::os::unix::fs::symlink("../secret.txt", w.join("notes/link")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), w.join("out/escape")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("new"), w.join("out/dangling")).unwrap();
+
+    let read = |path: &'static str| try_capability(&tool, w, "read", path);
+    assert_eq!(read("notes/a.txt").await.unwrap(), "read ok: note a");
+    let absolute = w.join("notes/a.txt").display().to_string();
+    let ok = try_capability(&tool, w, "read", &absolute).await;
+    assert_eq!(ok.unwrap(), "read ok: note a");
+    for path in [
+        "secret.txt",
+        "notes/../secret.txt",
+        "notes/link",
+        "/etc/hostname",
+    ] {
+        assert_denied(read(path).await, Capability::Read);
+    }
+    let write = |path: &'static str| try_capability(&tool, w, "write", path);
+    assert_eq!(write("out/new.txt").await.unwrap(), "write ok");
+    assert!(w.join("out/new.txt").is_file());
+    assert_eq!(write("out/deeper/new.txt").await.unwrap(), "write ok");
+    for path in [
+        "out/escape/x.txt",
+        "out/dangling",
+        "out/../notes/a.txt",
+        "notes/b.txt",
+    ] {
+        assert_denied(write(path).await, Capability::Write);
+    }
+    assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
+    assert_eq!(
+        std::fs::read_to_string(w.join("notes/a.txt")).unwrap(),
+        "note a"
+    );
+    assert_denied(try_capability(&tool, w, "exec", "").await, Capability::Exec);
+    let err = read("notes/link").await.unwrap_err().to_string();
+    assert!(err.contains("symbolic link"), "{err}");
 }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::builtins::BUILTINS;
-use crate::plugin::{Plugin, PluginError, PluginKind, PluginLimits, PluginRuntime, PluginSource};
+use crate::plugin::{Plugin, PluginError, PluginKind, PluginRuntime, PluginSource};
 
 /// Plugin sources in lookup order: built-ins first, then explicit files, then
 /// `PLINTH_PLUGIN_PATH`.
@@ -52,22 +52,18 @@ impl Source {
         }
     }
 
-    /// Loads it under the limits the run gave its path, else the defaults.
+    /// Loads it as the run gave its label (path) limits and grants.
     pub async fn load(&self, runtime: &PluginRuntime) -> Result<Plugin, PluginError> {
-        self.load_limited(runtime, runtime.limits_for(&self.label()))
-            .await
+        self.load_as(runtime, &self.label()).await
     }
 
-    async fn load_limited(
-        &self,
-        runtime: &PluginRuntime,
-        limits: PluginLimits,
-    ) -> Result<Plugin, PluginError> {
+    /// Loads it as the plugin the run selects with `spec`.
+    async fn load_as(&self, runtime: &PluginRuntime, spec: &str) -> Result<Plugin, PluginError> {
         let source = match self {
             Self::Builtin(name, bytes) => PluginSource::builtin(name, bytes),
             Self::File(path) => PluginSource::file(path)?,
         };
-        runtime.load_limited(&source, limits).await
+        runtime.load_as(&source, spec).await
     }
 }
 
@@ -79,21 +75,20 @@ pub(crate) fn is_path(spec: &str) -> bool {
 /// Finds the plugin of `kind` that `spec` names: a path to a `.wasm` file, or
 /// the name a known plugin reports. Built-ins answer to their name without
 /// being loaded first, so picking one costs one load. The plugin runs under
-/// the limits the run gave `spec`, if any.
+/// the limits and grants the run gave `spec`.
 pub async fn find(
     runtime: &PluginRuntime,
     spec: &str,
     kind: PluginKind,
     extra: &[PathBuf],
 ) -> Result<Plugin, CatalogError> {
-    let limits = runtime.limits_for(spec);
     if is_path(spec) {
         let path = Path::new(spec);
         if !path.is_file() {
             return Err(CatalogError::NoSuchFile(path.to_path_buf()));
         }
         let plugin = Source::File(path.to_path_buf())
-            .load_limited(runtime, limits)
+            .load_as(runtime, spec)
             .await?;
         return Ok(check_kind(plugin, kind)?);
     }
@@ -102,13 +97,10 @@ pub async fn find(
         .iter()
         .find(|s| matches!(s, Source::Builtin(name, _) if *name == spec))
     {
-        return Ok(check_kind(
-            builtin.load_limited(runtime, limits).await?,
-            kind,
-        )?);
+        return Ok(check_kind(builtin.load_as(runtime, spec).await?, kind)?);
     }
     for source in all.iter().filter(|s| matches!(s, Source::File(_))) {
-        match source.load_limited(runtime, limits.clone()).await {
+        match source.load_as(runtime, spec).await {
             Ok(plugin) if plugin.meta().name == spec && plugin.meta().kind == kind => {
                 return Ok(plugin);
             }

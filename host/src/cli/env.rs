@@ -52,6 +52,8 @@ pub async fn run(command: EnvCommand, extra_plugins: &[PathBuf]) -> Result<ExitC
             if options.prompts_file.is_none() {
                 options.task = Some("(tasks come from --task or --prompts-file)".into());
             }
+            // Nothing runs: what the bundle grants is shown whatever the backend.
+            options.grants.allow_local_exec = Some(true);
             let settings = RunSettings::resolve(options)?;
             let mut recorded = RecordedSettings::of(&settings);
             recorded.add_plugins(&report.plugins);

@@ -122,6 +122,10 @@ fn first_line(text: &str) -> &str {
 pub async fn check(file: &Path, limits: &PluginLimitOptions) -> Result<ExitCode> {
     let config = plugin_runtime(limits, 1)?;
     println!("limits:      {}", config.limits);
+    println!(
+        "grants:      none: a run lends a tool or scorer that is not built in only what it \
+         grants (--grant PLUGIN=exec,read,write:PREFIX, or the bundle's `grants`)"
+    );
     let runtime = PluginRuntime::new(config)?;
     let started = std::time::Instant::now();
     let (loaded, calls) = measured(catalog::Source::File(file.to_path_buf()).load(&runtime)).await;

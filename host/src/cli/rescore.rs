@@ -15,8 +15,8 @@ use plinth::rescore::rescore;
 use plinth::rollout::Rollouts;
 use plinth::scoring::Scorers;
 use plinth::settings::{
-    PluginLimitOptions, RecordedScoring, SandboxOptions, SandboxSettings, ScoringOptions,
-    ScoringSettings, defaults, plugin_runtime,
+    GrantOptions, PluginLimitOptions, RecordedScoring, SandboxOptions, SandboxSettings,
+    ScoringOptions, ScoringSettings, defaults, grant, plugin_runtime,
 };
 use plinth::trajectory::{RecordError, read_records};
 use plinth::workspace::RepoCache;
@@ -36,6 +36,8 @@ pub struct RescoreArgs {
     sandbox: SandboxOptions,
     #[command(flatten)]
     plugin_limits: PluginLimitOptions,
+    #[command(flatten)]
+    grants: GrantOptions,
     /// Records rescored at once.
     #[arg(long, alias = "workers")]
     concurrency: Option<usize>,
@@ -48,7 +50,9 @@ pub async fn run(args: RescoreArgs, extra_plugins: &[PathBuf]) -> Result<ExitCod
         bail!("give at least one --scorer to rescore with");
     }
     let sandbox = SandboxSettings::resolve(&args.sandbox, None)?;
-    let runtime = PluginRuntime::new(plugin_runtime(&args.plugin_limits, concurrency)?)?;
+    let mut plugins = plugin_runtime(&args.plugin_limits, concurrency)?;
+    grant(&mut plugins, &args.grants, sandbox.kind)?;
+    let runtime = PluginRuntime::new(plugins)?;
     let rollouts = Arc::new(Rollouts {
         sandboxes: sandbox.provider(concurrency).await?,
         repos: Arc::new(RepoCache::new(sandbox.repo_cache.clone())),

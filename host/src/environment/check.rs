@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::Bundle;
 use crate::agent::Prompts;
 use crate::catalog;
-use crate::plugin::{ApiVersion, Plugin, PluginKind, PluginMeta, PluginRuntime};
+use crate::plugin::{ApiVersion, Grants, Plugin, PluginKind, PluginMeta, PluginRuntime};
 use crate::settings::RunSettings;
 use crate::task::Task;
 
@@ -91,6 +91,9 @@ pub async fn check(bundle: &Bundle, runtime: &PluginRuntime, extra: &[PathBuf]) 
     if options.prompts_file.is_none() {
         options.task = Some(sample.prompt.clone());
     }
+    // Whether local commands of granted plugins are acceptable is the user's
+    // call when running, not a property of the bundle.
+    options.grants.allow_local_exec = Some(true);
     report.push(
         "settings",
         RunSettings::resolve(options)
@@ -239,11 +242,12 @@ async fn check_plugin(
         field,
         if problems.is_empty() {
             Ok(format!(
-                "{shown}: {} {} ({world}, sha256 {}); limits: {}",
+                "{shown}: {} {} ({world}, sha256 {}); limits: {}; grants: {}",
                 meta.name,
                 meta.version,
                 &meta.sha256[..12],
-                meta.limits
+                meta.limits,
+                shown_grants(&meta.grants, kind)
             ))
         } else {
             Err(format!("{shown}: {}", problems.join("; ")))
@@ -251,6 +255,17 @@ async fn check_plugin(
     );
     report.plugins.push(meta);
     tool_names
+}
+
+/// What a tool or scorer may do with its session, as the manifest writes
+/// it (formatters get no session).
+pub(crate) fn shown_grants(grants: &Grants, kind: PluginKind) -> String {
+    match kind {
+        PluginKind::Formatter => "no sandbox (formatter)".into(),
+        _ if *grants == Grants::all() => "everything (built in)".into(),
+        _ if *grants == Grants::default() => "none".into(),
+        _ => grants.specs().join(", "),
+    }
 }
 
 /// A plugin spec as a person reads it: a bundle path shortened to its file

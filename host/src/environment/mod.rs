@@ -26,8 +26,10 @@ use crate::agent::CompletionMarker;
 use crate::catalog::is_path;
 use crate::digest::sha256_hex;
 use crate::grading::GradeIn;
-use crate::plugin::PluginLimits;
-use crate::settings::{PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions};
+use crate::plugin::{Grants, PluginLimits};
+use crate::settings::{
+    GrantOptions, PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions,
+};
 
 /// The manifest's file name in a bundle.
 pub const MANIFEST_FILE: &str = "plinth-env.toml";
@@ -145,11 +147,11 @@ struct ToolsSection {
 }
 
 /// A tool plugin: `"tools/search.wasm"`, or
-/// `{ plugin = "tools/search.wasm", limits = { memory = "512m" } }`.
+/// `{ plugin = "tools/search.wasm", grants = ["read"], limits = { memory = "512m" } }`.
 #[derive(Debug, Clone)]
 enum ToolEntry {
     Spec(String),
-    Limited(LimitedTool),
+    Table(ToolTable),
 }
 
 impl<'de> Deserialize<'de> for ToolEntry {
@@ -159,11 +161,11 @@ impl<'de> Deserialize<'de> for ToolEntry {
         use serde::de::Error;
         match toml::Value::deserialize(deserializer)? {
             toml::Value::String(spec) => Ok(Self::Spec(spec)),
-            table @ toml::Value::Table(_) => LimitedTool::deserialize(table)
-                .map(Self::Limited)
+            table @ toml::Value::Table(_) => ToolTable::deserialize(table)
+                .map(Self::Table)
                 .map_err(|e| D::Error::custom(e.message())),
             other => Err(D::Error::custom(format!(
-                "a tool is a plugin name or path, or a table {{ plugin, limits }}, not a {}",
+                "a tool is a plugin name or path, or a table {{ plugin, grants, limits }}, not a {}",
                 other.type_str()
             ))),
         }
@@ -172,23 +174,33 @@ impl<'de> Deserialize<'de> for ToolEntry {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LimitedTool {
+struct ToolTable {
     plugin: String,
-    limits: PluginLimitsSection,
+    /// What it may do with its sandbox session (`exec`, `read`, `write:out`).
+    #[serde(default)]
+    grants: Vec<String>,
+    limits: Option<PluginLimitsSection>,
 }
 
 impl ToolEntry {
     fn spec(&self) -> &str {
         match self {
             Self::Spec(spec) => spec,
-            Self::Limited(tool) => &tool.plugin,
+            Self::Table(tool) => &tool.plugin,
         }
     }
 
     fn limits(&self) -> Option<&PluginLimitsSection> {
         match self {
             Self::Spec(_) => None,
-            Self::Limited(tool) => Some(&tool.limits),
+            Self::Table(tool) => tool.limits.as_ref(),
+        }
+    }
+
+    fn grants(&self) -> &[String] {
+        match self {
+            Self::Spec(_) => &[],
+            Self::Table(tool) => &tool.grants,
         }
     }
 }
@@ -203,6 +215,9 @@ struct ScorerEntry {
     config: Option<toml::Table>,
     /// This scorer's own limits, over `[plugin_limits]`.
     limits: Option<PluginLimitsSection>,
+    /// What it may do with its sandbox session (`exec`, `read`, `write:out`).
+    #[serde(default)]
+    grants: Vec<String>,
 }
 
 fn one() -> f64 {
@@ -340,6 +355,19 @@ impl Bundle {
                 return Err(field(&format!("agent.completion_markers[{i}]"), reason));
             }
         }
+        let tool_grants = manifest.tools.plugins.iter().map(ToolEntry::grants);
+        let scorer_grants = manifest.scorers.iter().map(|s| s.grants.as_slice());
+        let tool_grants = tool_grants
+            .enumerate()
+            .map(|(i, g)| (format!("tools.plugins[{i}].grants"), g));
+        let scorer_grants = scorer_grants
+            .enumerate()
+            .map(|(i, g)| (format!("scorers[{i}].grants"), g));
+        for (at, grants) in tool_grants.chain(scorer_grants) {
+            if let Err(reason) = Grants::parse(grants) {
+                return Err(field(&at, reason));
+            }
+        }
         for (at, limits) in manifest.limit_tables() {
             if let Err(e) = limits.options().resolve_over(&PluginLimits::default()) {
                 return Err(field(&format!("{at}.{}", e.field.key()), e.reason));
@@ -407,6 +435,7 @@ impl Bundle {
         };
         let mut scorer_configs = BTreeMap::new();
         let mut per_plugin = BTreeMap::new();
+        let mut bundle_grants = BTreeMap::new();
         let scorer = m
             .scorers
             .iter()
@@ -417,6 +446,9 @@ impl Bundle {
                 }
                 if let Some(limits) = &s.limits {
                     per_plugin.insert(plugin.clone(), limits.options());
+                }
+                if !s.grants.is_empty() {
+                    bundle_grants.insert(plugin.clone(), s.grants.clone());
                 }
                 format!("{plugin}:{}", s.weight)
             })
@@ -429,6 +461,9 @@ impl Bundle {
                 let plugin = self.plugin(t.spec());
                 if let Some(limits) = t.limits() {
                     per_plugin.insert(plugin.clone(), limits.options());
+                }
+                if !t.grants().is_empty() {
+                    bundle_grants.insert(plugin.clone(), t.grants().to_vec());
                 }
                 PathBuf::from(plugin)
             })
@@ -482,6 +517,10 @@ impl Bundle {
             plugin_limits: PluginLimitOptions {
                 per_plugin,
                 ..m.plugin_limits.options()
+            },
+            grants: GrantOptions {
+                bundle_grants,
+                ..GrantOptions::default()
             },
             ..RunOptions::default()
         }
@@ -656,6 +695,47 @@ memory = "128m"
     }
 
     #[test]
+    fn bundle_grants_reach_the_runtime_and_local_commands_need_the_users_opt_in() {
+        let text = format!(
+            "{MINIMAL}{}",
+            r#"
+[tools]
+plugins = [{ plugin = "tools/t.wasm", grants = ["read:src", "write:out"] }]
+[[scorers]]
+plugin = "s.wasm"
+grants = ["exec"]
+"#
+        );
+        let (dir, loaded) = bundle(&text);
+        let bundle = loaded.unwrap();
+        let path = |p: &str| dir.path().join(p).to_string_lossy().into_owned();
+        let (tool, scorer) = (path("tools/t.wasm"), path("s.wasm"));
+        let resolve = |flags: &[&str]| {
+            let mut all = vec!["--task", "t"];
+            all.extend(flags);
+            let options = RunOptions::parse_flags(&all)
+                .unwrap()
+                .over(bundle.options());
+            crate::settings::RunSettings::resolve(options).map(|s| s.plugins.plugin_grants)
+        };
+        let refused = resolve(&[]).unwrap_err().to_string();
+        assert!(refused.contains("--allow-local-exec"), "{refused}");
+        assert!(refused.contains(&scorer), "{refused}");
+        let grants = resolve(&["--allow-local-exec"]).unwrap();
+        assert_eq!(grants[&tool].specs(), ["read:src", "write:out"]);
+        assert!(grants[&scorer].exec);
+        // The user's --grant replaces the bundle's for that plugin.
+        let only_read = format!("{scorer}=read");
+        let grants = resolve(&["--grant", &only_read]).unwrap();
+        assert_eq!(grants[&scorer].specs(), ["read"]);
+        assert_eq!(grants[&tool].specs(), ["read:src", "write:out"]);
+        let bad = resolve(&["--grant", "x.wasm=sudo"])
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("--grant") && bad.contains("sudo"), "{bad}");
+    }
+
+    #[test]
     fn manifest_errors_name_the_file_and_the_field() {
         let cases = [
             (
@@ -690,6 +770,16 @@ memory = "128m"
                     "{MINIMAL}[tools]\nplugins = [{{ plugin = \"t.wasm\", limits = {{ cpu = 0 }} }}]\n"
                 ),
                 "tools.plugins[0].limits.cpu",
+            ),
+            (
+                format!("{MINIMAL}[[scorers]]\nplugin = \"x\"\ngrants = [\"exec\", \"root\"]\n"),
+                "scorers[0].grants",
+            ),
+            (
+                format!(
+                    "{MINIMAL}[tools]\nplugins = [{{ plugin = \"t.wasm\", grants = [\"read:../up\"] }}]\n"
+                ),
+                "tools.plugins[0].grants",
             ),
             (
                 format!("{MINIMAL}[agent]\ncompletion_markers = [\"anywhere:\"]\n"),

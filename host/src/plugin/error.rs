@@ -1,7 +1,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::PluginKind;
+use super::{Denied, PluginKind};
 
 /// A plugin failed. Every variant names the plugin; none takes the host down:
 /// the store that failed is dropped and the runtime keeps serving others.
@@ -44,6 +44,9 @@ pub enum PluginError {
     /// A group of rollouts was given to a formatter of single trajectories.
     #[error("plugin `{plugin}` formats single trajectories, not whole groups")]
     NotPerGroup { plugin: String },
+    /// The plugin used its sandbox session beyond what it was granted.
+    #[error("plugin `{plugin}` used its sandbox beyond its grants: {denied}")]
+    CapabilityDenied { plugin: String, denied: Denied },
     /// The plugin ran and returned one of its typed errors.
     #[error("plugin `{plugin}`: {error}")]
     Guest { plugin: String, error: GuestError },

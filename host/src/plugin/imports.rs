@@ -1,16 +1,19 @@
 //! What the host offers plugins: the `host` interface (logging) and the
-//! `sandbox` interface (the session lent for one call).
+//! `sandbox` interface (the session lent for one call, used only as far as
+//! the plugin's grants allow: see `grants`).
 //!
 //! They are implemented once, on host types, and bound to every API version
 //! the host speaks: 0.1 and 0.2 spell both interfaces alike, so one macro body
 //! converts each version's WIT types, and the versions cannot drift apart.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use wasmtime::component::{HasSelf, Linker, Resource};
 
+use super::grants::{self, Capability, Denied, Grants};
 use super::state::{SessionHandle, StoreState};
-use crate::sandbox::{ExecOutput, ExecRequest, SandboxError};
+use crate::sandbox::{ExecOutput, ExecRequest, Sandbox, SandboxError};
 
 /// Adds every version's `host` interface: what all plugins may import.
 pub(crate) fn add_host(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
@@ -40,6 +43,9 @@ async fn exec(
     request: ExecRequest,
 ) -> wasmtime::Result<Result<ExecOutput, SandboxError>> {
     let sandbox = state.session(session)?;
+    if let Err(denied) = state.grants.check_exec() {
+        return Ok(Err(deny(state, denied)));
+    }
     Ok(timed(state, sandbox.exec(request)).await)
 }
 
@@ -49,6 +55,11 @@ async fn read_file(
     path: &str,
 ) -> wasmtime::Result<Result<Vec<u8>, SandboxError>> {
     let sandbox = state.session(session)?;
+    let grants = state.grants.clone();
+    let checked = check_path(&grants, &*sandbox, Capability::Read, path);
+    if let Err(denied) = timed(state, checked).await {
+        return Ok(Err(deny(state, denied)));
+    }
     Ok(timed(state, sandbox.read_file(path)).await)
 }
 
@@ -59,7 +70,73 @@ async fn write_file(
     contents: &[u8],
 ) -> wasmtime::Result<Result<(), SandboxError>> {
     let sandbox = state.session(session)?;
+    let grants = state.grants.clone();
+    let checked = check_path(&grants, &*sandbox, Capability::Write, path);
+    if let Err(denied) = timed(state, checked).await {
+        return Ok(Err(deny(state, denied)));
+    }
     Ok(timed(state, sandbox.write_file(path, contents)).await)
+}
+
+/// Notes a use beyond the grants (the first one fails the call) and tells
+/// the guest.
+fn deny(state: &mut StoreState, denied: Denied) -> SandboxError {
+    let message = format!("plugin `{}`: {denied}", state.plugin);
+    tracing::warn!("{message}");
+    state.denied.get_or_insert(denied);
+    SandboxError::Other(message)
+}
+
+/// May a plugin with `grants` use `capability` on `path`? Checked on the
+/// path as written (`..` resolved) and on where the sandbox would really
+/// go (links resolved in the sandbox), against the granted directories'
+/// own real paths.
+async fn check_path(
+    grants: &Grants,
+    sandbox: &dyn Sandbox,
+    capability: Capability,
+    path: &str,
+) -> Result<(), Denied> {
+    let cwd = sandbox.cwd();
+    let Some(roots) = grants.roots(capability, cwd, path)? else {
+        return Ok(());
+    };
+    let outside = |why: String| Denied {
+        capability,
+        detail: format!("`{path}` {why}; granted: {}", shown(&roots)),
+    };
+    let wanted = grants::absolute(cwd, path);
+    if !grants::within(&wanted, &roots) {
+        return Err(outside("is outside what was granted".into()));
+    }
+    let real = |p: PathBuf| async move {
+        sandbox
+            .real_path(&p.to_string_lossy())
+            .await
+            .map(PathBuf::from)
+    };
+    let resolve_failed = |e: SandboxError| outside(format!("could not be resolved ({e})"));
+    let target = real(wanted).await.map_err(resolve_failed)?;
+    let mut real_roots = Vec::with_capacity(roots.len());
+    for root in &roots {
+        real_roots.push(real(root.clone()).await.map_err(resolve_failed)?);
+    }
+    if grants::within(&target, &real_roots) {
+        Ok(())
+    } else {
+        Err(outside(format!(
+            "leads through a symbolic link to {}",
+            target.display()
+        )))
+    }
+}
+
+fn shown(roots: &[PathBuf]) -> String {
+    roots
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn cwd(state: &StoreState, session: &Resource<SessionHandle>) -> wasmtime::Result<String> {

@@ -30,6 +30,7 @@ mod cache;
 mod convert;
 mod error;
 mod formatter;
+mod grants;
 mod imports;
 mod scorer;
 mod state;
@@ -54,6 +55,7 @@ pub use api::{API_PACKAGE, ApiVersion};
 pub(crate) use cache::default_dir as default_cache_dir;
 pub use error::{GuestError, PluginError};
 pub use formatter::{FormatterInfo, FormatterPlugin};
+pub use grants::{Access, Capability, Denied, Grants};
 pub use scorer::ScorerPlugin;
 use state::StoreState;
 pub use stats::{CallStats, measured};
@@ -136,8 +138,12 @@ pub struct RuntimeConfig {
     pub limits: PluginLimits,
     /// Limits of particular plugins, by the name or path they are selected
     /// with (an environment bundle gives a plugin its own); see
-    /// [`PluginRuntime::limits_for`].
+    /// [`PluginRuntime::load_as`].
     pub plugin_limits: BTreeMap<String, PluginLimits>,
+    /// What plugins that are not built in may do with their sandbox
+    /// session, by the name or path they are selected with; one not named
+    /// here may do nothing with it. Built-ins may do everything.
+    pub plugin_grants: BTreeMap<String, Grants>,
     /// Where compiled components are cached; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
     /// Plugin instances alive at once; more callers wait for a free one.
@@ -149,6 +155,7 @@ impl Default for RuntimeConfig {
         Self {
             limits: PluginLimits::default(),
             plugin_limits: BTreeMap::new(),
+            plugin_grants: BTreeMap::new(),
             cache_dir: cache::default_dir(),
             max_instances: 1000,
         }
@@ -183,6 +190,8 @@ pub struct PluginSource {
     /// `builtin:<name>` or the file's path: shown in listings and errors.
     pub label: String,
     pub bytes: Cow<'static, [u8]>,
+    /// Embedded in this binary: ours, so it may use its whole session.
+    pub builtin: bool,
 }
 
 impl PluginSource {
@@ -190,6 +199,7 @@ impl PluginSource {
         Self {
             label: format!("builtin:{name}"),
             bytes: Cow::Borrowed(bytes),
+            builtin: true,
         }
     }
 
@@ -201,6 +211,7 @@ impl PluginSource {
         Ok(Self {
             label: path.display().to_string(),
             bytes: Cow::Owned(bytes),
+            builtin: false,
         })
     }
 }
@@ -224,6 +235,8 @@ pub struct PluginMeta {
     pub exports: Vec<String>,
     /// What each of its calls may use.
     pub limits: PluginLimits,
+    /// What it may do with the sandbox session it is lent.
+    pub grants: Grants,
 }
 
 impl PluginMeta {
@@ -342,30 +355,29 @@ impl PluginRuntime {
         })
     }
 
-    /// The limits of the plugin selected as `spec` (a name or a path): its
-    /// own when the run gave it some, else the runtime's.
-    pub fn limits_for(&self, spec: &str) -> PluginLimits {
+    /// Loads a component under the limits and grants the run gave its
+    /// label (its path), if any.
+    pub async fn load(&self, source: &PluginSource) -> Result<Plugin, PluginError> {
+        self.load_as(source, &source.label).await
+    }
+
+    /// Compiles (or loads from the cache), checks and links a component
+    /// selected as `spec` (a name or a path), then asks it to describe
+    /// itself. Every call it gets runs under the limits the run gave `spec`
+    /// (else the run-wide ones) and may use its session as far as the run
+    /// granted `spec` (everything for a built-in; nothing when not granted).
+    pub async fn load_as(&self, source: &PluginSource, spec: &str) -> Result<Plugin, PluginError> {
         let config = &self.inner.config;
-        config
+        let limits = config
             .plugin_limits
             .get(spec)
             .unwrap_or(&config.limits)
-            .clone()
-    }
-
-    /// Loads a component under the runtime's default limits.
-    pub async fn load(&self, source: &PluginSource) -> Result<Plugin, PluginError> {
-        self.load_limited(source, self.inner.config.limits.clone())
-            .await
-    }
-
-    /// Compiles (or loads from the cache), checks and links a component, then
-    /// asks it to describe itself; every call it gets runs under `limits`.
-    pub async fn load_limited(
-        &self,
-        source: &PluginSource,
-        limits: PluginLimits,
-    ) -> Result<Plugin, PluginError> {
+            .clone();
+        let grants = if source.builtin {
+            Grants::all()
+        } else {
+            config.plugin_grants.get(spec).cloned().unwrap_or_default()
+        };
         let inner = self.inner.clone();
         let label = source.label.clone();
         let bytes = source.bytes.clone().into_owned();
@@ -397,6 +409,7 @@ impl PluginRuntime {
             imports: shape.imports,
             exports: shape.exports,
             limits,
+            grants,
         };
         let linker = match shape.kind {
             PluginKind::Tool | PluginKind::Scorer => &self.inner.sandboxed_linker,
@@ -420,6 +433,7 @@ impl PluginRuntime {
         let limits = &plugin.limits;
         let state = StoreState::new(
             plugin.name.as_str().into(),
+            plugin.grants.clone(),
             limits.memory_bytes,
             limits.output_bytes,
         );
@@ -494,6 +508,14 @@ impl PluginRuntime {
                  stderr beyond its {}-byte output cap; they were dropped",
                 limits.output_bytes
             );
+        }
+        if let Some(denied) = state.denied.clone() {
+            // The guest was told, and may have gone on; overstepping its
+            // grants fails the call whatever it returned.
+            return Err(PluginError::CapabilityDenied {
+                plugin: plugin.to_string(),
+                denied,
+            });
         }
         match outcome {
             Ok(Ok(value)) => {

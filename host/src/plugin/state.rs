@@ -1,6 +1,7 @@
 //! What one `Store` holds while a plugin runs: an empty WASI context, the
 //! captured stdout/stderr, the memory limiter, and the sandbox session lent
-//! for the call. What the guest may call on it is in `imports`.
+//! for the call with the grants that bound it. What the guest may call on
+//! it is in `imports`.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::grants::{Denied, Grants};
 use crate::sandbox::Sandbox;
 use crate::sync::Locked;
 
@@ -120,6 +122,10 @@ impl tokio::io::AsyncWrite for CapturedOutput {
 
 pub(crate) struct StoreState {
     pub plugin: Arc<str>,
+    /// What the plugin may do with the session it is lent.
+    pub grants: Grants,
+    /// The first use of the session beyond `grants`: it fails the call.
+    pub denied: Option<Denied>,
     wasi: WasiCtx,
     table: ResourceTable,
     pub limiter: MemoryLimiter,
@@ -132,7 +138,7 @@ pub(crate) struct StoreState {
 }
 
 impl StoreState {
-    pub fn new(plugin: Arc<str>, memory_cap: usize, output_cap: usize) -> Self {
+    pub fn new(plugin: Arc<str>, grants: Grants, memory_cap: usize, output_cap: usize) -> Self {
         let stdout = CapturedOutput::new(output_cap);
         let stderr = CapturedOutput::new(output_cap);
         // Nothing inherited: no env, args, preopens, stdin or network.
@@ -145,6 +151,8 @@ impl StoreState {
             .build();
         Self {
             plugin,
+            grants,
+            denied: None,
             wasi,
             table: ResourceTable::new(),
             limiter: MemoryLimiter {

@@ -253,6 +253,40 @@ impl Sandbox for LocalSandbox {
         })
     }
 
+    /// Resolved on this machine: the longest part of `path` that exists is
+    /// canonicalised, the rest kept as written.
+    async fn real_path(&self, path: &str) -> Result<String, SandboxError> {
+        let path = PathBuf::from(path);
+        tokio::task::spawn_blocking(move || {
+            let mut existing = path.as_path();
+            let mut rest = Vec::new();
+            loop {
+                match std::fs::canonicalize(existing) {
+                    Ok(mut real) => {
+                        real.extend(rest.iter().rev());
+                        return Ok(real.to_string_lossy().into_owned());
+                    }
+                    // A link that leads nowhere would be followed by a write.
+                    Err(_) if std::fs::symlink_metadata(existing).is_ok() => {
+                        return Err(SandboxError::Other(format!(
+                            "{} cannot be resolved (a link that leads nowhere?)",
+                            existing.display()
+                        )));
+                    }
+                    Err(_) => match (existing.parent(), existing.file_name()) {
+                        (Some(parent), Some(name)) => {
+                            rest.push(name.to_os_string());
+                            existing = parent;
+                        }
+                        _ => return Ok(path.to_string_lossy().into_owned()),
+                    },
+                }
+            }
+        })
+        .await
+        .map_err(|e| SandboxError::Other(format!("resolving a path stopped: {e}")))?
+    }
+
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError> {
         tokio::fs::read(self.resolve(path))
             .await

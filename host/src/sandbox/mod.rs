@@ -82,6 +82,29 @@ pub trait Sandbox: Send + Sync {
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError>;
     async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), SandboxError>;
 
+    /// `path` (absolute) with every symbolic link resolved as the sandbox
+    /// sees it; components that do not exist yet are kept as written.
+    /// Capability checks use it, so a link cannot lead a plugin outside the
+    /// paths it was granted. This default asks the sandbox's shell (any
+    /// POSIX `sh` with `readlink -f`, busybox's included).
+    async fn real_path(&self, path: &str) -> Result<String, SandboxError> {
+        let quoted = shlex::try_quote(path)
+            .map_err(|_| SandboxError::Other(format!("{path:?} cannot be quoted for a shell")))?;
+        let script = format!(
+            "d={quoted}; rest=; \
+             while [ ! -e \"$d\" ] && [ ! -L \"$d\" ]; do rest=\"/${{d##*/}}$rest\"; d=\"${{d%/*}}\"; [ -n \"$d\" ] || d=/; done; \
+             r=$(readlink -f -- \"$d\") || exit 1; r=\"${{r%/}}$rest\"; printf '%s' \"${{r:-/}}\""
+        );
+        let out = self.exec(ExecRequest::new(script)).await?;
+        if out.exit_code != 0 || out.truncated || !out.output.starts_with('/') {
+            return Err(SandboxError::Other(format!(
+                "resolving {path} failed: {}",
+                out.output.trim()
+            )));
+        }
+        Ok(out.output)
+    }
+
     /// The working directory as a path on this machine, when the sandbox's
     /// files live here (the local sandbox): workspaces can then be git
     /// worktrees instead of copies.

@@ -5,6 +5,7 @@
 //! and never applies a default of its own.
 
 pub mod defaults;
+mod grants;
 mod options;
 mod plugin_limits;
 mod recorded;
@@ -15,7 +16,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use options::{PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions};
+pub use grants::grant;
+pub use options::{GrantOptions, PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions};
 pub use plugin_limits::{InvalidLimit, LimitField, plugin_runtime};
 pub use recorded::{
     RecordedAgent, RecordedLimits, RecordedModel, RecordedPluginLimits, RecordedSandbox,
@@ -292,6 +294,11 @@ impl RunSettings {
             command_timeout: sandbox.command_timeout,
             completion_markers,
         };
+        let mut plugins = plugin_runtime(
+            &options.plugin_limits,
+            options.concurrency.unwrap_or(defaults::CONCURRENCY),
+        )?;
+        grant(&mut plugins, &options.grants, sandbox.kind)?;
         Ok(Self {
             tasks,
             output,
@@ -307,10 +314,7 @@ impl RunSettings {
             tools: options.tool.clone(),
             scoring: ScoringSettings::resolve(&options.scoring)?,
             environment: options.bundle.clone(),
-            plugins: plugin_runtime(
-                &options.plugin_limits,
-                options.concurrency.unwrap_or(defaults::CONCURRENCY),
-            )?,
+            plugins,
             group_size: options.group_size.unwrap_or(defaults::GROUP_SIZE).max(1),
             concurrency: options.concurrency.unwrap_or(defaults::CONCURRENCY).max(1),
             resume: match (

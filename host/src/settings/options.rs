@@ -147,6 +147,28 @@ pub struct PluginLimitOptions {
     pub per_plugin: BTreeMap<String, PluginLimitOptions>,
 }
 
+/// What tool and scorer plugins may do with the sandbox session they are
+/// lent: nothing unless granted (the built-ins may do everything).
+#[derive(Args, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct GrantOptions {
+    /// Let a plugin use its sandbox session: `PLUGIN=CAP,CAP`, PLUGIN as
+    /// given to --tool/--scorer, CAP one of exec, read, write, read:PREFIX,
+    /// write:PREFIX (paths under the workspace). Repeatable; for a plugin an
+    /// environment bundle grants, this replaces the bundle's grant.
+    #[arg(long = "grant")]
+    #[serde(default)]
+    pub grant: Vec<String>,
+    /// Let plugins that are not built in run commands on the `local`
+    /// backend, where a command runs as you on this machine (not isolation).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "allow_local_exec")]
+    pub allow_local_exec: Option<bool>,
+    /// The grants an environment bundle gives its plugins, by the path or
+    /// name it selects them with.
+    #[arg(skip)]
+    #[serde(skip)]
+    pub bundle_grants: BTreeMap<String, Vec<String>>,
+}
+
 /// Every setting of `plinth run`. Flags follow Hermes' mini_swe_runner (its
 /// underscore spellings are accepted too).
 #[derive(Args, Deserialize, Default, Debug, Clone, PartialEq)]
@@ -275,6 +297,9 @@ pub struct RunOptions {
     #[command(flatten)]
     #[serde(flatten)]
     pub plugin_limits: PluginLimitOptions,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub grants: GrantOptions,
     /// Rollouts per task, each in its own sandbox; records carry group reward
     /// statistics, and per-group formats (atropos) write one record per group.
     #[arg(long, alias = "group_size")]
@@ -353,6 +378,12 @@ impl Layer for PluginLimitOptions {
     }
 }
 
+impl Layer for GrantOptions {
+    fn or_lower(self, lower: Self) -> Self {
+        layered!(GrantOptions, self, lower; grant, allow_local_exec, bundle_grants)
+    }
+}
+
 impl SandboxOptions {
     /// These settings over `lower`'s.
     pub fn over(self, lower: Self) -> Self {
@@ -380,7 +411,7 @@ impl RunOptions {
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
             text_actions, max_format_errors, completion_marker, system_template, instance_template,
             format_error_template, observation_template, scoring,
-            plugin_limits, group_size, concurrency, resume, resume_keep_errors)
+            plugin_limits, grants, group_size, concurrency, resume, resume_keep_errors)
     }
 
     /// The command line over the config file it names, if any, over the

@@ -39,6 +39,10 @@ pub struct RecordedSettings {
     pub sandbox: RecordedSandbox,
     pub scoring: RecordedScoring,
     pub plugin_limits: RecordedPluginLimits,
+    /// What plugins that are not built in were granted of their sandbox
+    /// session (`exec`, `read`, `write:PREFIX`), by the path or name given.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub grants: BTreeMap<String, Vec<String>>,
     /// The environment bundle the run's settings came from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<RecordedEnvironment>,
@@ -256,6 +260,12 @@ impl RecordedSettings {
             environment: settings.environment.clone(),
             plugins: BTreeMap::new(),
             plugin_limits: RecordedPluginLimits::of(&settings.plugins),
+            grants: settings
+                .plugins
+                .plugin_grants
+                .iter()
+                .map(|(spec, grants)| (spec.clone(), grants.specs()))
+                .collect(),
             tools: terminal
                 .into_iter()
                 .chain(settings.tools.iter().map(|p| display(p)))
