@@ -62,6 +62,14 @@ enum Command {
     /// A run's `preds.json` and SWE-bench-shaped report (resolved /
     /// unresolved / error ids, per-instance test lists).
     Swebench(cli::swebench::SweBenchArgs),
+    /// Join the outputs of a batch's shards into one dataset: one record per
+    /// task and rollout, and a report (with a task file) of what is missing.
+    Merge(cli::merge::MergeArgs),
+    /// Run a batch on a Slurm cluster as a job array of shards.
+    Slurm {
+        #[command(subcommand)]
+        command: cli::slurm::SlurmCommand,
+    },
     /// Start a plugin project (tool, scorer or formatter) in Rust, Python or
     /// JavaScript that builds into NAME.wasm with one command.
     New(cli::new::NewArgs),
@@ -172,5 +180,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Swebench(args) => cli::swebench::run(args),
         Command::Sandbox { command } => cli::sandbox::run(command).await,
         Command::New(args) => cli::new::run(args),
+        Command::Merge(args) => cli::merge::run(args),
+        Command::Slurm { command } => cli::slurm::run(command),
     }
 }

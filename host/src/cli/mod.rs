@@ -3,11 +3,13 @@
 
 pub mod env;
 pub mod format;
+pub mod merge;
 pub mod new;
 pub mod plugins;
 pub mod report;
 pub mod rescore;
 pub mod run;
 pub mod sandbox;
+pub mod slurm;
 pub mod stats;
 pub mod swebench;

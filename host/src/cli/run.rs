@@ -26,7 +26,12 @@ use plinth::workspace::RepoCache;
 
 pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitCode> {
     let settings = RunSettings::resolve(options.with_config_file()?)?;
-    let (tasks, bad_lines) = load_tasks(&settings.tasks)?;
+    let (mut tasks, bad_lines) = load_tasks(&settings.tasks)?;
+    if let Some(shard) = settings.shard {
+        let all = tasks.len();
+        tasks.retain(|task| shard.contains(&task.id));
+        eprintln!("plinth: shard {shard}: {} of {all} task(s)", tasks.len());
+    }
 
     let model: Arc<dyn ChatModel> = match &settings.model {
         ModelChoice::Replay(path) => Arc::new(ReplayModel::load(path)?),

@@ -30,6 +30,7 @@ use crate::environment::{ManifestError, RecordedEnvironment};
 use crate::grading::GradingSettings;
 use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
 use crate::plugin::RuntimeConfig;
+use crate::shard::Shard;
 use crate::store::Resume;
 
 /// A setting that cannot be used, named as the user wrote it.
@@ -184,6 +185,8 @@ pub struct RunSettings {
     pub group_size: u32,
     pub concurrency: usize,
     pub resume: Resume,
+    /// The share of the tasks this run takes, when the batch is split.
+    pub shard: Option<Shard>,
 }
 
 impl RunSettings {
@@ -200,12 +203,24 @@ impl RunSettings {
                 ));
             }
         };
+        let shard = options
+            .shard
+            .as_deref()
+            .map(Shard::resolve)
+            .transpose()
+            .map_err(|e| invalid("--shard", e.to_string()))?;
+        // A shard writes its own output, named after it, so shards of one
+        // batch never share a file and each resumes on its own.
+        let sharded = |path: PathBuf| match shard {
+            Some(shard) => shard.output_path(&path),
+            None => path,
+        };
         let output = match (&options.output_dir, &options.output_file) {
-            (Some(dir), _) => OutputTarget::Files(dir.clone()),
-            (None, file) => OutputTarget::Jsonl(
+            (Some(dir), _) => OutputTarget::Files(sharded(dir.clone())),
+            (None, file) => OutputTarget::Jsonl(sharded(
                 file.clone()
                     .unwrap_or_else(|| PathBuf::from(defaults::OUTPUT_FILE)),
-            ),
+            )),
         };
         let format_options = json_object("--format-options", options.format_options.as_deref())?;
 
@@ -327,6 +342,7 @@ impl RunSettings {
                 (true, true) => Resume::KeepErrors,
                 (true, false) => Resume::RetryErrors,
             },
+            shard,
         })
     }
 }

@@ -305,6 +305,12 @@ pub struct RunOptions {
     #[arg(long, alias = "group_size")]
     pub group_size: Option<u32>,
 
+    /// Run one share of the tasks: `I/N` (0 <= I < N; a task's share is
+    /// set by its id), or `auto` in a Slurm job array or a Kubernetes
+    /// Indexed Job. The output's name gets `.shard-I-of-N`; `plinth merge`
+    /// joins the shards' outputs.
+    #[arg(long)]
+    pub shard: Option<String>,
     /// Trajectories in flight at once.
     #[arg(long, alias = "workers")]
     pub concurrency: Option<usize>,
@@ -411,7 +417,7 @@ impl RunOptions {
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
             text_actions, max_format_errors, completion_marker, system_template, instance_template,
             format_error_template, observation_template, scoring,
-            plugin_limits, grants, group_size, concurrency, resume, resume_keep_errors)
+            plugin_limits, grants, group_size, shard, concurrency, resume, resume_keep_errors)
     }
 
     /// The command line over the config file it names, if any, over the
