@@ -38,6 +38,14 @@ else
     echo "tests/run.sh: Docker setup failed: the Docker tests will be skipped" >&2
 fi
 
+# A one-node Slurm cluster (slurmctld, slurmd, munge) for tests/scaleout.rs,
+# which submits a batch as a job array. Like Docker: required once set up.
+if tests/slurm-setup.sh; then
+    export PLINTH_REQUIRE_SLURM=1
+else
+    echo "tests/run.sh: Slurm setup failed: the Slurm test will be skipped" >&2
+fi
+
 # Headless Chromium for tests/report.rs, which opens `plinth report` pages.
 # Installed like Docker when it can be (root, apt); then the browser checks
 # must run, else they skip loudly.

@@ -68,7 +68,8 @@ impl Shard {
 
     /// The shard a Slurm array task or a Kubernetes Indexed Job pod is:
     /// `SLURM_ARRAY_TASK_ID` less `SLURM_ARRAY_TASK_MIN` of
-    /// `SLURM_ARRAY_TASK_COUNT` (or `MAX - MIN + 1`), or
+    /// `SLURM_ARRAY_TASK_COUNT` (or `MAX - MIN + 1`), or, when
+    /// `PLINTH_SHARD_COUNT` pins the count, `SLURM_ARRAY_TASK_ID` of it; or
     /// `JOB_COMPLETION_INDEX` of `PLINTH_SHARD_COUNT` (Kubernetes does not
     /// put the completions count in the environment: the Job sets it).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ShardError> {
@@ -86,19 +87,27 @@ impl Shard {
                     reason: e.to_string(),
                 })
         };
+        let pinned = number("PLINTH_SHARD_COUNT")?;
         let (variable, index, count) = if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
-            let min = number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
-            let count = match number("SLURM_ARRAY_TASK_COUNT")? {
-                Some(count) => Some(count),
-                None => number("SLURM_ARRAY_TASK_MAX")?.map(|max| max.saturating_sub(min) + 1),
+            // Slurm's count and first index describe the array as submitted:
+            // re-submitting one task of it (`--array=1`) changes both, so a
+            // pinned count takes the id as the shard itself.
+            let (index, count) = match pinned {
+                Some(count) => (Some(id), Some(count)),
+                None => {
+                    let min = number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+                    let count = match number("SLURM_ARRAY_TASK_COUNT")? {
+                        Some(count) => Some(count),
+                        None => {
+                            number("SLURM_ARRAY_TASK_MAX")?.map(|max| max.saturating_sub(min) + 1)
+                        }
+                    };
+                    (id.checked_sub(min), count)
+                }
             };
-            ("SLURM_ARRAY_TASK_ID", id.checked_sub(min), count)
+            ("SLURM_ARRAY_TASK_ID", index, count)
         } else if let Some(index) = number("JOB_COMPLETION_INDEX")? {
-            (
-                "JOB_COMPLETION_INDEX",
-                Some(index),
-                number("PLINTH_SHARD_COUNT")?,
-            )
+            ("JOB_COMPLETION_INDEX", Some(index), pinned)
         } else {
             return Err(ShardError::NotInEnvironment);
         };
@@ -198,6 +207,17 @@ mod tests {
             ("SLURM_ARRAY_TASK_MAX", "4"),
         ]);
         assert_eq!(Shard::from_env(from_one), Ok(Shard { index: 3, count: 4 }));
+        // One task of a 3-task array re-submitted alone, its count pinned.
+        let resubmitted = env(&[
+            ("SLURM_ARRAY_TASK_ID", "1"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "1"),
+            ("PLINTH_SHARD_COUNT", "3"),
+        ]);
+        assert_eq!(
+            Shard::from_env(resubmitted),
+            Ok(Shard { index: 1, count: 3 })
+        );
         let k8s = env(&[("JOB_COMPLETION_INDEX", "0"), ("PLINTH_SHARD_COUNT", "5")]);
         assert_eq!(Shard::from_env(k8s), Ok(Shard { index: 0, count: 5 }));
         let no_count = env(&[("JOB_COMPLETION_INDEX", "0")]);

@@ -1,5 +1,5 @@
 //! `plinth slurm script`: an `sbatch` job-array script that runs a batch as
-//! N shards (`--shard auto`), each resumable, for `plinth merge` to join.
+//! N shards (`--shard I/N`), each resumable, for `plinth merge` to join.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,8 +41,8 @@ pub struct ScriptArgs {
     #[arg(long)]
     plinth: Option<PathBuf>,
     /// The flags of `plinth run` (after `--`); every shard gets them, with
-    /// `--shard auto --resume`, so a failed array task re-submitted goes on
-    /// where it stopped.
+    /// `--shard I/N --resume`, so a failed array task re-submitted alone
+    /// (`sbatch --array=I SCRIPT`) goes on where it stopped.
     #[arg(last = true, required = true)]
     run_args: Vec<String>,
 }
@@ -98,15 +98,17 @@ fn script(args: &ScriptArgs) -> Result<String> {
         lines.push(format!("#SBATCH --cpus-per-task={cpus}"));
     }
     lines.push(String::new());
-    lines.push(
-        "# One shard of the batch per array task: plinth reads SLURM_ARRAY_TASK_ID/COUNT.".into(),
-    );
+    lines.push(format!(
+        "# Array task I runs shard I of {}. The count is written here, not read from\n\
+         # Slurm: re-submitting some tasks alone (sbatch --array=1 ...) must not change it.",
+        args.shards
+    ));
     lines.push("set -euo pipefail".into());
     let mut command = vec![
         quote(&plinth.to_string_lossy())?,
         "run".into(),
         "--shard".into(),
-        "auto".into(),
+        format!("\"${{SLURM_ARRAY_TASK_ID}}/{}\"", args.shards),
         "--resume".into(),
     ];
     for arg in &args.run_args {
