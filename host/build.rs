@@ -42,6 +42,51 @@ fn main() {
     }
     list.push_str("];\n");
     std::fs::write(out.join("builtins.rs"), list).expect("writing the built-in list");
+    vendor_sdk_sources(&workspace, &out);
+}
+
+/// The guest SDK crate's sources and those of the crate it needs, embedded
+/// so that `plinth new --lang rust` writes a project that builds without a
+/// plinth checkout (as Python and JavaScript projects do).
+fn vendor_sdk_sources(workspace: &std::path::Path, out: &std::path::Path) {
+    let mut list = String::from(
+        "/// The guest SDK's sources, by their path in a scaffolded project.\n\
+         pub(crate) const SDK_SOURCES: &[(&str, &str)] = &[\n",
+    );
+    for (krate, dir) in [
+        ("plinth-sdk", "plugins/sdk/src"),
+        ("plinth-pyjson", "plugins/pyjson/src"),
+    ] {
+        let root = workspace.join(dir);
+        let mut files = Vec::new();
+        collect_files(&root, &mut files);
+        files.sort();
+        for file in files {
+            let relative = file
+                .strip_prefix(&root)
+                .expect("under its root")
+                .to_string_lossy()
+                .into_owned();
+            list.push_str(&format!(
+                "    (\"vendor/{krate}/src/{relative}\", include_str!({:?})),\n",
+                file.display().to_string()
+            ));
+        }
+    }
+    list.push_str("];\n");
+    std::fs::write(out.join("sdk_sources.rs"), list).expect("writing the SDK source list");
+}
+
+fn collect_files(dir: &std::path::Path, files: &mut Vec<PathBuf>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            collect_files(&path, files);
+        } else {
+            files.push(path);
+        }
+    }
 }
 
 /// A variable cargo always sets for build scripts.

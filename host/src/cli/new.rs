@@ -21,8 +21,8 @@ pub struct NewArgs {
     /// Where to write the project (created, or empty). Default: ./NAME.
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// A Rust project's path to the guest SDK crate (`plugins/sdk` of a
-    /// plinth checkout). Default: the one this plinth was built from.
+    /// Make a Rust project use the guest SDK crate of a plinth checkout by
+    /// path (its `plugins/sdk`) instead of its own copy in `vendor/`.
     #[arg(long, value_name = "DIR")]
     sdk: Option<PathBuf>,
 }

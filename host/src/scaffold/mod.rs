@@ -4,9 +4,10 @@
 //! The templates are embedded in the binary (`templates/`), and so are the
 //! Python and JavaScript helper modules and the WIT of the current API: a
 //! Python or JavaScript project is self-contained and builds anywhere its
-//! toolchain is installed. A Rust project depends on the guest SDK crate
-//! (`plugins/sdk`) by path: the one this binary was built from when it still
-//! exists, else the one `--sdk` names.
+//! toolchain is installed. So is a Rust project: the guest SDK crate
+//! (`plugins/sdk`, and `plugins/pyjson` it needs) is written into its
+//! `vendor/` with the WIT, unless `--sdk` names a checkout's SDK to use by
+//! path.
 
 use std::path::{Path, PathBuf};
 
@@ -14,8 +15,8 @@ use std::path::{Path, PathBuf};
 const WIT: &str = include_str!("../../../wit/0.2.0/plinth.wit");
 const PYTHON_SDK: &str = include_str!("../../../plugins/sdk-python/plinth_sdk.py");
 const JS_SDK: &str = include_str!("../../../plugins/sdk-js/plinth-sdk.js");
-/// Where the guest SDK crate was when this binary was built.
-const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sdk");
+// The guest SDK's sources (`SDK_SOURCES`), embedded by build.rs.
+include!(concat!(env!("OUT_DIR"), "/sdk_sources.rs"));
 
 /// What the plugin is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,7 +72,7 @@ pub enum ScaffoldError {
     #[error("{0} exists and is not empty: choose another --dir")]
     NotEmpty(PathBuf),
     #[error(
-        "the plinth guest SDK crate is not at {0}: pass --sdk with the path of plugins/sdk in a plinth checkout"
+        "the plinth guest SDK crate is not at {0}: --sdk takes the path of plugins/sdk in a plinth checkout"
     )]
     NoSdk(PathBuf),
     #[error("{path}: {source}")]
@@ -87,8 +88,8 @@ pub struct Scaffold {
     pub kind: Kind,
     pub lang: Lang,
     pub name: String,
-    /// The guest SDK crate for a Rust project; `None`: the one this binary
-    /// was built from.
+    /// The guest SDK crate a Rust project uses by path; `None`: the project
+    /// gets its own copy (`vendor/`).
     pub sdk: Option<PathBuf>,
 }
 
@@ -120,17 +121,35 @@ impl Scaffold {
         };
         let mut files = match self.lang {
             Lang::Rust => {
-                let sdk = self.sdk_dir()?;
-                let sdk = sdk.to_string_lossy();
-                vars.push((
-                    "sdk_dependency",
-                    format!("{{ path = {} }}", toml_string(&sdk)),
-                ));
-                vars.push((
-                    "sdk_note",
-                    format!("by path, at {sdk} (from `plinth new`; --sdk changes it)."),
-                ));
-                vec![
+                let version = env!("CARGO_PKG_VERSION").to_string();
+                vars.push(("plinth_version", version.clone()));
+                let mut rust = match &self.sdk {
+                    Some(sdk) => {
+                        let sdk = sdk_dir(sdk)?;
+                        let sdk = sdk.to_string_lossy();
+                        vars.push((
+                            "sdk_dependency",
+                            format!("{{ path = {} }}", toml_string(&sdk)),
+                        ));
+                        vars.push((
+                            "sdk_note",
+                            format!("by path, at {sdk} (`plinth new --sdk`)."),
+                        ));
+                        Vec::new()
+                    }
+                    None => {
+                        vars.push(("sdk_dependency", "{ path = \"vendor/plinth-sdk\" }".into()));
+                        vars.push((
+                            "sdk_note",
+                            format!(
+                                "in `vendor/`, as plinth {version} wrote it (`plinth new --sdk PATH` \
+                                 uses a plinth checkout's `plugins/sdk` instead)."
+                            ),
+                        ));
+                        vendored_sdk(&vars)
+                    }
+                };
+                rust.extend([
                     file(
                         "Cargo.toml",
                         include_str!("templates/rust/Cargo.toml"),
@@ -143,7 +162,8 @@ impl Scaffold {
                         &vars,
                     ),
                     file("build.sh", include_str!("templates/rust/build.sh"), &vars),
-                ]
+                ]);
+                rust
             }
             Lang::Python => vec![
                 file(
@@ -218,16 +238,43 @@ impl Scaffold {
             (Js, Formatter) => ("plugin.js", include_str!("templates/js/formatter.js")),
         }
     }
+}
 
-    /// The guest SDK crate's directory, absolute.
-    fn sdk_dir(&self) -> Result<PathBuf, ScaffoldError> {
-        let dir = self.sdk.clone().unwrap_or_else(|| PathBuf::from(BUILT_SDK));
-        let found = dir.join("Cargo.toml").is_file();
-        match std::path::absolute(&dir) {
-            Ok(dir) if found => Ok(normalize(&dir)),
-            _ => Err(ScaffoldError::NoSdk(dir)),
-        }
+/// The guest SDK crate at `dir`, as an absolute path.
+fn sdk_dir(dir: &Path) -> Result<PathBuf, ScaffoldError> {
+    let found = dir.join("Cargo.toml").is_file();
+    match std::path::absolute(dir) {
+        Ok(dir) if found => Ok(normalize(&dir)),
+        _ => Err(ScaffoldError::NoSdk(dir.to_path_buf())),
     }
+}
+
+/// The guest SDK and the crate it needs, written into the project (with the
+/// WIT its bindings are generated from, where its sources look for it).
+fn vendored_sdk(vars: &[(&str, String)]) -> Vec<ProjectFile> {
+    let file = |path: &'static str, contents: String| ProjectFile {
+        path,
+        contents,
+        executable: false,
+    };
+    let mut files = vec![
+        file(
+            "vendor/plinth-sdk/Cargo.toml",
+            render(include_str!("templates/rust/sdk-Cargo.toml"), vars),
+        ),
+        file(
+            "vendor/plinth-pyjson/Cargo.toml",
+            render(include_str!("templates/rust/pyjson-Cargo.toml"), vars),
+        ),
+        // `generate!({ path: "../../wit/0.2.0" })` from vendor/plinth-sdk.
+        file("wit/0.2.0/plinth.wit", WIT.to_string()),
+    ];
+    files.extend(
+        SDK_SOURCES
+            .iter()
+            .map(|(path, contents)| file(path, contents.to_string())),
+    );
+    files
 }
 
 /// Plugin names are what the host and `--tool`/`--scorer` call them by, and
@@ -299,7 +346,11 @@ mod tests {
         for kind in [Kind::Tool, Kind::Scorer, Kind::Formatter] {
             for lang in [Lang::Rust, Lang::Python, Lang::Js] {
                 let files = scaffold(kind, lang).files().unwrap();
-                for f in &files {
+                // (Vendored sources are copies, not templates.)
+                for f in files
+                    .iter()
+                    .filter(|f| !f.path.ends_with(".rs") || !f.path.starts_with("vendor/"))
+                {
                     assert!(
                         !f.contents.contains("{{"),
                         "{kind:?} {lang:?} {}: {}",
@@ -326,19 +377,59 @@ mod tests {
     }
 
     #[test]
-    fn a_rust_project_depends_on_the_sdk_by_absolute_path() {
+    fn a_rust_project_carries_the_sdk_or_names_a_checkouts() {
         let files = scaffold(Kind::Tool, Lang::Rust).files().unwrap();
+        let contents = |path: &str| {
+            files
+                .iter()
+                .find(|f| f.path == path)
+                .unwrap_or_else(|| panic!("no {path}"))
+                .contents
+                .clone()
+        };
+        let manifest = contents("Cargo.toml");
+        assert!(manifest.contains("name = \"my-plugin\""));
+        assert!(
+            manifest.contains("plinth-sdk = { path = \"vendor/plinth-sdk\" }"),
+            "{manifest}"
+        );
+        assert_eq!(contents("wit/0.2.0/plinth.wit"), WIT);
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for (krate, dir) in [
+            ("plinth-sdk", "plugins/sdk"),
+            ("plinth-pyjson", "plugins/pyjson"),
+        ] {
+            assert_eq!(
+                contents(&format!("vendor/{krate}/src/lib.rs")),
+                std::fs::read_to_string(workspace.join(dir).join("src/lib.rs")).unwrap()
+            );
+        }
+        // The copies ask for the versions the workspace builds them with.
+        let workspace_manifest = std::fs::read_to_string(workspace.join("Cargo.toml")).unwrap();
+        let sdk_manifest = contents("vendor/plinth-sdk/Cargo.toml");
+        for dependency in [
+            "wit-bindgen = \"0.63\"",
+            "serde = { version = \"1\", features = [\"derive\"] }",
+            "serde_json = { version = \"1\", features = [\"preserve_order\"] }",
+        ] {
+            assert!(workspace_manifest.contains(dependency), "{dependency}");
+            assert!(sdk_manifest.contains(dependency), "{dependency}");
+        }
+
+        let mut checkout = scaffold(Kind::Tool, Lang::Rust);
+        checkout.sdk = Some(workspace.join("plugins/sdk"));
+        let files = checkout.files().unwrap();
         let manifest = &files
             .iter()
             .find(|f| f.path == "Cargo.toml")
             .unwrap()
             .contents;
-        assert!(manifest.contains("name = \"my-plugin\""));
-        let sdk = normalize(&std::path::absolute(BUILT_SDK).unwrap());
+        let sdk = normalize(&std::path::absolute(workspace.join("plugins/sdk")).unwrap());
         assert!(
             manifest.contains(&format!("plinth-sdk = {{ path = \"{}\" }}", sdk.display())),
             "{manifest}"
         );
+        assert!(!files.iter().any(|f| f.path.starts_with("vendor/")));
         let mut missing = scaffold(Kind::Tool, Lang::Rust);
         missing.sdk = Some("/nowhere".into());
         assert!(matches!(missing.files(), Err(ScaffoldError::NoSdk(_))));
