@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::query_parameters::{KillContainerOptions, ListContainersOptions, TopOptions};
-use plinth::sandbox::docker::{DockerConfig, DockerProvider, Engines};
+use plinth::sandbox::docker::{CreateRate, DockerConfig, DockerProvider, Engines};
 use plinth::sandbox::{
     ExecRequest, LocalConfig, LocalSandbox, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
 };
@@ -539,6 +539,40 @@ async fn paths_resolve_through_links_in_the_container_as_on_the_host() {
     provider.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_are_created_no_faster_than_the_create_rate() {
+    let test = "containers_are_created_no_faster_than_the_create_rate";
+    let Some(_docker) = engine(test).await else {
+        return;
+    };
+    let rate = 5.0;
+    let provider = Arc::new(
+        per_task_provider(DockerConfig {
+            create_rate: CreateRate::per_second(rate),
+            ..on_image()
+        })
+        .await,
+    );
+    let started = Instant::now();
+    let mut creations = Vec::new();
+    for i in 0..6 {
+        let provider = provider.clone();
+        creations.push(tokio::spawn(async move {
+            provider.create(&task(&format!("rate-{i}"))).await.map(drop)
+        }));
+    }
+    for creation in creations {
+        creation.await.unwrap().expect("a container");
+    }
+    // Six creations at 5/s: the last waits at least five intervals.
+    let took = started.elapsed().as_secs_f64();
+    assert!(
+        took >= 5.0 / rate * 0.95,
+        "6 containers at {rate}/s in {took} s"
+    );
+    provider.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_command_past_its_timeout_is_stopped_inside_the_container() {
     if engine("a_command_past_its_timeout_is_stopped_inside_the_container")
@@ -955,6 +989,7 @@ async fn a_full_pool_waits_for_a_release() {
                 slots_per_container: 2,
                 min_containers: 1,
                 max_containers: 1,
+                ..PoolConfig::default()
             },
         )
         .await
@@ -986,6 +1021,31 @@ async fn a_full_pool_waits_for_a_release() {
         .unwrap();
     assert_eq!(third, freed);
     drop(second);
+
+    // Past --slot-timeout, a trajectory still waiting gets an error (an
+    // infrastructure error for its record), not an endless wait.
+    let impatient = PoolProvider::start(
+        Engines::connect(&[]).await.expect("engine"),
+        on_image(),
+        PoolConfig {
+            slots_per_container: 1,
+            min_containers: 1,
+            max_containers: 1,
+            slot_timeout: Duration::from_millis(700),
+        },
+    )
+    .await
+    .expect("a warm pool");
+    let held = impatient.create(&task).await.unwrap();
+    let started = Instant::now();
+    let refused = match impatient.create(&task).await {
+        Ok(_) => panic!("a second slot in a one-slot pool"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("--slot-timeout"), "{refused}");
+    assert!(started.elapsed() >= Duration::from_millis(650));
+    drop(held);
+    impatient.shutdown().await;
     provider.shutdown().await;
 }
 
@@ -1297,6 +1357,7 @@ async fn archives_unpack_into_new_awkward_directories_without_tar_in_the_image()
                 slots_per_container: 2,
                 min_containers: 1,
                 max_containers: 1,
+                ..PoolConfig::default()
             },
         )
         .await

@@ -191,6 +191,7 @@ async fn main() {
             slots_per_container: slots,
             min_containers: 1,
             max_containers: 1,
+            ..PoolConfig::default()
         },
     )
     .await

@@ -50,6 +50,8 @@ pub(crate) const CONTAINER_PIDS: i64 = 1024;
 pub(crate) const SLOTS_PER_CONTAINER: usize = 4;
 /// Pool containers started before the first task.
 pub(crate) const MIN_CONTAINERS: usize = 1;
+/// How long a trajectory waits for a free pool slot.
+pub(crate) const SLOT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Linear memory of one plugin instance, as `--plugin-memory` spells it.
 pub(crate) const PLUGIN_MEMORY: &str = "256m";
@@ -103,6 +105,7 @@ pub fn help() -> Vec<(&'static str, String)> {
         ("pids_limit", CONTAINER_PIDS.to_string()),
         ("slots_per_container", SLOTS_PER_CONTAINER.to_string()),
         ("min_containers", MIN_CONTAINERS.to_string()),
+        ("slot_timeout", SLOT_TIMEOUT.as_secs().to_string()),
         ("grade_in", GRADE_IN.as_str().into()),
         ("plugin_memory", PLUGIN_MEMORY.into()),
         ("plugin_cpu", PLUGIN_CPU.as_secs().to_string()),

@@ -52,6 +52,14 @@ pub struct SandboxOptions {
     /// --concurrency].
     #[arg(long, alias = "max_containers")]
     pub max_containers: Option<usize>,
+    /// Seconds a trajectory waits for a free pool slot (docker-pool) before
+    /// its sandbox fails as an infrastructure error.
+    #[arg(long, alias = "slot_timeout")]
+    pub slot_timeout: Option<f64>,
+    /// Most containers created per second on each engine, shared by every
+    /// plinth on this machine that uses it [default: no limit].
+    #[arg(long, alias = "create_rate")]
+    pub create_rate: Option<f64>,
     /// Memory per container, e.g. 512m or 4g (no swap on top).
     #[arg(long)]
     pub memory: Option<String>,
@@ -395,7 +403,7 @@ impl SandboxOptions {
     pub fn over(self, lower: Self) -> Self {
         layered!(SandboxOptions, self, lower;
             sandbox, cwd, image, network, docker_host, slots_per_container, min_containers,
-            max_containers, memory, cpus, pids_limit, read_only, timeout, max_output_bytes,
+            max_containers, slot_timeout, create_rate, memory, cpus, pids_limit, read_only, timeout, max_output_bytes,
             secret_env, repo_cache, setup)
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::{SandboxOptions, SettingsError, defaults, invalid};
 use crate::sandbox::docker::{
-    DockerConfig, DockerError, DockerProvider, Engines, Limits, PoolConfig, PoolProvider,
-    parse_size,
+    CreateRate, DockerConfig, DockerError, DockerProvider, Engines, Limits, PoolConfig,
+    PoolProvider, parse_size,
 };
 use crate::sandbox::{LocalConfig, LocalProvider, OutputPolicy, SandboxProvider};
 use crate::workspace::RepoCache;
@@ -57,6 +57,10 @@ pub struct SandboxSettings {
     pub min_containers: usize,
     /// `None`: enough containers for the run's concurrency.
     pub max_containers: Option<usize>,
+    /// Container creations per second per engine (`None`: no limit).
+    pub create_rate: Option<CreateRate>,
+    /// How long a trajectory waits for a pool slot.
+    pub slot_timeout: Duration,
     pub command_timeout: Duration,
     pub max_output_bytes: usize,
     /// Variables hidden from commands: API key variables and `--secret-env`.
@@ -80,6 +84,13 @@ impl SandboxSettings {
             Some(text) => parse_size(text).map_err(|e| invalid("--memory", e))?,
             None => defaults::CONTAINER_MEMORY_BYTES,
         };
+        let create_rate = options
+            .create_rate
+            .map(|rate| {
+                CreateRate::per_second(rate)
+                    .ok_or_else(|| invalid("--create-rate", "must be a positive number per second"))
+            })
+            .transpose()?;
         let cpus = options.cpus.unwrap_or(defaults::CONTAINER_CPUS);
         if cpus.is_nan() || cpus <= 0.0 {
             return Err(invalid("--cpus", "must be above 0"));
@@ -114,6 +125,16 @@ impl SandboxSettings {
                 .max(1),
             min_containers: options.min_containers.unwrap_or(defaults::MIN_CONTAINERS),
             max_containers: options.max_containers,
+            create_rate,
+            slot_timeout: match options.slot_timeout {
+                None => defaults::SLOT_TIMEOUT,
+                Some(secs) => Duration::try_from_secs_f64(secs)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        invalid("--slot-timeout", "must be a positive number of seconds")
+                    })?,
+            },
             command_timeout: options
                 .timeout
                 .map_or(defaults::COMMAND_TIMEOUT, Duration::from_secs),
@@ -163,6 +184,7 @@ impl SandboxSettings {
             default_timeout: self.command_timeout,
             output,
             env: Vec::new(),
+            create_rate: self.create_rate,
         };
         let engines = Engines::connect(&self.docker_hosts).await?;
         if self.kind == SandboxKind::Docker {
@@ -182,6 +204,7 @@ impl SandboxSettings {
                     .max(self.min_containers)
                     .max(1)
             }),
+            slot_timeout: self.slot_timeout,
         };
         let provider = PoolProvider::start(engines, config, shape).await?;
         tracing::info!(

@@ -169,6 +169,9 @@ pub(super) async fn start(
     engine: &Engine,
     spec: &ContainerSpec<'_>,
 ) -> Result<String, SandboxError> {
+    if let Some(rate) = spec.config.create_rate {
+        rate.wait_turn(engine.url()).await?;
+    }
     let docker = engine.docker();
     let created = docker
         .create_container(

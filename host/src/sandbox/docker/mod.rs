@@ -62,6 +62,7 @@ mod engines;
 mod error;
 mod exec;
 mod pool;
+mod rate;
 mod reap;
 mod sandbox;
 
@@ -73,6 +74,7 @@ use crate::settings::defaults;
 pub use engines::{Engine, Engines};
 pub use error::DockerError;
 pub use pool::{PoolConfig, PoolProvider};
+pub use rate::CreateRate;
 pub use reap::{Reaped, reap};
 pub use sandbox::DockerProvider;
 
@@ -92,6 +94,9 @@ pub struct DockerConfig {
     pub output: OutputPolicy,
     /// Extra environment for every command.
     pub env: Vec<(String, String)>,
+    /// How fast containers may be created on each engine, across every
+    /// plinth on this machine (`None`: as fast as asked).
+    pub create_rate: Option<CreateRate>,
 }
 
 impl Default for DockerConfig {
@@ -105,6 +110,7 @@ impl Default for DockerConfig {
             default_timeout: defaults::COMMAND_TIMEOUT,
             output: OutputPolicy::default(),
             env: Vec::new(),
+            create_rate: None,
         }
     }
 }

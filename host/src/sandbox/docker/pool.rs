@@ -25,6 +25,7 @@ use super::{DockerConfig, archive, exec, reap};
 use crate::sandbox::{
     ExecOutput, ExecRequest, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
 };
+use crate::settings::defaults;
 use crate::sync::Locked;
 use crate::task::Task;
 
@@ -90,6 +91,9 @@ pub struct PoolConfig {
     /// once when a container is lost.
     pub min_containers: usize,
     pub max_containers: usize,
+    /// How long a trajectory waits for a free slot before its sandbox
+    /// fails (an infrastructure error, not a hang).
+    pub slot_timeout: Duration,
 }
 
 impl Default for PoolConfig {
@@ -98,6 +102,7 @@ impl Default for PoolConfig {
             slots_per_container: 4,
             min_containers: 1,
             max_containers: 4,
+            slot_timeout: defaults::SLOT_TIMEOUT,
         }
     }
 }
@@ -252,7 +257,15 @@ impl SandboxProvider for PoolProvider {
             );
         }
         let pool = self.pool(&image);
-        Ok(Arc::new(pool.acquire().await?))
+        let limit = self.shared.shape.slot_timeout;
+        match tokio::time::timeout(limit, pool.acquire()).await {
+            Ok(slot) => Ok(Arc::new(slot?)),
+            Err(_) => Err(SandboxError::Other(format!(
+                "no pool slot came free within {}s (--slot-timeout); the pool is at its \
+                 --max-containers with every slot busy",
+                limit.as_secs_f64()
+            ))),
+        }
     }
 
     async fn shutdown(&self) {
