@@ -1032,6 +1032,7 @@ async fn a_full_pool_waits_for_a_release() {
             min_containers: 1,
             max_containers: 1,
             slot_timeout: Duration::from_millis(700),
+            ..PoolConfig::default()
         },
     )
     .await
@@ -1046,6 +1047,63 @@ async fn a_full_pool_waits_for_a_release() {
     assert!(started.elapsed() >= Duration::from_millis(650));
     drop(held);
     impatient.shutdown().await;
+    provider.shutdown().await;
+}
+
+/// The pool breathes: it grows under load, shrinks back to its minimum once
+/// containers sit idle past --pool-idle-timeout, and replaces a container
+/// that has served --pool-max-uses trajectories.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_shrinks_when_idle_and_recycles_worn_containers() {
+    let Some(docker) = engine("a_pool_shrinks_when_idle_and_recycles_worn_containers").await else {
+        return;
+    };
+    use plinth::sandbox::docker::{PoolConfig, PoolProvider};
+    let provider = Arc::new(
+        PoolProvider::start(
+            Engines::connect(&[]).await.expect("engine"),
+            on_image(),
+            PoolConfig {
+                slots_per_container: 1,
+                min_containers: 1,
+                max_containers: 3,
+                idle_timeout: Some(Duration::from_secs(1)),
+                max_uses: Some(2),
+                ..PoolConfig::default()
+            },
+        )
+        .await
+        .expect("a warm pool"),
+    );
+    let run = provider.run_id().to_string();
+    let task = task("breathe");
+    let held = futures_util::future::join_all((0..3).map(|_| provider.create(&task))).await;
+    let held: Vec<_> = held.into_iter().map(|s| s.expect("a slot")).collect();
+    assert_eq!(containers_of_run(&docker, &run).await.len(), 3);
+    drop(held);
+    let one = wait_until(
+        "the pool to shrink to its minimum",
+        Duration::from_secs(20),
+        || async {
+            let left = containers_of_run(&docker, &run).await;
+            (left.len() == 1).then_some(left)
+        },
+    )
+    .await;
+    // The last container served one trajectory; its second use wears it out.
+    for _ in 0..2 {
+        drop(provider.create(&task).await.expect("a slot"));
+    }
+    let replaced = wait_until(
+        "the worn container to be replaced",
+        Duration::from_secs(20),
+        || async {
+            let now = containers_of_run(&docker, &run).await;
+            (now.len() == 1 && now != one).then_some(now)
+        },
+    )
+    .await;
+    assert_ne!(replaced, one);
     provider.shutdown().await;
 }
 

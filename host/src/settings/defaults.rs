@@ -52,6 +52,9 @@ pub(crate) const SLOTS_PER_CONTAINER: usize = 4;
 pub(crate) const MIN_CONTAINERS: usize = 1;
 /// How long a trajectory waits for a free pool slot.
 pub(crate) const SLOT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// How long a pool container may sit with every slot free before the pool
+/// shrinks by it (down to its minimum).
+pub(crate) const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// Linear memory of one plugin instance, as `--plugin-memory` spells it.
 pub(crate) const PLUGIN_MEMORY: &str = "256m";
@@ -106,6 +109,7 @@ pub fn help() -> Vec<(&'static str, String)> {
         ("slots_per_container", SLOTS_PER_CONTAINER.to_string()),
         ("min_containers", MIN_CONTAINERS.to_string()),
         ("slot_timeout", SLOT_TIMEOUT.as_secs().to_string()),
+        ("pool_idle_timeout", POOL_IDLE_TIMEOUT.as_secs().to_string()),
         ("grade_in", GRADE_IN.as_str().into()),
         ("plugin_memory", PLUGIN_MEMORY.into()),
         ("plugin_cpu", PLUGIN_CPU.as_secs().to_string()),

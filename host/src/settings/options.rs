@@ -56,6 +56,18 @@ pub struct SandboxOptions {
     /// its sandbox fails as an infrastructure error.
     #[arg(long, alias = "slot_timeout")]
     pub slot_timeout: Option<f64>,
+    /// Seconds a pool container may have every slot free before it is
+    /// removed, down to --min-containers (0: the pool never shrinks).
+    #[arg(long, alias = "pool_idle_timeout")]
+    pub pool_idle_timeout: Option<f64>,
+    /// Seconds after which a pool container takes no new trajectories and
+    /// is replaced once its slots are free [default: no limit].
+    #[arg(long, alias = "pool_max_age")]
+    pub pool_max_age: Option<f64>,
+    /// Trajectories a pool container serves before it is replaced
+    /// [default: no limit].
+    #[arg(long, alias = "pool_max_uses")]
+    pub pool_max_uses: Option<u64>,
     /// Most containers created per second on each engine, shared by every
     /// plinth on this machine that uses it [default: no limit].
     #[arg(long, alias = "create_rate")]
@@ -403,7 +415,8 @@ impl SandboxOptions {
     pub fn over(self, lower: Self) -> Self {
         layered!(SandboxOptions, self, lower;
             sandbox, cwd, image, network, docker_host, slots_per_container, min_containers,
-            max_containers, slot_timeout, create_rate, memory, cpus, pids_limit, read_only, timeout, max_output_bytes,
+            max_containers, slot_timeout, pool_idle_timeout, pool_max_age, pool_max_uses, create_rate,
+            memory, cpus, pids_limit, read_only, timeout, max_output_bytes,
             secret_env, repo_cache, setup)
     }
 }

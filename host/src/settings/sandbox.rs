@@ -61,6 +61,10 @@ pub struct SandboxSettings {
     pub create_rate: Option<CreateRate>,
     /// How long a trajectory waits for a pool slot.
     pub slot_timeout: Duration,
+    /// When pool containers are removed or replaced.
+    pub pool_idle_timeout: Option<Duration>,
+    pub pool_max_age: Option<Duration>,
+    pub pool_max_uses: Option<u64>,
     pub command_timeout: Duration,
     pub max_output_bytes: usize,
     /// Variables hidden from commands: API key variables and `--secret-env`.
@@ -126,14 +130,17 @@ impl SandboxSettings {
             min_containers: options.min_containers.unwrap_or(defaults::MIN_CONTAINERS),
             max_containers: options.max_containers,
             create_rate,
-            slot_timeout: match options.slot_timeout {
-                None => defaults::SLOT_TIMEOUT,
-                Some(secs) => Duration::try_from_secs_f64(secs)
-                    .ok()
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| {
-                        invalid("--slot-timeout", "must be a positive number of seconds")
-                    })?,
+            slot_timeout: positive_secs("--slot-timeout", options.slot_timeout)?
+                .unwrap_or(defaults::SLOT_TIMEOUT),
+            pool_idle_timeout: match options.pool_idle_timeout {
+                None => Some(defaults::POOL_IDLE_TIMEOUT),
+                Some(0.0) => None,
+                secs => positive_secs("--pool-idle-timeout", secs)?,
+            },
+            pool_max_age: positive_secs("--pool-max-age", options.pool_max_age)?,
+            pool_max_uses: match options.pool_max_uses {
+                Some(0) => return Err(invalid("--pool-max-uses", "must be at least 1")),
+                uses => uses,
             },
             command_timeout: options
                 .timeout
@@ -205,6 +212,9 @@ impl SandboxSettings {
                     .max(1)
             }),
             slot_timeout: self.slot_timeout,
+            idle_timeout: self.pool_idle_timeout,
+            max_age: self.pool_max_age,
+            max_uses: self.pool_max_uses,
         };
         let provider = PoolProvider::start(engines, config, shape).await?;
         tracing::info!(
@@ -216,4 +226,19 @@ impl SandboxSettings {
         );
         Ok(Arc::new(provider))
     }
+}
+
+/// `secs` as a duration, when given: a positive number of seconds, else an
+/// error naming `setting`.
+fn positive_secs(
+    setting: &'static str,
+    secs: Option<f64>,
+) -> Result<Option<Duration>, SettingsError> {
+    secs.map(|secs| {
+        Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| invalid(setting, "must be a positive number of seconds"))
+    })
+    .transpose()
 }

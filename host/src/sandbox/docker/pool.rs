@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, RwLock};
 use tokio::task::JoinHandle;
@@ -94,6 +94,15 @@ pub struct PoolConfig {
     /// How long a trajectory waits for a free slot before its sandbox
     /// fails (an infrastructure error, not a hang).
     pub slot_timeout: Duration,
+    /// A container whose slots have all been free this long is removed,
+    /// down to `min_containers` (`None`: the pool never shrinks).
+    pub idle_timeout: Option<Duration>,
+    /// A container this old takes no new trajectories and is replaced once
+    /// its slots are free.
+    pub max_age: Option<Duration>,
+    /// A container that has served this many trajectories is replaced
+    /// likewise.
+    pub max_uses: Option<u64>,
 }
 
 impl Default for PoolConfig {
@@ -103,6 +112,9 @@ impl Default for PoolConfig {
             min_containers: 1,
             max_containers: 4,
             slot_timeout: defaults::SLOT_TIMEOUT,
+            idle_timeout: Some(defaults::POOL_IDLE_TIMEOUT),
+            max_age: None,
+            max_uses: None,
         }
     }
 }
@@ -309,6 +321,26 @@ struct State {
 struct Member {
     container: Arc<PoolContainer>,
     free: Vec<usize>,
+    started: Instant,
+    /// Trajectories it has served.
+    uses: u64,
+    /// Since when all its slots have been free (`None`: some are leased).
+    idle_since: Option<Instant>,
+    /// Past its age or use limit: no new leases; removed once all free.
+    retiring: bool,
+}
+
+impl Member {
+    fn new(container: Arc<PoolContainer>, slots: usize) -> Self {
+        Self {
+            container,
+            free: (0..slots).rev().collect(),
+            started: Instant::now(),
+            uses: 0,
+            idle_since: Some(Instant::now()),
+            retiring: false,
+        }
+    }
 }
 
 struct PoolContainer {
@@ -332,13 +364,22 @@ impl Pool {
                 if self.shared.closing.load(Ordering::SeqCst) {
                     return Err(SandboxError::Other("the run is shutting down".into()));
                 }
+                let shape = &self.shared.shape;
+                for member in &mut state.members {
+                    member.retiring |= shape
+                        .max_age
+                        .is_some_and(|age| member.started.elapsed() >= age);
+                }
                 let best = state
                     .members
                     .iter_mut()
-                    .filter(|m| !m.free.is_empty() && !m.container.is_dead())
+                    .filter(|m| !m.free.is_empty() && !m.container.is_dead() && !m.retiring)
                     .max_by_key(|m| m.free.len());
                 if let Some(member) = best {
                     let slot = member.free.pop().expect("a free slot");
+                    member.uses += 1;
+                    member.idle_since = None;
+                    member.retiring |= shape.max_uses.is_some_and(|most| member.uses >= most);
                     let container = member.container.clone();
                     drop(state);
                     return Ok(self.lease(container, slot));
@@ -396,10 +437,10 @@ impl Pool {
             let mut state = pool.state.locked();
             state.starting -= 1;
             match started {
-                Ok(container) => state.members.push(Member {
+                Ok(container) => state.members.push(Member::new(
                     container,
-                    free: (0..pool.shared.shape.slots_per_container).rev().collect(),
-                }),
+                    pool.shared.shape.slots_per_container,
+                )),
                 Err(e) => {
                     if !pool.shared.closing.load(Ordering::SeqCst) {
                         tracing::warn!("docker-pool: cannot start a container: {e}");
@@ -415,10 +456,10 @@ impl Pool {
 
     /// Adds a container started during warm-up.
     fn add(&self, container: Arc<PoolContainer>) {
-        self.state.locked().members.push(Member {
+        self.state.locked().members.push(Member::new(
             container,
-            free: (0..self.shared.shape.slots_per_container).rev().collect(),
-        });
+            self.shared.shape.slots_per_container,
+        ));
         self.changed.notify_waiters();
     }
 
@@ -532,6 +573,62 @@ impl Pool {
                 self.lost(&c, &why);
             }
         }
+        self.sweep();
+    }
+
+    /// Removes the containers the pool no longer needs: every retiring one
+    /// whose slots are all free, and, down to the minimum, those idle past
+    /// the idle timeout (the longest idle first); then starts replacements
+    /// if that leaves the pool below its minimum.
+    fn sweep(self: &Arc<Self>) {
+        if self.shared.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        let shape = &self.shared.shape;
+        let mut state = self.state.locked();
+        let all_free = |m: &Member| m.free.len() == shape.slots_per_container;
+        let mut removed: Vec<(Arc<PoolContainer>, &'static str)> = Vec::new();
+        state.members.retain(|m| {
+            let done = m.retiring && all_free(m);
+            if done {
+                removed.push((m.container.clone(), "retired: past its age or use limit"));
+            }
+            !done
+        });
+        if let Some(limit) = shape.idle_timeout {
+            let mut idle: Vec<(Instant, Arc<PoolContainer>)> = state
+                .members
+                .iter()
+                .filter_map(|m| Some((m.idle_since?, m.container.clone())))
+                .filter(|(since, _)| since.elapsed() >= limit)
+                .collect();
+            idle.sort_by_key(|(since, _)| *since);
+            let spare = state.members.len().saturating_sub(shape.min_containers);
+            for (_, container) in idle.into_iter().take(spare) {
+                state
+                    .members
+                    .retain(|m| !Arc::ptr_eq(&m.container, &container));
+                removed.push((container, "idle"));
+            }
+        }
+        // Only what this sweep removed is replaced: at start-up the pool is
+        // below its minimum while the warm-up fills it.
+        while !removed.is_empty() && state.members.len() + state.starting < shape.min_containers {
+            state.starting += 1;
+            self.spawn_grow();
+        }
+        drop(state);
+        for (container, why) in removed {
+            container.dead.store(true, Ordering::SeqCst);
+            tracing::info!(
+                "docker-pool: container {} on {} removed ({why})",
+                short(&container.id),
+                container.placement.engine().url()
+            );
+            tokio::spawn(async move {
+                container::remove(container.placement.engine(), &container.id).await;
+            });
+        }
     }
 
     /// Resets a slot and frees it; a slot that cannot be reset takes its
@@ -552,14 +649,23 @@ impl Pool {
         match reset {
             Ok((0, output)) if output.lines().last() == Some("ok") => {
                 let mut state = self.state.locked();
+                let slots = self.shared.shape.slots_per_container;
+                let mut retired = false;
                 if let Some(member) = state
                     .members
                     .iter_mut()
                     .find(|m| Arc::ptr_eq(&m.container, &container))
                 {
                     member.free.push(slot);
+                    if member.free.len() == slots {
+                        member.idle_since = Some(Instant::now());
+                        retired = member.retiring;
+                    }
                 }
                 drop(state);
+                if retired {
+                    self.sweep();
+                }
                 self.changed.notify_waiters();
             }
             Ok((_, output)) => self.lost(
