@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::grading::Grading;
 use crate::settings::RecordedSettings;
 use crate::task::Task;
+use crate::training::{TokenRecord, TrainingNote};
 
 /// Schema tag of every canonical record; moves when the record's JSON changes.
 pub const SCHEMA: &str = "plinth-trajectory/0.1";
@@ -145,6 +146,10 @@ pub struct Message {
     pub cost: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupt: Option<String>,
+    /// On an assistant message with `--capture-tokens`: what its call
+    /// sampled, as the server returned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenRecord>,
 }
 
 impl Message {
@@ -160,6 +165,7 @@ impl Message {
             timestamp: now_secs(),
             cost: None,
             interrupt: None,
+            tokens: None,
         }
     }
 }
@@ -232,6 +238,9 @@ pub struct Trajectory {
     pub grading: Option<Grading>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Group>,
+    /// With `--capture-tokens`: how the calls' ids assemble for training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainingNote>,
     /// The run's settings, one value shared by all its records (absent in
     /// records written before plinth recorded them).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "shared")]
@@ -284,6 +293,8 @@ pub(crate) struct Progress<'a> {
     pub grading: Option<Cow<'a, Grading>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Cow<'a, Group>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<Cow<'a, TrainingNote>>,
 }
 
 /// A progress line that does not continue the record it follows.
@@ -423,6 +434,7 @@ impl Trajectory {
             score: None,
             grading: None,
             group: None,
+            training: None,
             settings: None,
         }
     }
@@ -450,6 +462,7 @@ impl Trajectory {
             score: Cow::Borrowed(&self.score),
             grading: self.grading.as_ref().map(Cow::Borrowed),
             group: self.group.as_ref().map(Cow::Borrowed),
+            training: self.training.as_ref().map(Cow::Borrowed),
         }
     }
 
@@ -473,6 +486,7 @@ impl Trajectory {
         self.score = progress.score.into_owned();
         self.grading = progress.grading.map(Cow::into_owned);
         self.group = progress.group.map(Cow::into_owned);
+        self.training = progress.training.map(Cow::into_owned);
         Ok(())
     }
 }

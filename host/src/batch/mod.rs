@@ -20,6 +20,7 @@ pub use summary::Summary;
 
 use crate::agent::{Agent, Checkpoint};
 use crate::rollout::{Rollout, Rollouts};
+use crate::scored::{self, ScoredFile};
 use crate::settings::RecordedSettings;
 use crate::stats::Tally;
 use crate::store::{Journal, Record, StoreError, TrajectoryStore};
@@ -43,6 +44,9 @@ pub struct BatchConfig {
     pub group_size: u32,
     /// Show a progress bar (on a terminal) instead of a line per task.
     pub progress_bar: bool,
+    /// With `--capture-tokens`: where each finished group (or lone
+    /// trajectory) goes as a scored group with its token rows.
+    pub scored: Option<ScoredFile>,
 }
 
 /// Runs one task from sandbox to scored trajectory, checkpointing as it goes.
@@ -86,6 +90,27 @@ async fn run_task(task: &Task, ctx: &RunContext, checkpoint_dir: PathBuf) -> Tra
     trajectory
 }
 
+/// Writes a finished group's scored group, or says why it has none.
+fn write_scored(file: &mut ScoredFile, group: &[(u32, &Trajectory)], summary: &mut Summary) {
+    let id = group.first().map_or("", |(_, t)| t.id.as_str());
+    match scored::scored_group(group) {
+        Ok(scored) => match file.append(&scored) {
+            Ok(()) => summary.scored_groups += 1,
+            Err(e) => {
+                tracing::error!(
+                    "{id}: cannot write its scored group to {}: {e}",
+                    file.path().display()
+                );
+                summary.unscored_groups += 1;
+            }
+        },
+        Err(why) => {
+            tracing::warn!("{id}: no scored group: {why}");
+            summary.unscored_groups += 1;
+        }
+    }
+}
+
 /// Runs `tasks` (bad lines already reported by the caller) and stores one
 /// record per task (or group) as each finishes.
 pub async fn run_batch(
@@ -102,6 +127,7 @@ pub async fn run_batch(
         ..Summary::default()
     };
     let group_size = config.group_size.max(1);
+    let mut scored_file = config.scored;
     let mut pending = Vec::new();
     for task in tasks {
         for rollout in 0..group_size {
@@ -189,11 +215,18 @@ pub async fn run_batch(
         tally.add(&trajectory);
         progress.finished(&trajectory);
         if group_size == 1 {
+            if let Some(file) = scored_file.as_mut() {
+                write_scored(file, &[(task.rollout, &trajectory)], &mut summary);
+            }
             continue;
         }
         let Some(group) = groups.finish(&task, trajectory) else {
             continue;
         };
+        if let Some(file) = scored_file.as_mut() {
+            let members: Vec<(u32, &Trajectory)> = group.iter().map(|(r, t)| (*r, t)).collect();
+            write_scored(file, &members, &mut summary);
+        }
         let (rollouts, group): (Vec<u32>, Vec<Trajectory>) = group.into_iter().unzip();
         // One errored rollout runs the whole group again on resume: its
         // statistics are over all of them.

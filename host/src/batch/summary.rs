@@ -21,10 +21,20 @@ pub struct Summary {
     /// Records that could not be formatted or stored (their canonical
     /// checkpoint is kept).
     pub unsaved: usize,
+    /// With `--capture-tokens`: groups written as scored groups, and groups
+    /// that had none (no valid rollout, or a rollout without token ids).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub scored_groups: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unscored_groups: usize,
     /// The signal that stopped the batch early; trajectories still running
     /// then were dropped (their checkpoints stay, for `--resume`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {

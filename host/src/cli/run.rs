@@ -16,11 +16,12 @@ use plinth::catalog;
 use plinth::model::{ChatModel, ModelClient, ReplayModel};
 use plinth::plugin::{PluginKind, PluginRuntime};
 use plinth::rollout::Rollouts;
+use plinth::scored::ScoredFile;
 use plinth::scoring::Scorers;
 use plinth::settings::{
     ModelChoice, OutputTarget, RecordedSettings, RunOptions, RunSettings, TaskSource,
 };
-use plinth::store::{Layout, TrajectoryStore, save_json};
+use plinth::store::{Layout, Resume, TrajectoryStore, save_json};
 use plinth::task::Task;
 use plinth::workspace::RepoCache;
 
@@ -109,6 +110,19 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
         settings: Arc::new(recorded),
     });
     let canonical = matches!(format, OutputFormat::Canonical);
+    let scored = if settings.agent.capture_tokens {
+        let path = layout.beside("scored.jsonl");
+        let fresh = matches!(settings.resume, Resume::Fresh);
+        let file = ScoredFile::open(&path, fresh)
+            .with_context(|| format!("opening {}", path.display()))?;
+        eprintln!(
+            "  scored groups (token rows for trainers): {}",
+            path.display()
+        );
+        Some(file)
+    } else {
+        None
+    };
     let summary = run_batch(
         tasks,
         bad_lines,
@@ -121,6 +135,7 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
             group_size: settings.group_size,
             progress_bar: std::io::stderr().is_terminal()
                 && matches!(settings.tasks, TaskSource::File(_)),
+            scored,
         },
     )
     .await?;

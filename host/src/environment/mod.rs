@@ -75,6 +75,8 @@ struct Manifest {
     grading: GradingSection,
     #[serde(default)]
     plugin_limits: PluginLimitsSection,
+    #[serde(default)]
+    rollouts: RolloutsSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -175,6 +177,15 @@ struct PluginLimitsSection {
     cpu: Option<f64>,
     timeout: Option<f64>,
     output_bytes: Option<usize>,
+}
+
+/// How rollouts are sampled and kept for training (`--capture-tokens`,
+/// `--extra-body`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloutsSection {
+    capture_tokens: Option<bool>,
+    extra_body: Option<toml::Table>,
 }
 
 /// Who a run's environment was, in its records.
@@ -334,6 +345,8 @@ impl Bundle {
                 setup: sandbox.setup.clone(),
                 ..SandboxOptions::default()
             },
+            capture_tokens: m.rollouts.capture_tokens,
+            extra_body: json(&m.rollouts.extra_body).map(|v| v.to_string()),
             max_iterations: m.agent.max_iterations,
             cost_limit: m.agent.cost_limit,
             time_limit: m.agent.time_limit,

@@ -24,7 +24,9 @@ pub use sandbox::{SandboxKind, SandboxSettings};
 use crate::agent::{AgentConfig, OnTextReply, Prompts};
 use crate::environment::{Bundle, ManifestError, RecordedEnvironment};
 use crate::grading::GradingSettings;
-use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
+use crate::model::{
+    ModelConfig, PriceError, PriceTable, RESERVED_REQUEST_FIELDS, resolve_endpoint,
+};
 use crate::plugin::RuntimeConfig;
 use crate::store::Resume;
 
@@ -231,6 +233,8 @@ impl RunSettings {
                 if let Some(path) = &options.price_table {
                     config.price = PriceTable::load(path)?.price(&model_name);
                 }
+                config.capture_tokens = options.capture_tokens.unwrap_or(false);
+                config.extra_body = extra_body(options.extra_body.as_deref())?;
                 ModelChoice::Api(config)
             }
         };
@@ -276,6 +280,7 @@ impl RunSettings {
             },
             text_actions: options.text_actions.unwrap_or(false),
             command_timeout: sandbox.command_timeout,
+            capture_tokens: options.capture_tokens.unwrap_or(false),
         };
         Ok(Self {
             tasks,
@@ -359,6 +364,23 @@ pub fn json_object(setting: &'static str, text: Option<&str>) -> Result<Value, S
         Ok(value @ Value::Object(_)) => Ok(value),
         Ok(_) => Err(invalid(setting, "must be a JSON object")),
         Err(e) => Err(invalid(setting, format!("not valid JSON: {e}"))),
+    }
+}
+
+/// `--extra-body`: a JSON object that leaves the fields plinth sets alone.
+fn extra_body(text: Option<&str>) -> Result<Map<String, Value>, SettingsError> {
+    let Value::Object(body) = json_object("--extra-body", text)? else {
+        return Err(invalid("--extra-body", "must be a JSON object"));
+    };
+    match RESERVED_REQUEST_FIELDS
+        .iter()
+        .find(|k| body.contains_key(**k))
+    {
+        Some(key) => Err(invalid(
+            "--extra-body",
+            format!("may not set `{key}`: plinth sets it for every request"),
+        )),
+        None => Ok(body),
     }
 }
 

@@ -202,6 +202,15 @@ pub struct RunOptions {
     /// Prices per million input/output tokens by model (TOML or JSON).
     #[arg(long, alias = "price_table")]
     pub price_table: Option<PathBuf>,
+    /// Record the token ids and logprobs the server sampled for every call
+    /// (asks for vLLM's `return_token_ids` and `logprobs`) and assemble them
+    /// into training sequences with masks.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "capture_tokens")]
+    pub capture_tokens: Option<bool>,
+    /// Extra fields for every chat request (JSON object), sent as given
+    /// (e.g. '{"top_k": 20}'); they win over --capture-tokens' fields.
+    #[arg(long, alias = "extra_body")]
+    pub extra_body: Option<String>,
 
     #[command(flatten)]
     #[serde(flatten)]
@@ -348,7 +357,8 @@ impl RunOptions {
     pub fn over(self, lower: Self) -> Self {
         layered!(RunOptions, self, lower;
             config, environment, task, prompts_file, output_file, output_dir, format, format_options, model,
-            base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table, sandbox,
+            base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table,
+            capture_tokens, extra_body, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
             text_actions, max_format_errors, system_template, instance_template, format_error_template, scoring,
             plugin_limits, group_size, concurrency, resume, resume_keep_errors)

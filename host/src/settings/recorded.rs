@@ -70,6 +70,11 @@ pub struct RecordedModel {
     pub retry_delay_secs: Option<f64>,
     /// US dollars per million input/output tokens, when a price was known.
     pub price_per_million: Option<(f64, f64)>,
+    /// Token ids and logprobs were asked for and recorded (`--capture-tokens`).
+    pub capture_tokens: bool,
+    /// `--extra-body`, secret-looking values redacted; omitted when empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_body: Option<Value>,
 }
 
 /// When a task stops (0: no limit).
@@ -180,6 +185,9 @@ impl RecordedSettings {
                 price_per_million: config
                     .price
                     .map(|p| (p.input_per_million, p.output_per_million)),
+                capture_tokens: config.capture_tokens,
+                extra_body: (!config.extra_body.is_empty())
+                    .then(|| redact_secrets(&Value::Object(config.extra_body.clone()))),
             },
             ModelChoice::Replay(path) => RecordedModel {
                 name: format!("replay:{}", path.display()),

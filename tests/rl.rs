@@ -1,0 +1,241 @@
+//! End-to-end tests of RL-ready rollouts (README "RL-ready rollouts"): the
+//! real binary against the mock chat server, whose toy tokenizer and chat
+//! template (`plinth_mock_llm::tokens`) return vLLM-shaped ids and logprobs,
+//! with real sandboxes (and atroposlib's real API server where it is used).
+
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
+mod support;
+
+use plinth_mock_llm::tokens::{self, IM_END, IM_START, THINK, TOOL_CALL};
+use plinth_mock_llm::{Attempt, MockConfig, Script};
+use serde_json::{Value, json};
+use support::mock::{Ctx, run_cmd, status};
+use support::run::read_jsonl;
+
+const MASKED: i64 = -100;
+
+fn ids(value: &Value) -> Vec<u32> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| u32::try_from(v.as_u64().unwrap()).unwrap())
+        .collect()
+}
+
+fn masks(value: &Value) -> Vec<i64> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect()
+}
+
+/// The scored groups a run wrote beside its output.
+fn scored(ctx: &Ctx) -> Vec<Value> {
+    read_jsonl(&ctx.output().with_extension("scored.jsonl"))
+}
+
+/// The ids a row learns from (mask = id), and the ids it does not.
+fn split(tokens: &[u32], masks: &[i64]) -> (Vec<u32>, Vec<u32>) {
+    assert_eq!(tokens.len(), masks.len(), "a mask per token");
+    let mut trained = Vec::new();
+    let mut ignored = Vec::new();
+    for (id, mask) in tokens.iter().zip(masks) {
+        if *mask == MASKED {
+            ignored.push(*id);
+        } else {
+            assert_eq!(*mask, i64::from(*id), "a learned position's mask is its id");
+            trained.push(*id);
+        }
+    }
+    (trained, ignored)
+}
+
+fn assistants(record: &Value) -> Vec<&Value> {
+    record["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "assistant")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_consistent_run_is_one_sequence_masked_on_exactly_the_sampled_spans() {
+    let (a, b) = (
+        json!({"command": "echo alpha"}).to_string(),
+        json!({"command": "echo beta"}).to_string(),
+    );
+    // A turn with two calls, then a final answer.
+    let ctx = Ctx::with_steps(vec![
+        vec![Attempt::tool_calls(&[("terminal", &a), ("terminal", &b)])],
+        vec![Attempt::text("all done")],
+    ])
+    .await;
+    let record = ctx.run_task(&["--capture-tokens"]).await;
+    assert_eq!(status(&record), "Finished");
+
+    for request in ctx.requests() {
+        let body = request.json();
+        assert_eq!(body["return_token_ids"], true, "{body}");
+        assert_eq!(body["logprobs"], true, "{body}");
+    }
+    let calls = assistants(&record);
+    let first = &calls[0]["tokens"];
+    let second = &calls[1]["tokens"];
+    assert_eq!(first["finish_reason"], "tool_calls");
+    assert_eq!(second["finish_reason"], "stop");
+    // The second prompt is stored as a reference to the first call's whole
+    // sequence plus what came after it (the two tool outputs).
+    let first_len = ids(&first["prompt_ids"]).len() + ids(&first["completion_ids"]).len();
+    assert_eq!(
+        second["prompt_shared"].as_u64().unwrap() as usize,
+        first_len
+    );
+    let suffix = tokens::decode(ids(&second["prompt_ids"]));
+    assert!(
+        suffix.contains("alpha") && suffix.contains("beta"),
+        "{suffix}"
+    );
+    assert_eq!(
+        record["training"]["assembly"], "sequence",
+        "{}",
+        record["training"]
+    );
+
+    let groups = scored(&ctx);
+    assert_eq!(groups.len(), 1);
+    let group = &groups[0];
+    assert_eq!(group["tokens"].as_array().unwrap().len(), 1);
+    let row = ids(&group["tokens"][0]);
+    let (trained, ignored) = split(&row, &masks(&group["masks"][0]));
+    // Learned: exactly both replies as sampled, markers included.
+    let mut expected = ids(&first["completion_ids"]);
+    expected.extend(ids(&second["completion_ids"]));
+    assert_eq!(trained, expected);
+    assert_eq!(
+        tokens::decode(trained.iter().copied()),
+        format!("terminal{a}terminal{b}all done")
+    );
+    assert_eq!(trained.iter().filter(|id| **id == TOOL_CALL).count(), 2);
+    assert_eq!(trained.iter().filter(|id| **id == IM_END).count(), 2);
+    assert!(
+        !trained.contains(&IM_START),
+        "no template turn starts are learned"
+    );
+    // Not learned: the system prompt, the task and the tool outputs.
+    let ignored = tokens::decode(ignored);
+    for text in ["Please do the task.", "alpha\\n", "beta\\n"] {
+        assert!(ignored.contains(text), "{text} in {ignored}");
+    }
+    // Logprobs line up with the tokens: sampled ones where learned, 1.0 elsewhere.
+    let logprobs = group["inference_logprobs"][0].as_array().unwrap();
+    assert_eq!(logprobs.len(), row.len());
+    for ((id, mask), logprob) in row.iter().zip(masks(&group["masks"][0])).zip(logprobs) {
+        let expected = if mask == MASKED {
+            1.0
+        } else {
+            tokens::logprob(*id)
+        };
+        assert_eq!(logprob.as_f64().unwrap(), expected);
+    }
+    assert_eq!(group["scores"], json!([0.0]));
+}
+
+#[tokio::test]
+async fn dropped_reasoning_breaks_the_prefix_and_falls_back_to_one_sample_per_call() {
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd("echo one").reasoning("let me look first")],
+        vec![Attempt::text("finished").reasoning("that was it")],
+    ])
+    .await;
+    let record = ctx.run_task(&["--capture-tokens"]).await;
+    let training = &record["training"];
+    assert_eq!(training["assembly"], "per_turn", "{training}");
+    let reason = training["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("call 2's prompt does not start with call 1's"),
+        "{reason}"
+    );
+
+    let group = &scored(&ctx)[0];
+    assert_eq!(
+        group["tokens"].as_array().unwrap().len(),
+        2,
+        "one row per call"
+    );
+    let (first, _) = split(&ids(&group["tokens"][0]), &masks(&group["masks"][0]));
+    let (second, _) = split(&ids(&group["tokens"][1]), &masks(&group["masks"][1]));
+    // Reasoning tokens are sampled tokens: they are learned, in their call.
+    assert_eq!(first[0], THINK);
+    assert!(tokens::decode(first).starts_with("let me look first"));
+    assert_eq!(tokens::decode(second), "that was itfinished");
+    // The second row's prompt is the server's, not a rebuild: it lacks the
+    // first call's reasoning, as the template rendered it.
+    let prompt = tokens::decode(ids(&group["tokens"][1]));
+    assert!(!prompt.contains("let me look first"), "{prompt}");
+    assert_eq!(group["scores"], json!([0.0, 0.0]));
+}
+
+#[tokio::test]
+async fn a_server_without_ids_is_recorded_as_such() {
+    let ctx = Ctx::with_config(MockConfig {
+        token_ids: false,
+        ..MockConfig::scripted(
+            Script::new()
+                .task("t", vec![vec![Attempt::text("hi")]])
+                .default_task("t"),
+        )
+    })
+    .await;
+    let outcome = ctx
+        .run(&["--task", "Please do the task.", "--capture-tokens"])
+        .await;
+    outcome.assert_success();
+    let record = &read_jsonl(&ctx.output())[0];
+    assert!(assistants(record)[0].get("tokens").is_none());
+    assert_eq!(
+        record["training"],
+        json!({"assembly": "unavailable", "reason": "call 1: the server returned no token ids"})
+    );
+    assert!(
+        scored(&ctx).is_empty(),
+        "nothing re-tokenized in their place"
+    );
+    assert_eq!(outcome.summary()["unscored_groups"], 1);
+}
+
+#[tokio::test]
+async fn extra_body_fields_pass_through_and_win() {
+    let ctx = Ctx::with_steps(vec![vec![Attempt::text("hi")]]).await;
+    ctx.run_task(&[
+        "--capture-tokens",
+        "--extra-body",
+        r#"{"top_k": 20, "logprobs": false, "chat_template_kwargs": {"enable_thinking": false}}"#,
+    ])
+    .await;
+    let body = ctx.requests()[0].json();
+    assert_eq!(body["top_k"], 20);
+    assert_eq!(body["logprobs"], false, "the user's value wins");
+    assert_eq!(body["return_token_ids"], true);
+    assert_eq!(body["chat_template_kwargs"]["enable_thinking"], false);
+    let record = &read_jsonl(&ctx.output())[0];
+    assert_eq!(record["settings"]["model"]["capture_tokens"], true);
+    assert_eq!(record["settings"]["model"]["extra_body"]["top_k"], 20);
+    // Without logprobs the rows still train, without inference_logprobs.
+    let group = &scored(&ctx)[0];
+    assert!(group.get("inference_logprobs").is_none(), "{group}");
+
+    let refused = ctx
+        .run(&["--task", "x", "--extra-body", r#"{"messages": []}"#])
+        .await;
+    assert_ne!(refused.code, Some(0));
+    assert!(
+        refused.stderr.contains("`messages`"),
+        "{}",
+        refused.describe()
+    );
+}
