@@ -239,3 +239,133 @@ async fn extra_body_fields_pass_through_and_win() {
         refused.describe()
     );
 }
+
+/// A `--setup` command that fails on the listed calls (1-based, counted in
+/// `counter` across every sandbox of the run) and succeeds on the others.
+fn setup_failing_on(counter: &std::path::Path, calls: &[u32]) -> String {
+    let counter = counter.display();
+    let cases: Vec<String> = calls.iter().map(u32::to_string).collect();
+    format!(
+        "n=$(( $(cat {counter} 2>/dev/null || echo 0) + 1 )); echo $n > {counter}; \
+         case $n in {}) echo broken sandbox >&2; exit 1;; esac",
+        cases.join("|")
+    )
+}
+
+#[tokio::test]
+async fn an_infrastructure_failure_is_retried_then_excluded_from_its_group() {
+    let ctx = Ctx::with_steps(vec![vec![Attempt::text("done")]]).await;
+    // One at a time, so the setup calls come in order: rollout 0 fails once
+    // and is retried; rollout 1 fails twice (its retry too) and is excluded;
+    // rollout 2 is fine.
+    let setup = setup_failing_on(&ctx.path("setup-calls"), &[1, 3, 4]);
+    let outcome = ctx
+        .run(&[
+            "--task",
+            "Please do the task.",
+            "--group-size",
+            "3",
+            "--concurrency",
+            "1",
+            "--retry-infra",
+            "1",
+            "--setup",
+            &setup,
+            "--capture-tokens",
+        ])
+        .await;
+    let records = read_jsonl(&ctx.output());
+    assert_eq!(records.len(), 3, "{}", outcome.describe());
+    let by_rollout = |n: u64| {
+        records
+            .iter()
+            .find(|r| r["group"]["rollout"] == n)
+            .unwrap_or_else(|| panic!("rollout {n}"))
+    };
+    let (retried, failed, fine) = (by_rollout(0), by_rollout(1), by_rollout(2));
+    assert_eq!(status(retried), "Finished");
+    assert_eq!(retried["infra_retries"], 1);
+    assert_eq!(status(failed), "InfrastructureError");
+    assert_eq!(failed["infra_retries"], 1);
+    assert!(
+        failed["error"].as_str().unwrap().contains("setup"),
+        "{}",
+        failed["error"]
+    );
+    assert!(fine.get("infra_retries").is_none(), "no retries: no key");
+    assert_eq!(failed["group"]["excluded"], true);
+    assert!(retried["group"].get("excluded").is_none());
+    for record in &records {
+        assert_eq!(
+            record["group"]["valid"], 2,
+            "statistics over the two valid rollouts"
+        );
+    }
+    // The scored group holds the valid rollouts only: no 0 for the broken one.
+    let group = &scored(&ctx)[0];
+    assert_eq!(group["scores"], json!([0.0, 0.0]));
+    assert_eq!(group["group_overrides"]["plinth_rollouts"], json!([0, 2]));
+    // The run reports the error (its record is re-run on --resume).
+    assert_eq!(outcome.code, Some(2), "{}", outcome.describe());
+}
+
+#[tokio::test]
+async fn a_group_with_too_few_valid_rollouts_or_no_signal_is_dropped_from_group_outputs() {
+    let ctx = Ctx::with_steps(vec![vec![Attempt::text("done")]]).await;
+    let tasks = ctx.tasks(&[
+        json!({"id": "broken", "prompt": "one"}),
+        json!({"id": "fine", "prompt": "two"}),
+    ]);
+    let tasks = tasks.to_str().unwrap();
+    // One at a time: both rollouts of `broken` (setup calls 1 and 2) fail.
+    let run = |counter: &str, extra: &[&str]| {
+        let setup = setup_failing_on(&ctx.path(counter), &[1, 2]);
+        let mut args: Vec<String> = [
+            "--prompts-file",
+            tasks,
+            "--group-size",
+            "2",
+            "--concurrency",
+            "1",
+            "--retry-infra",
+            "0",
+            "--format",
+            "atropos",
+            "--setup",
+            &setup,
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        args.extend(extra.iter().map(ToString::to_string));
+        args
+    };
+    let args = run(
+        "calls-1",
+        &["--min-valid-rollouts", "1", "--capture-tokens"],
+    );
+    let outcome = ctx
+        .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    // `broken` has no valid rollout: no atropos record, no scored group.
+    let groups = read_jsonl(&ctx.output());
+    assert_eq!(groups.len(), 1, "{}", outcome.describe());
+    assert_eq!(groups[0]["id"], "fine");
+    assert_eq!(scored(&ctx).len(), 1);
+    let summary = outcome.summary();
+    assert_eq!(summary["dropped_too_few_valid"], 1, "{summary}");
+
+    // Every reward is 0 (no scorer): no signal, dropped too when asked.
+    let args = run("calls-2", &["--drop-all-equal"]);
+    let outcome = ctx
+        .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    assert!(
+        read_jsonl(&ctx.output()).is_empty(),
+        "{}",
+        outcome.describe()
+    );
+    let summary = outcome.summary();
+    assert_eq!(summary["dropped_too_few_valid"], 1, "{summary}");
+    assert_eq!(summary["dropped_all_equal"], 1, "{summary}");
+}

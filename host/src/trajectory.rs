@@ -202,6 +202,14 @@ pub struct Group {
     pub mean: f64,
     pub std: f64,
     pub all_equal: bool,
+    /// Rollouts the statistics are over: those that did not end in an error
+    /// (absent when that is all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid: Option<u32>,
+    /// This rollout ended in an error and is left out of the statistics
+    /// (never counted as a reward of 0).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub excluded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -233,6 +241,10 @@ pub struct Trajectory {
     pub patch: Option<String>,
     #[serde(default)]
     pub score: Option<Score>,
+    /// Times the rollout was run again in a fresh sandbox after an
+    /// infrastructure error (`--retry-infra`); this record is the last run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub infra_retries: u32,
     /// How the scorers saw the agent's work (absent: not graded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grading: Option<Grading>,
@@ -402,6 +414,10 @@ impl<R: BufRead> Iterator for Records<R> {
     }
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// Seconds since the Unix epoch, as message timestamps record them.
 pub(crate) fn now_secs() -> f64 {
     std::time::SystemTime::now()
@@ -432,6 +448,7 @@ impl Trajectory {
             plinth_version: env!("CARGO_PKG_VERSION").into(),
             patch: None,
             score: None,
+            infra_retries: 0,
             grading: None,
             group: None,
             training: None,

@@ -26,7 +26,7 @@ use crate::stats::Tally;
 use crate::store::{Journal, Record, StoreError, TrajectoryStore};
 use crate::task::Task;
 use crate::trajectory::{ExitStatus, Trajectory};
-use group::Groups;
+use group::{Dropped, GroupFilter, Groups};
 use summary::Progress;
 
 /// What every task of a run shares.
@@ -47,6 +47,42 @@ pub struct BatchConfig {
     /// With `--capture-tokens`: where each finished group (or lone
     /// trajectory) goes as a scored group with its token rows.
     pub scored: Option<ScoredFile>,
+    /// Runs again, in a fresh sandbox, of a rollout that ended in an
+    /// infrastructure error (`--retry-infra`).
+    pub retry_infra: u32,
+    /// Groups with fewer valid rollouts are left out of per-group outputs
+    /// (`--min-valid-rollouts`).
+    pub min_valid_rollouts: u32,
+    /// Groups whose valid rewards are all equal are too (`--drop-all-equal`).
+    pub drop_all_equal: bool,
+}
+
+/// Runs one task, and again in a fresh sandbox (up to `retries` times) while
+/// it ends in an infrastructure error: a broken sandbox says nothing of the
+/// model.
+async fn run_with_retries(
+    task: &Task,
+    ctx: &RunContext,
+    checkpoint_dir: PathBuf,
+    retries: u32,
+) -> Trajectory {
+    let mut trajectory = run_task(task, ctx, checkpoint_dir.clone()).await;
+    let mut retried = 0;
+    while trajectory.exit_status == ExitStatus::InfrastructureError && retried < retries {
+        retried += 1;
+        tracing::warn!(
+            "{} (rollout {}): {}; running it again in a fresh sandbox ({retried}/{retries})",
+            task.id,
+            task.rollout,
+            trajectory
+                .error
+                .as_deref()
+                .unwrap_or("infrastructure error"),
+        );
+        trajectory = run_task(task, ctx, checkpoint_dir.clone()).await;
+    }
+    trajectory.infra_retries = retried;
+    trajectory
 }
 
 /// Runs one task from sandbox to scored trajectory, checkpointing as it goes.
@@ -128,6 +164,10 @@ pub async fn run_batch(
     };
     let group_size = config.group_size.max(1);
     let mut scored_file = config.scored;
+    let filter = GroupFilter {
+        min_valid: config.min_valid_rollouts,
+        drop_all_equal: config.drop_all_equal,
+    };
     let mut pending = Vec::new();
     for task in tasks {
         for rollout in 0..group_size {
@@ -173,9 +213,9 @@ pub async fn run_batch(
                 tx.clone(),
                 checkpoint_dir.clone(),
             );
-            let (jsonl, grouped) = (config.jsonl, group_size > 1);
+            let (jsonl, grouped, retries) = (config.jsonl, group_size > 1, config.retry_infra);
             running.spawn(async move {
-                let trajectory = run_task(&task, &ctx, dir).await;
+                let trajectory = run_with_retries(&task, &ctx, dir, retries).await;
                 drop(permit);
                 // Without groups a record is formatted and stored right away,
                 // by the task that ran it; groups wait for all their rollouts.
@@ -223,15 +263,30 @@ pub async fn run_batch(
         let Some(group) = groups.finish(&task, trajectory) else {
             continue;
         };
-        if let Some(file) = scored_file.as_mut() {
-            let members: Vec<(u32, &Trajectory)> = group.iter().map(|(r, t)| (*r, t)).collect();
-            write_scored(file, &members, &mut summary);
+        let dropped = filter.verdict(&group);
+        match dropped {
+            Some(Dropped::TooFewValid) => summary.dropped_too_few_valid += 1,
+            Some(Dropped::AllEqual) => summary.dropped_all_equal += 1,
+            None => {
+                if let Some(file) = scored_file.as_mut() {
+                    let members: Vec<(u32, &Trajectory)> =
+                        group.iter().map(|(r, t)| (*r, t)).collect();
+                    write_scored(file, &members, &mut summary);
+                }
+            }
         }
         let (rollouts, group): (Vec<u32>, Vec<Trajectory>) = group.into_iter().unzip();
         // One errored rollout runs the whole group again on resume: its
         // statistics are over all of them.
         let error = group.iter().any(|t| t.exit_status.is_error());
-        let stored = match format.format_group(&group, config.jsonl).await {
+        // A dropped group's per-group record is left out, but its rollouts
+        // are stored as done (a per-rollout format still writes them).
+        let texts = if dropped.is_some() && format.per_group() {
+            Ok(Vec::new())
+        } else {
+            format.format_group(&group, config.jsonl).await
+        };
+        let stored = match texts {
             Ok(texts) => tx
                 .send(Record {
                     index: task.index,

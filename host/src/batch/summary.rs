@@ -27,6 +27,12 @@ pub struct Summary {
     pub scored_groups: usize,
     #[serde(skip_serializing_if = "is_zero")]
     pub unscored_groups: usize,
+    /// Groups left out of per-group outputs: fewer valid rollouts than
+    /// `--min-valid-rollouts`, or all rewards equal with `--drop-all-equal`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped_too_few_valid: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped_all_equal: usize,
     /// The signal that stopped the batch early; trajectories still running
     /// then were dropped (their checkpoints stay, for `--resume`).
     #[serde(skip_serializing_if = "Option::is_none")]

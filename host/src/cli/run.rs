@@ -136,6 +136,9 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
             progress_bar: std::io::stderr().is_terminal()
                 && matches!(settings.tasks, TaskSource::File(_)),
             scored,
+            retry_infra: settings.retry_infra,
+            min_valid_rollouts: settings.min_valid_rollouts,
+            drop_all_equal: settings.drop_all_equal,
         },
     )
     .await?;

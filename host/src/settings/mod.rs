@@ -180,6 +180,10 @@ pub struct RunSettings {
     /// The environment bundle the settings came from, if any.
     pub environment: Option<RecordedEnvironment>,
     pub group_size: u32,
+    /// `--retry-infra`, `--min-valid-rollouts`, `--drop-all-equal`.
+    pub retry_infra: u32,
+    pub min_valid_rollouts: u32,
+    pub drop_all_equal: bool,
     pub concurrency: usize,
     pub resume: Resume,
 }
@@ -307,6 +311,11 @@ impl RunSettings {
                 options.concurrency.unwrap_or(defaults::CONCURRENCY),
             )?,
             group_size: options.group_size.unwrap_or(defaults::GROUP_SIZE).max(1),
+            retry_infra: options.retry_infra.unwrap_or(defaults::RETRY_INFRA),
+            min_valid_rollouts: options
+                .min_valid_rollouts
+                .unwrap_or(defaults::MIN_VALID_ROLLOUTS),
+            drop_all_equal: options.drop_all_equal.unwrap_or(false),
             concurrency: options.concurrency.unwrap_or(defaults::CONCURRENCY).max(1),
             resume: match (
                 options.resume.unwrap_or(false),

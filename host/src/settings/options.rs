@@ -266,6 +266,20 @@ pub struct RunOptions {
     /// statistics, and per-group formats (atropos) write one record per group.
     #[arg(long, alias = "group_size")]
     pub group_size: Option<u32>,
+    /// Run a rollout that ended in an infrastructure error again, in a fresh
+    /// sandbox, up to this many times; one still failing is left out of its
+    /// group's statistics (never scored 0).
+    #[arg(long, alias = "retry_infra")]
+    pub retry_infra: Option<u32>,
+    /// A group with fewer rollouts that did not end in an error is left out
+    /// of per-group outputs (atropos records, scored groups); the summary
+    /// counts it.
+    #[arg(long, alias = "min_valid_rollouts")]
+    pub min_valid_rollouts: Option<u32>,
+    /// Leave groups whose valid rollouts all got the same reward out of
+    /// per-group outputs (no signal for relative-advantage training).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "drop_all_equal")]
+    pub drop_all_equal: Option<bool>,
 
     /// Trajectories in flight at once.
     #[arg(long, alias = "workers")]
@@ -361,7 +375,8 @@ impl RunOptions {
             capture_tokens, extra_body, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
             text_actions, max_format_errors, system_template, instance_template, format_error_template, scoring,
-            plugin_limits, group_size, concurrency, resume, resume_keep_errors)
+            plugin_limits, group_size, retry_infra, min_valid_rollouts, drop_all_equal, concurrency,
+            resume, resume_keep_errors)
     }
 
     /// The command line over the config file it names, if any, over the

@@ -48,10 +48,22 @@ pub struct RecordedSettings {
     /// Tool plugins offered: `terminal` (the built-in) and `--tool` as given.
     pub tools: Vec<String>,
     pub group_size: u32,
+    /// What became of failed rollouts and groups without signal: see
+    /// `--retry-infra`, `--min-valid-rollouts`, `--drop-all-equal`.
+    pub groups: RecordedGroups,
     /// The scorers of the latest `plinth rescore`, which gave the record its
     /// `score`; `scoring` stays what the run itself used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rescored_with: Option<RecordedScoring>,
+}
+
+/// How rollouts that failed, and groups without signal, were handled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecordedGroups {
+    pub retry_infra: u32,
+    pub min_valid_rollouts: u32,
+    pub drop_all_equal: bool,
 }
 
 /// The model and how it was asked.
@@ -238,6 +250,11 @@ impl RecordedSettings {
                 .chain(settings.tools.iter().map(|p| display(p)))
                 .collect(),
             group_size: settings.group_size,
+            groups: RecordedGroups {
+                retry_infra: settings.retry_infra,
+                min_valid_rollouts: settings.min_valid_rollouts,
+                drop_all_equal: settings.drop_all_equal,
+            },
             rescored_with: None,
         }
     }
