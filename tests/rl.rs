@@ -369,3 +369,202 @@ async fn a_group_with_too_few_valid_rollouts_or_no_signal_is_dropped_from_group_
     assert_eq!(summary["dropped_too_few_valid"], 1, "{summary}");
     assert_eq!(summary["dropped_all_equal"], 1, "{summary}");
 }
+
+/// atroposlib's `run-api` (PyPI `atroposlib`): $PLINTH_ATROPOS_RUN_API (what
+/// tests/run.sh installs), else on the PATH; `None` after a loud skip. With
+/// PLINTH_REQUIRE_ATROPOS=1 a missing one fails the test.
+fn run_api() -> Option<std::path::PathBuf> {
+    let found = match std::env::var_os("PLINTH_ATROPOS_RUN_API") {
+        Some(path) => Some(std::path::PathBuf::from(path)),
+        None => std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("run-api"))
+                .find(|path| path.is_file())
+        }),
+    };
+    if found.is_none() {
+        assert!(
+            std::env::var("PLINTH_REQUIRE_ATROPOS").as_deref() != Ok("1"),
+            "PLINTH_REQUIRE_ATROPOS=1 but atroposlib's run-api is not installed"
+        );
+        eprintln!(
+            "\n*** SKIPPED: atroposlib's run-api is not installed (tests/run.sh installs it; \
+             or set PLINTH_ATROPOS_RUN_API). PLINTH_REQUIRE_ATROPOS=1 turns this skip into a \
+             failure. ***\n"
+        );
+    }
+    found
+}
+
+/// The real API server on `port`, answering.
+async fn start_api(run_api: &std::path::Path, port: u16) -> tokio::process::Child {
+    let child = tokio::process::Command::new(run_api)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting run-api");
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    while http
+        .get(format!("http://127.0.0.1:{port}/"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(started.elapsed().as_secs() < 60, "run-api did not answer");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child
+}
+
+/// A trainer as atroposlib's example trainer talks to the server: it
+/// registers, then pulls `/batch`, registering again when the server forgot
+/// it (a restart).
+struct Trainer {
+    http: reqwest::Client,
+    url: String,
+    groups: Vec<Value>,
+}
+
+impl Trainer {
+    async fn register(&self) {
+        let body = json!({"wandb_group": "g", "wandb_project": "p", "batch_size": 2,
+            "max_token_len": 4096, "checkpoint_dir": "ckpt", "save_checkpoint_interval": 100,
+            "starting_step": 0, "num_steps": 1000});
+        let response = self
+            .http
+            .post(format!("{}/register", self.url))
+            .json(&body)
+            .send()
+            .await;
+        assert!(response.unwrap().status().is_success());
+    }
+
+    /// One pull; the groups of a batch are kept. False when the server is down.
+    async fn pull(&mut self) -> bool {
+        let Ok(response) = self.http.get(format!("{}/batch", self.url)).send().await else {
+            return false;
+        };
+        let Ok(body) = response.json::<Value>().await else {
+            return false;
+        };
+        if body["status"] == "error" {
+            self.register().await;
+        } else if let Some(batch) = body["batch"].as_array() {
+            self.groups.extend(batch.iter().cloned());
+        }
+        true
+    }
+
+    fn tasks(&self) -> std::collections::BTreeSet<String> {
+        self.groups
+            .iter()
+            .map(|g| {
+                g["group_overrides"]["plinth_task"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_live_atropos_environment_survives_the_api_server_restarting() {
+    let Some(run_api) = run_api() else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut api = start_api(&run_api, port).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let mut trainer = Trainer {
+        http: reqwest::Client::new(),
+        url: url.clone(),
+        groups: Vec::new(),
+    };
+    trainer.register().await;
+    assert!(trainer.pull().await, "the first pull starts the trainer");
+
+    let ctx = Ctx::with_config(MockConfig {
+        latency: std::time::Duration::from_millis(150),
+        ..MockConfig::scripted(
+            Script::new()
+                .task(
+                    "t",
+                    vec![vec![run_cmd("echo hi")], vec![Attempt::text("done")]],
+                )
+                .default_task("t"),
+        )
+    })
+    .await;
+    let task_ids: Vec<String> = (0..8).map(|i| format!("task-{i}")).collect();
+    let rows: Vec<Value> = task_ids
+        .iter()
+        .map(|id| json!({"id": id, "prompt": id}))
+        .collect();
+    let tasks = ctx.tasks(&rows);
+    let (child, _) = ctx.start(&[
+        "--prompts-file",
+        tasks.to_str().unwrap(),
+        "--group-size",
+        "2",
+        "--concurrency",
+        "2",
+        "--capture-tokens",
+        "--atropos-url",
+        &url,
+    ]);
+    let plinth = tokio::spawn(support::mock::finish(child));
+
+    // Pull until some groups arrived, then restart the server mid-run.
+    let started = std::time::Instant::now();
+    while trainer.groups.len() < 2 {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no groups before the restart"
+        );
+        trainer.pull().await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let before_restart = trainer.tasks();
+    api.kill().await.unwrap();
+    api.wait().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let _api = start_api(&run_api, port).await;
+    trainer.register().await;
+
+    // Every group reaches the trainer, tokens and masks row for row.
+    let expected: std::collections::BTreeSet<String> = task_ids.iter().cloned().collect();
+    while trainer.tasks() != expected {
+        assert!(
+            started.elapsed().as_secs() < 240,
+            "the trainer got {:?} of {expected:?}",
+            trainer.tasks()
+        );
+        trainer.pull().await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let outcome = plinth.await.unwrap();
+    outcome.assert_success();
+    assert!(
+        before_restart.len() < task_ids.len(),
+        "the restart came mid-run"
+    );
+    for group in &trainer.groups {
+        let token_rows = group["tokens"].as_array().unwrap();
+        let mask_rows = group["masks"].as_array().unwrap();
+        assert_eq!(token_rows.len(), 2, "a group of two rollouts");
+        for (row, mask) in token_rows.iter().zip(mask_rows) {
+            let (trained, _) = split(&ids(row), &masks(mask));
+            assert_eq!(tokens::decode(trained).matches("done").count(), 1);
+        }
+        assert_eq!(group["scores"], json!([0.0, 0.0]));
+    }
+    let summary = outcome.summary();
+    assert_eq!(summary["atropos"]["posted"], 8, "{summary}");
+    assert_eq!(summary["atropos"]["unposted"], 0, "{summary}");
+}

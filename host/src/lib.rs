@@ -7,6 +7,7 @@
 //! runtime), [`store`] (trajectory output), [`batch`] (many tasks at once).
 
 pub mod agent;
+pub mod atropos;
 pub mod batch;
 pub mod builtins;
 pub mod catalog;

@@ -19,6 +19,7 @@ pub use output::OutputFormat;
 pub use summary::Summary;
 
 use crate::agent::{Agent, Checkpoint};
+use crate::atropos::Outbox;
 use crate::rollout::{Rollout, Rollouts};
 use crate::scored::{self, ScoredFile};
 use crate::settings::RecordedSettings;
@@ -55,6 +56,9 @@ pub struct BatchConfig {
     pub min_valid_rollouts: u32,
     /// Groups whose valid rewards are all equal are too (`--drop-all-equal`).
     pub drop_all_equal: bool,
+    /// With `--atropos-url`: told of each scored group written; no rollout
+    /// starts while too many wait to be posted.
+    pub outbox: Option<Outbox>,
 }
 
 /// Runs one task, and again in a fresh sandbox (up to `retries` times) while
@@ -127,11 +131,21 @@ async fn run_task(task: &Task, ctx: &RunContext, checkpoint_dir: PathBuf) -> Tra
 }
 
 /// Writes a finished group's scored group, or says why it has none.
-fn write_scored(file: &mut ScoredFile, group: &[(u32, &Trajectory)], summary: &mut Summary) {
+fn write_scored(
+    file: &mut ScoredFile,
+    outbox: Option<&Outbox>,
+    group: &[(u32, &Trajectory)],
+    summary: &mut Summary,
+) {
     let id = group.first().map_or("", |(_, t)| t.id.as_str());
     match scored::scored_group(group) {
         Ok(scored) => match file.append(&scored) {
-            Ok(()) => summary.scored_groups += 1,
+            Ok(()) => {
+                summary.scored_groups += 1;
+                if let Some(outbox) = outbox {
+                    outbox.wrote_group();
+                }
+            }
             Err(e) => {
                 tracing::error!(
                     "{id}: cannot write its scored group to {}: {e}",
@@ -164,6 +178,7 @@ pub async fn run_batch(
     };
     let group_size = config.group_size.max(1);
     let mut scored_file = config.scored;
+    let mut outbox = config.outbox;
     let filter = GroupFilter {
         min_valid: config.min_valid_rollouts,
         drop_all_equal: config.drop_all_equal,
@@ -204,6 +219,17 @@ pub async fn run_batch(
             None
         };
         if let Some(task) = next {
+            // The trainer sets the pace: no new rollout while its groups
+            // would only queue up.
+            if let Some(outbox) = outbox.as_mut() {
+                tokio::select! {
+                    () = outbox.room() => {}
+                    name = &mut signal => {
+                        summary.interrupted = Some(name.to_string());
+                        break;
+                    }
+                }
+            }
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 break;
             };
@@ -256,7 +282,12 @@ pub async fn run_batch(
         progress.finished(&trajectory);
         if group_size == 1 {
             if let Some(file) = scored_file.as_mut() {
-                write_scored(file, &[(task.rollout, &trajectory)], &mut summary);
+                write_scored(
+                    file,
+                    outbox.as_ref(),
+                    &[(task.rollout, &trajectory)],
+                    &mut summary,
+                );
             }
             continue;
         }
@@ -271,7 +302,7 @@ pub async fn run_batch(
                 if let Some(file) = scored_file.as_mut() {
                     let members: Vec<(u32, &Trajectory)> =
                         group.iter().map(|(r, t)| (*r, t)).collect();
-                    write_scored(file, &members, &mut summary);
+                    write_scored(file, outbox.as_ref(), &members, &mut summary);
                 }
             }
         }

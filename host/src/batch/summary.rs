@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::atropos::PostReport;
 use crate::stats::Stats;
 use crate::trajectory::Trajectory;
 
@@ -33,6 +34,10 @@ pub struct Summary {
     pub dropped_too_few_valid: usize,
     #[serde(skip_serializing_if = "is_zero")]
     pub dropped_all_equal: usize,
+    /// With `--atropos-url`: groups posted to the API server, posted again
+    /// after it restarted, and left on disk for the next `--resume`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atropos: Option<PostReport>,
     /// The signal that stopped the batch early; trajectories still running
     /// then were dropped (their checkpoints stay, for `--resume`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,6 +54,7 @@ impl Summary {
     pub fn ok(&self) -> bool {
         self.bad_lines == 0
             && self.unsaved == 0
+            && self.atropos.is_none_or(|a| a.unposted == 0)
             && self.interrupted.is_none()
             && !self.stats.by_status.keys().any(|s| s.is_error())
     }

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use super::swebench::{PREDS, REPORT};
 
 use plinth::agent::{Agent, Toolbox};
+use plinth::atropos::{self, AtroposConfig};
 use plinth::batch::{BatchConfig, OutputFormat, RunContext, Summary, run_batch};
 use plinth::catalog;
 use plinth::model::{ChatModel, ModelClient, ReplayModel};
@@ -123,7 +124,21 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
     } else {
         None
     };
-    let summary = run_batch(
+    let (outbox, poster) = match (&settings.atropos_url, &scored) {
+        (Some(url), Some(file)) => {
+            let config = AtroposConfig {
+                url: url.clone(),
+                name: "plinth".into(),
+                group_size: settings.group_size,
+            };
+            let fresh = matches!(settings.resume, Resume::Fresh);
+            let (outbox, poster) = atropos::start(config, file.path(), fresh)?;
+            eprintln!("  posting scored groups to the Atropos API server at {url}");
+            (Some(outbox), Some(poster))
+        }
+        _ => (None, None),
+    };
+    let mut summary = run_batch(
         tasks,
         bad_lines,
         context,
@@ -139,9 +154,13 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
             retry_infra: settings.retry_infra,
             min_valid_rollouts: settings.min_valid_rollouts,
             drop_all_equal: settings.drop_all_equal,
+            outbox,
         },
     )
     .await?;
+    if let Some(poster) = poster {
+        summary.atropos = Some(poster.await.context("the Atropos poster failed")?);
+    }
     print_summary(&summary, &layout);
     let summary_path = layout.beside("summary.json");
     match save_json(&summary_path, &summary) {

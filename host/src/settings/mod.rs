@@ -184,6 +184,8 @@ pub struct RunSettings {
     pub retry_infra: u32,
     pub min_valid_rollouts: u32,
     pub drop_all_equal: bool,
+    /// `--atropos-url`: the atroposlib API server to post scored groups to.
+    pub atropos_url: Option<String>,
     pub concurrency: usize,
     pub resume: Resume,
 }
@@ -286,6 +288,13 @@ impl RunSettings {
             command_timeout: sandbox.command_timeout,
             capture_tokens: options.capture_tokens.unwrap_or(false),
         };
+        if options.atropos_url.is_some() && !agent.capture_tokens {
+            return Err(invalid(
+                "--atropos-url",
+                "needs --capture-tokens: a trainer learns from the sampled token ids",
+            ));
+        }
+        let atropos_url = options.atropos_url.clone();
         Ok(Self {
             tasks,
             output,
@@ -316,6 +325,7 @@ impl RunSettings {
                 .min_valid_rollouts
                 .unwrap_or(defaults::MIN_VALID_ROLLOUTS),
             drop_all_equal: options.drop_all_equal.unwrap_or(false),
+            atropos_url,
             concurrency: options.concurrency.unwrap_or(defaults::CONCURRENCY).max(1),
             resume: match (
                 options.resume.unwrap_or(false),

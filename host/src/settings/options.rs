@@ -280,6 +280,11 @@ pub struct RunOptions {
     /// per-group outputs (no signal for relative-advantage training).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "drop_all_equal")]
     pub drop_all_equal: Option<bool>,
+    /// Be a live Atropos environment: register with the atroposlib API
+    /// server at this URL (`run-api`) and post each scored group as it is
+    /// written, at the pace the trainer takes them (needs --capture-tokens).
+    #[arg(long, alias = "atropos_url")]
+    pub atropos_url: Option<String>,
 
     /// Trajectories in flight at once.
     #[arg(long, alias = "workers")]
@@ -375,7 +380,7 @@ impl RunOptions {
             capture_tokens, extra_body, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
             text_actions, max_format_errors, system_template, instance_template, format_error_template, scoring,
-            plugin_limits, group_size, retry_infra, min_valid_rollouts, drop_all_equal, concurrency,
+            plugin_limits, group_size, retry_infra, min_valid_rollouts, drop_all_equal, atropos_url, concurrency,
             resume, resume_keep_errors)
     }
 

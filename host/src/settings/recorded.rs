@@ -64,6 +64,9 @@ pub struct RecordedGroups {
     pub retry_infra: u32,
     pub min_valid_rollouts: u32,
     pub drop_all_equal: bool,
+    /// The Atropos API server groups were posted to (credentials removed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atropos_url: Option<String>,
 }
 
 /// The model and how it was asked.
@@ -254,6 +257,7 @@ impl RecordedSettings {
                 retry_infra: settings.retry_infra,
                 min_valid_rollouts: settings.min_valid_rollouts,
                 drop_all_equal: settings.drop_all_equal,
+                atropos_url: settings.atropos_url.as_deref().map(without_credentials),
             },
             rescored_with: None,
         }
