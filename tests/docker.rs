@@ -841,11 +841,15 @@ async fn killing_a_pool_container_fails_its_slots_and_replaces_it() {
     ])
     .await;
     let tasks = ctx.tasks(&copies(16, "work"));
+    // Without reruns (--retry-infra 0), so the killed slots' failures are
+    // what the run records.
     let mut args = vec![
         "--prompts-file",
         tasks.to_str().unwrap(),
         "--concurrency",
         "8",
+        "--retry-infra",
+        "0",
     ];
     args.extend(pool("4", "2", "2"));
     let (child, pid) = ctx.start(&args);

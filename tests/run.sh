@@ -29,6 +29,21 @@ else
     echo "tests/run.sh: componentize-py or componentize-js could not be installed: the guest-language tests will be skipped" >&2
 fi
 
+# atroposlib's API server (`run-api`, PyPI atroposlib 0.4.0) for the live
+# Atropos test in tests/rl.rs. Its full install pulls transformers, datasets
+# and wandb (about 3 minutes here), so it goes into a venv of its own and
+# nothing else on the machine changes. Once installed the test must run.
+ATROPOS_VENV="${PLINTH_ATROPOS_VENV:-$HOME/.cache/plinth/atropos-venv}"
+if [ ! -x "$ATROPOS_VENV/bin/run-api" ]; then
+    { python3 -m venv "$ATROPOS_VENV" &&
+        "$ATROPOS_VENV/bin/pip" install --quiet atroposlib==0.4.0; } || true
+fi
+if [ -x "$ATROPOS_VENV/bin/run-api" ]; then
+    export PLINTH_ATROPOS_RUN_API="$ATROPOS_VENV/bin/run-api" PLINTH_REQUIRE_ATROPOS=1
+else
+    echo "tests/run.sh: atroposlib could not be installed: the live Atropos test will be skipped" >&2
+fi
+
 # Docker engines and the test image for tests/docker.rs. When they are ready
 # the Docker tests must run (a skip is then a failure); when setup cannot be
 # done here (not root, no apt) they skip, loudly.

@@ -7,6 +7,7 @@
 //! runtime), [`store`] (trajectory output), [`batch`] (many tasks at once).
 
 pub mod agent;
+pub mod atropos;
 pub mod batch;
 pub mod builtins;
 pub mod catalog;
@@ -21,6 +22,7 @@ pub mod rescore;
 pub mod rollout;
 pub mod sandbox;
 pub mod scaffold;
+pub mod scored;
 pub mod scoring;
 pub mod settings;
 pub mod shard;
@@ -29,5 +31,6 @@ pub mod store;
 pub mod swebench;
 mod sync;
 pub mod task;
+pub mod training;
 pub mod trajectory;
 pub mod workspace;

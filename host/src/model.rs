@@ -15,7 +15,7 @@ mod reply;
 
 pub use chat::ChatModel;
 pub use client::ModelClient;
-pub(crate) use config::{API_KEY_VARS, resolve_endpoint};
+pub(crate) use config::{API_KEY_VARS, RESERVED_REQUEST_FIELDS, resolve_endpoint};
 pub use config::{Endpoint, ModelConfig};
 pub use error::ModelError;
 pub(crate) use price::PriceTable;

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::grading::Grading;
 use crate::settings::RecordedSettings;
 use crate::task::Task;
+use crate::training::{TokenRecord, TrainingNote};
 
 /// Schema tag of every canonical record; moves when the record's JSON changes.
 pub const SCHEMA: &str = "plinth-trajectory/0.1";
@@ -145,6 +146,10 @@ pub struct Message {
     pub cost: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupt: Option<String>,
+    /// On an assistant message with `--capture-tokens`: what its call
+    /// sampled, as the server returned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenRecord>,
 }
 
 impl Message {
@@ -160,6 +165,7 @@ impl Message {
             timestamp: now_secs(),
             cost: None,
             interrupt: None,
+            tokens: None,
         }
     }
 }
@@ -196,6 +202,14 @@ pub struct Group {
     pub mean: f64,
     pub std: f64,
     pub all_equal: bool,
+    /// Rollouts the statistics are over: those that did not end in an error
+    /// (absent when that is all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid: Option<u32>,
+    /// This rollout ended in an error and is left out of the statistics
+    /// (never counted as a reward of 0).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub excluded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -227,11 +241,18 @@ pub struct Trajectory {
     pub patch: Option<String>,
     #[serde(default)]
     pub score: Option<Score>,
+    /// Times the rollout was run again in a fresh sandbox after an
+    /// infrastructure error (`--retry-infra`); this record is the last run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub infra_retries: u32,
     /// How the scorers saw the agent's work (absent: not graded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grading: Option<Grading>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Group>,
+    /// With `--capture-tokens`: how the calls' ids assemble for training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainingNote>,
     /// The run's settings, one value shared by all its records (absent in
     /// records written before plinth recorded them).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "shared")]
@@ -284,6 +305,8 @@ pub(crate) struct Progress<'a> {
     pub grading: Option<Cow<'a, Grading>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Cow<'a, Group>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<Cow<'a, TrainingNote>>,
 }
 
 /// A progress line that does not continue the record it follows.
@@ -391,6 +414,10 @@ impl<R: BufRead> Iterator for Records<R> {
     }
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// Seconds since the Unix epoch, as message timestamps record them.
 pub(crate) fn now_secs() -> f64 {
     std::time::SystemTime::now()
@@ -421,8 +448,10 @@ impl Trajectory {
             plinth_version: env!("CARGO_PKG_VERSION").into(),
             patch: None,
             score: None,
+            infra_retries: 0,
             grading: None,
             group: None,
+            training: None,
             settings: None,
         }
     }
@@ -450,6 +479,7 @@ impl Trajectory {
             score: Cow::Borrowed(&self.score),
             grading: self.grading.as_ref().map(Cow::Borrowed),
             group: self.group.as_ref().map(Cow::Borrowed),
+            training: self.training.as_ref().map(Cow::Borrowed),
         }
     }
 
@@ -473,6 +503,7 @@ impl Trajectory {
         self.score = progress.score.into_owned();
         self.grading = progress.grading.map(Cow::into_owned);
         self.group = progress.group.map(Cow::into_owned);
+        self.training = progress.training.map(Cow::into_owned);
         Ok(())
     }
 }

@@ -25,6 +25,7 @@ use crate::plugin::{GuestError, PluginError};
 use crate::sandbox::Sandbox;
 use crate::settings::defaults;
 use crate::task::Task;
+use crate::training::{self, TokenChain};
 use crate::trajectory::{ExitStatus, FunctionCall, Message, Role, ToolCall, Trajectory, now_secs};
 use toolbox::CallProblem;
 
@@ -55,6 +56,9 @@ pub struct AgentConfig {
     pub command_timeout: Duration,
     /// What a command prints to submit, in the order they are tried.
     pub completion_markers: Vec<CompletionMarker>,
+    /// Record each call's token ids and logprobs (the model client asks the
+    /// server for them) and how they assemble for training.
+    pub capture_tokens: bool,
 }
 
 impl Default for AgentConfig {
@@ -69,6 +73,7 @@ impl Default for AgentConfig {
             text_actions: false,
             command_timeout: defaults::COMMAND_TIMEOUT,
             completion_markers: CompletionMarker::defaults(),
+            capture_tokens: false,
         }
     }
 }
@@ -170,6 +175,9 @@ impl Agent {
         trajectory.submission = ending.submission;
         trajectory.error = ending.error;
         trajectory.duration_secs = started.elapsed().as_secs_f64();
+        if self.config.capture_tokens {
+            trajectory.training = Some(training::assemble(&trajectory.messages).note());
+        }
         checkpoint.save(trajectory).await;
     }
 
@@ -205,6 +213,7 @@ impl Agent {
     ) -> Ending {
         let config = &self.config;
         let mut format_errors = 0u32;
+        let mut tokens = TokenChain::default();
         loop {
             if config.step_limit > 0 && trajectory.api_calls >= config.step_limit {
                 return Ending::status(ExitStatus::LimitsExceeded);
@@ -235,6 +244,11 @@ impl Agent {
                 timestamp: now_secs(),
                 cost: Some(reply.cost),
                 interrupt: None,
+                tokens: if config.capture_tokens {
+                    tokens.record(&reply)
+                } else {
+                    None
+                },
             };
             api_messages.push(api_message(&assistant));
             trajectory.messages.push(assistant);
@@ -271,6 +285,7 @@ impl Agent {
                         timestamp: now_secs(),
                         cost: None,
                         interrupt: None,
+                        tokens: None,
                     };
                     api_messages.push(api_message(&message));
                     trajectory.messages.push(message);

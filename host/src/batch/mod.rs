@@ -19,13 +19,15 @@ pub use output::OutputFormat;
 pub use summary::Summary;
 
 use crate::agent::{Agent, Checkpoint};
+use crate::atropos::Outbox;
 use crate::rollout::{Rollout, Rollouts};
+use crate::scored::{self, ScoredFile};
 use crate::settings::RecordedSettings;
 use crate::stats::Tally;
 use crate::store::{Journal, Record, StoreError, TrajectoryStore};
 use crate::task::Task;
 use crate::trajectory::{ExitStatus, Trajectory};
-use group::Groups;
+use group::{Dropped, GroupFilter, Groups};
 use summary::Progress;
 
 /// What every task of a run shares.
@@ -43,6 +45,48 @@ pub struct BatchConfig {
     pub group_size: u32,
     /// Show a progress bar (on a terminal) instead of a line per task.
     pub progress_bar: bool,
+    /// With `--capture-tokens`: where each finished group (or lone
+    /// trajectory) goes as a scored group with its token rows.
+    pub scored: Option<ScoredFile>,
+    /// Runs again, in a fresh sandbox, of a rollout that ended in an
+    /// infrastructure error (`--retry-infra`).
+    pub retry_infra: u32,
+    /// Groups with fewer valid rollouts are left out of per-group outputs
+    /// (`--min-valid-rollouts`).
+    pub min_valid_rollouts: u32,
+    /// Groups whose valid rewards are all equal are too (`--drop-all-equal`).
+    pub drop_all_equal: bool,
+    /// With `--atropos-url`: told of each scored group written; no rollout
+    /// starts while too many wait to be posted.
+    pub outbox: Option<Outbox>,
+}
+
+/// Runs one task, and again in a fresh sandbox (up to `retries` times) while
+/// it ends in an infrastructure error: a broken sandbox says nothing of the
+/// model.
+async fn run_with_retries(
+    task: &Task,
+    ctx: &RunContext,
+    checkpoint_dir: PathBuf,
+    retries: u32,
+) -> Trajectory {
+    let mut trajectory = run_task(task, ctx, checkpoint_dir.clone()).await;
+    let mut retried = 0;
+    while trajectory.exit_status == ExitStatus::InfrastructureError && retried < retries {
+        retried += 1;
+        tracing::warn!(
+            "{} (rollout {}): {}; running it again in a fresh sandbox ({retried}/{retries})",
+            task.id,
+            task.rollout,
+            trajectory
+                .error
+                .as_deref()
+                .unwrap_or("infrastructure error"),
+        );
+        trajectory = run_task(task, ctx, checkpoint_dir.clone()).await;
+    }
+    trajectory.infra_retries = retried;
+    trajectory
 }
 
 /// Runs one task from sandbox to scored trajectory, checkpointing as it goes.
@@ -86,6 +130,37 @@ async fn run_task(task: &Task, ctx: &RunContext, checkpoint_dir: PathBuf) -> Tra
     trajectory
 }
 
+/// Writes a finished group's scored group, or says why it has none.
+fn write_scored(
+    file: &mut ScoredFile,
+    outbox: Option<&Outbox>,
+    group: &[(u32, &Trajectory)],
+    summary: &mut Summary,
+) {
+    let id = group.first().map_or("", |(_, t)| t.id.as_str());
+    match scored::scored_group(group) {
+        Ok(scored) => match file.append(&scored) {
+            Ok(()) => {
+                summary.scored_groups += 1;
+                if let Some(outbox) = outbox {
+                    outbox.wrote_group();
+                }
+            }
+            Err(e) => {
+                tracing::error!(
+                    "{id}: cannot write its scored group to {}: {e}",
+                    file.path().display()
+                );
+                summary.unscored_groups += 1;
+            }
+        },
+        Err(why) => {
+            tracing::warn!("{id}: no scored group: {why}");
+            summary.unscored_groups += 1;
+        }
+    }
+}
+
 /// Runs `tasks` (bad lines already reported by the caller) and stores one
 /// record per task (or group) as each finishes.
 pub async fn run_batch(
@@ -102,6 +177,12 @@ pub async fn run_batch(
         ..Summary::default()
     };
     let group_size = config.group_size.max(1);
+    let mut scored_file = config.scored;
+    let mut outbox = config.outbox;
+    let filter = GroupFilter {
+        min_valid: config.min_valid_rollouts,
+        drop_all_equal: config.drop_all_equal,
+    };
     let mut pending = Vec::new();
     for task in tasks {
         for rollout in 0..group_size {
@@ -138,6 +219,17 @@ pub async fn run_batch(
             None
         };
         if let Some(task) = next {
+            // The trainer sets the pace: no new rollout while its groups
+            // would only queue up.
+            if let Some(outbox) = outbox.as_mut() {
+                tokio::select! {
+                    () = outbox.room() => {}
+                    name = &mut signal => {
+                        summary.interrupted = Some(name.to_string());
+                        break;
+                    }
+                }
+            }
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 break;
             };
@@ -147,9 +239,9 @@ pub async fn run_batch(
                 tx.clone(),
                 checkpoint_dir.clone(),
             );
-            let (jsonl, grouped) = (config.jsonl, group_size > 1);
+            let (jsonl, grouped, retries) = (config.jsonl, group_size > 1, config.retry_infra);
             running.spawn(async move {
-                let trajectory = run_task(&task, &ctx, dir).await;
+                let trajectory = run_with_retries(&task, &ctx, dir, retries).await;
                 drop(permit);
                 // Without groups a record is formatted and stored right away,
                 // by the task that ran it; groups wait for all their rollouts.
@@ -189,16 +281,43 @@ pub async fn run_batch(
         tally.add(&trajectory);
         progress.finished(&trajectory);
         if group_size == 1 {
+            if let Some(file) = scored_file.as_mut() {
+                write_scored(
+                    file,
+                    outbox.as_ref(),
+                    &[(task.rollout, &trajectory)],
+                    &mut summary,
+                );
+            }
             continue;
         }
         let Some(group) = groups.finish(&task, trajectory) else {
             continue;
         };
+        let dropped = filter.verdict(&group);
+        match dropped {
+            Some(Dropped::TooFewValid) => summary.dropped_too_few_valid += 1,
+            Some(Dropped::AllEqual) => summary.dropped_all_equal += 1,
+            None => {
+                if let Some(file) = scored_file.as_mut() {
+                    let members: Vec<(u32, &Trajectory)> =
+                        group.iter().map(|(r, t)| (*r, t)).collect();
+                    write_scored(file, outbox.as_ref(), &members, &mut summary);
+                }
+            }
+        }
         let (rollouts, group): (Vec<u32>, Vec<Trajectory>) = group.into_iter().unzip();
         // One errored rollout runs the whole group again on resume: its
         // statistics are over all of them.
         let error = group.iter().any(|t| t.exit_status.is_error());
-        let stored = match format.format_group(&group, config.jsonl).await {
+        // A dropped group's per-group record is left out, but its rollouts
+        // are stored as done (a per-rollout format still writes them).
+        let texts = if dropped.is_some() && format.per_group() {
+            Ok(Vec::new())
+        } else {
+            format.format_group(&group, config.jsonl).await
+        };
+        let stored = match texts {
             Ok(texts) => tx
                 .send(Record {
                     index: task.index,

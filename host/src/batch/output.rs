@@ -33,6 +33,11 @@ impl OutputFormat {
         }
     }
 
+    /// A per-group formatter: one record per group of rollouts.
+    pub(super) fn per_group(&self) -> bool {
+        matches!(self, Self::Plugin { formatter, .. } if formatter.info.per_group)
+    }
+
     /// The records of a finished group: one for a per-group formatter, else
     /// one per rollout.
     pub(super) async fn format_group(

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::atropos::PostReport;
 use crate::stats::Stats;
 use crate::trajectory::Trajectory;
 
@@ -21,10 +22,30 @@ pub struct Summary {
     /// Records that could not be formatted or stored (their canonical
     /// checkpoint is kept).
     pub unsaved: usize,
+    /// With `--capture-tokens`: groups written as scored groups, and groups
+    /// that had none (no valid rollout, or a rollout without token ids).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub scored_groups: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unscored_groups: usize,
+    /// Groups left out of per-group outputs: fewer valid rollouts than
+    /// `--min-valid-rollouts`, or all rewards equal with `--drop-all-equal`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped_too_few_valid: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped_all_equal: usize,
+    /// With `--atropos-url`: groups posted to the API server, posted again
+    /// after it restarted, and left on disk for the next `--resume`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atropos: Option<PostReport>,
     /// The signal that stopped the batch early; trajectories still running
     /// then were dropped (their checkpoints stay, for `--resume`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -33,6 +54,7 @@ impl Summary {
     pub fn ok(&self) -> bool {
         self.bad_lines == 0
             && self.unsaved == 0
+            && self.atropos.is_none_or(|a| a.unposted == 0)
             && self.interrupted.is_none()
             && !self.stats.by_status.keys().any(|s| s.is_error())
     }

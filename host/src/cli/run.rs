@@ -11,16 +11,18 @@ use anyhow::{Context, Result, bail};
 use super::swebench::{PREDS, REPORT};
 
 use plinth::agent::{Agent, Toolbox};
+use plinth::atropos::{self, AtroposConfig};
 use plinth::batch::{BatchConfig, OutputFormat, RunContext, Summary, run_batch};
 use plinth::catalog;
 use plinth::model::{ChatModel, ModelClient, ReplayModel};
 use plinth::plugin::{PluginKind, PluginRuntime};
 use plinth::rollout::Rollouts;
+use plinth::scored::ScoredFile;
 use plinth::scoring::Scorers;
 use plinth::settings::{
     ModelChoice, OutputTarget, RecordedSettings, RunOptions, RunSettings, TaskSource,
 };
-use plinth::store::{Layout, TrajectoryStore, save_json};
+use plinth::store::{Layout, Resume, TrajectoryStore, save_json};
 use plinth::task::Task;
 use plinth::workspace::RepoCache;
 
@@ -114,7 +116,34 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
         settings: Arc::new(recorded),
     });
     let canonical = matches!(format, OutputFormat::Canonical);
-    let summary = run_batch(
+    let scored = if settings.agent.capture_tokens {
+        let path = layout.beside("scored.jsonl");
+        let fresh = matches!(settings.resume, Resume::Fresh);
+        let file = ScoredFile::open(&path, fresh)
+            .with_context(|| format!("opening {}", path.display()))?;
+        eprintln!(
+            "  scored groups (token rows for trainers): {}",
+            path.display()
+        );
+        Some(file)
+    } else {
+        None
+    };
+    let (outbox, poster) = match (&settings.atropos_url, &scored) {
+        (Some(url), Some(file)) => {
+            let config = AtroposConfig {
+                url: url.clone(),
+                name: "plinth".into(),
+                group_size: settings.group_size,
+            };
+            let fresh = matches!(settings.resume, Resume::Fresh);
+            let (outbox, poster) = atropos::start(config, file.path(), fresh)?;
+            eprintln!("  posting scored groups to the Atropos API server at {url}");
+            (Some(outbox), Some(poster))
+        }
+        _ => (None, None),
+    };
+    let mut summary = run_batch(
         tasks,
         bad_lines,
         context,
@@ -126,9 +155,17 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
             group_size: settings.group_size,
             progress_bar: std::io::stderr().is_terminal()
                 && matches!(settings.tasks, TaskSource::File(_)),
+            scored,
+            retry_infra: settings.retry_infra,
+            min_valid_rollouts: settings.min_valid_rollouts,
+            drop_all_equal: settings.drop_all_equal,
+            outbox,
         },
     )
     .await?;
+    if let Some(poster) = poster {
+        summary.atropos = Some(poster.await.context("the Atropos poster failed")?);
+    }
     print_summary(&summary, &layout);
     let summary_path = layout.beside("summary.json");
     match save_json(&summary_path, &summary) {

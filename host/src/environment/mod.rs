@@ -79,6 +79,8 @@ struct Manifest {
     grading: GradingSection,
     #[serde(default)]
     plugin_limits: PluginLimitsSection,
+    #[serde(default)]
+    rollouts: RolloutsSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -284,6 +286,19 @@ impl Manifest {
             .chain(output)
             .collect()
     }
+}
+
+/// How rollouts are sampled and kept for training (`--capture-tokens`,
+/// `--extra-body`, `--retry-infra`, `--min-valid-rollouts`,
+/// `--drop-all-equal`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloutsSection {
+    capture_tokens: Option<bool>,
+    extra_body: Option<toml::Table>,
+    retry_infra: Option<u32>,
+    min_valid_rollouts: Option<u32>,
+    drop_all_equal: Option<bool>,
 }
 
 /// Who a run's environment was, in its records.
@@ -493,6 +508,11 @@ impl Bundle {
                 setup: sandbox.setup.clone(),
                 ..SandboxOptions::default()
             },
+            capture_tokens: m.rollouts.capture_tokens,
+            retry_infra: m.rollouts.retry_infra,
+            min_valid_rollouts: m.rollouts.min_valid_rollouts,
+            drop_all_equal: m.rollouts.drop_all_equal,
+            extra_body: json(&m.rollouts.extra_body).map(|v| v.to_string()),
             max_iterations: m.agent.max_iterations,
             cost_limit: m.agent.cost_limit,
             time_limit: m.agent.time_limit,

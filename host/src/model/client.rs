@@ -15,7 +15,7 @@ use backon::{ExponentialBuilder, Retryable};
 use reqwest::StatusCode;
 use reqwest::header::RETRY_AFTER;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::config::ModelConfig;
 use super::error::ModelError;
@@ -41,6 +41,8 @@ struct Inner {
     http: reqwest::Client,
     config: ModelConfig,
     url: String,
+    /// [`ModelConfig::request_extras`], built once.
+    extras: Map<String, Value>,
 }
 
 #[derive(Serialize)]
@@ -51,6 +53,8 @@ struct ChatRequest<'a> {
     tools: &'a [Value],
     #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f64>,
+    #[serde(flatten)]
+    extras: &'a Map<String, Value>,
 }
 
 /// Why one attempt failed; decides whether another is worth making.
@@ -137,8 +141,14 @@ impl ModelClient {
             .build()
             .map_err(ModelError::Client)?;
         let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/'));
+        let extras = config.request_extras();
         Ok(Self {
-            inner: Arc::new(Inner { http, config, url }),
+            inner: Arc::new(Inner {
+                http,
+                config,
+                url,
+                extras,
+            }),
         })
     }
 
@@ -160,6 +170,7 @@ impl ModelClient {
             messages,
             tools,
             temperature: config.temperature,
+            extras: &self.inner.extras,
         };
         let backoff = ExponentialBuilder::default()
             .with_min_delay(config.retry_base_delay)

@@ -59,7 +59,19 @@ pub struct ModelConfig {
     pub retry_base_delay: Duration,
     /// Used to put a cost on each reply; `None` means cost 0.
     pub price: Option<Price>,
+    /// Ask the server for the token ids and logprobs it sampled (vLLM's
+    /// `return_token_ids` and `logprobs`), so a trainer gets exactly what
+    /// the policy produced instead of a re-tokenization of the text.
+    pub capture_tokens: bool,
+    /// Request fields sent as given (`--extra-body`), over the ones
+    /// `capture_tokens` adds; never `model`, `messages`, `tools` or `stream`.
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
 }
+
+/// Request fields plinth sets itself, which `--extra-body` may not replace:
+/// the conversation and the model are the run's, and a streamed reply is not
+/// a chat completion.
+pub(crate) const RESERVED_REQUEST_FIELDS: [&str; 4] = ["model", "messages", "tools", "stream"];
 
 impl ModelConfig {
     /// A config with the [`defaults`]: no temperature, no price, retries from 1 s.
@@ -73,7 +85,23 @@ impl ModelConfig {
             max_retries: defaults::MAX_RETRIES,
             retry_base_delay: defaults::RETRY_DELAY,
             price: None,
+            capture_tokens: false,
+            extra_body: serde_json::Map::new(),
         }
+    }
+
+    /// The request fields beyond model, messages, tools and temperature: the
+    /// token-capture switches, then the extra body over them.
+    pub(crate) fn request_extras(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut extras = serde_json::Map::new();
+        if self.capture_tokens {
+            extras.insert("return_token_ids".into(), true.into());
+            extras.insert("logprobs".into(), true.into());
+        }
+        for (key, value) in &self.extra_body {
+            extras.insert(key.clone(), value.clone());
+        }
+        extras
     }
 }
 
@@ -102,6 +130,8 @@ impl fmt::Debug for ModelConfig {
             .field("max_retries", &self.max_retries)
             .field("retry_base_delay", &self.retry_base_delay)
             .field("price", &self.price)
+            .field("capture_tokens", &self.capture_tokens)
+            .field("extra_body", &self.extra_body)
             .finish()
     }
 }

@@ -111,6 +111,7 @@ impl ChatModel for ReplayModel {
             attempts: 1,
             prompt_token_ids: None,
             completion_token_ids: None,
+            logprobs: None,
         })
     }
 }

@@ -23,9 +23,13 @@ pub struct ModelReply {
     pub cost: f64,
     /// HTTP attempts it took, retries included.
     pub attempts: u32,
-    /// Token ids, when the server returns them (vLLM with `return_token_ids`).
+    /// Token ids, when the server returns them (vLLM with `return_token_ids`:
+    /// top-level `prompt_token_ids`, per-choice `token_ids`).
     pub prompt_token_ids: Option<Vec<u32>>,
     pub completion_token_ids: Option<Vec<u32>>,
+    /// The sampled tokens' logprobs (`choices[].logprobs.content[].logprob`,
+    /// the OpenAI shape vLLM follows), when every token has one.
+    pub logprobs: Option<Vec<f64>>,
 }
 
 /// Why a successful HTTP response did not hold a usable reply.
@@ -60,6 +64,20 @@ struct WireChoice {
     token_ids: Option<Vec<u32>>,
     #[serde(default)]
     prompt_token_ids: Option<Vec<u32>>,
+    #[serde(default)]
+    logprobs: Option<WireLogprobs>,
+}
+
+#[derive(Deserialize)]
+struct WireLogprobs {
+    #[serde(default)]
+    content: Option<Vec<WireTokenLogprob>>,
+}
+
+#[derive(Deserialize)]
+struct WireTokenLogprob {
+    #[serde(default)]
+    logprob: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +192,10 @@ pub(super) fn parse(body: &[u8]) -> Result<ModelReply, ReplyProblem> {
         attempts: 0,
         prompt_token_ids: wire.prompt_token_ids.or(choice.prompt_token_ids),
         completion_token_ids: choice.token_ids,
+        logprobs: choice
+            .logprobs
+            .and_then(|l| l.content)
+            .and_then(|tokens| tokens.into_iter().map(|t| t.logprob).collect()),
     })
 }
 
@@ -202,7 +224,8 @@ mod tests {
 
         let reply = ok(
             r#"{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}],
-            "reasoning_content":"rc","reasoning":"r"},"finish_reason":"stop","token_ids":[5]}],
+            "reasoning_content":"rc","reasoning":"r"},"finish_reason":"stop","token_ids":[5],
+            "logprobs":{"content":[{"token":"a","logprob":-0.25,"bytes":[97],"top_logprobs":[]}]}}],
             "usage":{"prompt_tokens":3,"completion_tokens":null},"prompt_token_ids":[1,2]}"#,
         );
         assert_eq!(reply.content.as_deref(), Some("ab"));
@@ -216,6 +239,19 @@ mod tests {
         );
         assert_eq!(reply.prompt_token_ids, Some(vec![1, 2]));
         assert_eq!(reply.completion_token_ids, Some(vec![5]));
+        assert_eq!(reply.logprobs, Some(vec![-0.25]));
+
+        // OpenAI's shape: logprobs without ids; a token without a logprob
+        // leaves the list out rather than misaligned.
+        let reply = ok(r#"{"choices":[{"message":{"content":"a"},
+            "logprobs":{"content":[{"token":"a","logprob":-1.5}]}}]}"#);
+        assert_eq!(
+            (reply.prompt_token_ids, reply.logprobs),
+            (None, Some(vec![-1.5]))
+        );
+        let reply = ok(r#"{"choices":[{"message":{"content":"a"},
+            "logprobs":{"content":[{"token":"a","logprob":-1.5},{"token":"b"}]}}]}"#);
+        assert_eq!(reply.logprobs, None);
     }
 
     #[test]

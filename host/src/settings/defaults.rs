@@ -72,6 +72,11 @@ pub(crate) const GRADE_IN: GradeIn = GradeIn::Clean;
 
 /// Rollouts per task.
 pub(crate) const GROUP_SIZE: u32 = 1;
+/// Runs again of a rollout that ended in an infrastructure error.
+pub(crate) const RETRY_INFRA: u32 = 2;
+/// Valid rollouts a group needs to stay in per-group outputs: 1 drops only
+/// groups where every rollout failed.
+pub(crate) const MIN_VALID_ROLLOUTS: u32 = 1;
 /// Runs in flight at once.
 pub const CONCURRENCY: usize = 1;
 /// `--resume` runs the tasks whose records ended in an error again.
@@ -116,6 +121,8 @@ pub fn help() -> Vec<(&'static str, String)> {
         ("plugin_timeout", PLUGIN_TIMEOUT.as_secs().to_string()),
         ("plugin_output_bytes", PLUGIN_OUTPUT_BYTES.to_string()),
         ("group_size", GROUP_SIZE.to_string()),
+        ("retry_infra", RETRY_INFRA.to_string()),
+        ("min_valid_rollouts", MIN_VALID_ROLLOUTS.to_string()),
         ("concurrency", CONCURRENCY.to_string()),
         ("resume_keep_errors", RESUME_KEEP_ERRORS.to_string()),
     ]

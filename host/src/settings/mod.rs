@@ -28,7 +28,9 @@ pub use sandbox::{SandboxKind, SandboxSettings};
 use crate::agent::{AgentConfig, CompletionMarker, OnTextReply, Prompts};
 use crate::environment::{ManifestError, RecordedEnvironment};
 use crate::grading::GradingSettings;
-use crate::model::{ModelConfig, PriceError, PriceTable, resolve_endpoint};
+use crate::model::{
+    ModelConfig, PriceError, PriceTable, RESERVED_REQUEST_FIELDS, resolve_endpoint,
+};
 use crate::plugin::RuntimeConfig;
 use crate::shard::Shard;
 use crate::store::Resume;
@@ -183,6 +185,12 @@ pub struct RunSettings {
     /// The environment bundle the settings came from, if any.
     pub environment: Option<RecordedEnvironment>,
     pub group_size: u32,
+    /// `--retry-infra`, `--min-valid-rollouts`, `--drop-all-equal`.
+    pub retry_infra: u32,
+    pub min_valid_rollouts: u32,
+    pub drop_all_equal: bool,
+    /// `--atropos-url`: the atroposlib API server to post scored groups to.
+    pub atropos_url: Option<String>,
     pub concurrency: usize,
     pub resume: Resume,
     /// The share of the tasks this run takes, when the batch is split.
@@ -250,6 +258,8 @@ impl RunSettings {
                 if let Some(path) = &options.price_table {
                     config.price = PriceTable::load(path)?.price(&model_name);
                 }
+                config.capture_tokens = options.capture_tokens.unwrap_or(false);
+                config.extra_body = extra_body(options.extra_body.as_deref())?;
                 ModelChoice::Api(config)
             }
         };
@@ -308,7 +318,15 @@ impl RunSettings {
             text_actions: options.text_actions.unwrap_or(false),
             command_timeout: sandbox.command_timeout,
             completion_markers,
+            capture_tokens: options.capture_tokens.unwrap_or(false),
         };
+        if options.atropos_url.is_some() && !agent.capture_tokens {
+            return Err(invalid(
+                "--atropos-url",
+                "needs --capture-tokens: a trainer learns from the sampled token ids",
+            ));
+        }
+        let atropos_url = options.atropos_url.clone();
         let mut plugins = plugin_runtime(
             &options.plugin_limits,
             options.concurrency.unwrap_or(defaults::CONCURRENCY),
@@ -331,6 +349,12 @@ impl RunSettings {
             environment: options.bundle.clone(),
             plugins,
             group_size: options.group_size.unwrap_or(defaults::GROUP_SIZE).max(1),
+            retry_infra: options.retry_infra.unwrap_or(defaults::RETRY_INFRA),
+            min_valid_rollouts: options
+                .min_valid_rollouts
+                .unwrap_or(defaults::MIN_VALID_ROLLOUTS),
+            drop_all_equal: options.drop_all_equal.unwrap_or(false),
+            atropos_url,
             concurrency: options.concurrency.unwrap_or(defaults::CONCURRENCY).max(1),
             resume: match (
                 options.resume.unwrap_or(false),
@@ -357,6 +381,23 @@ pub fn json_object(setting: &'static str, text: Option<&str>) -> Result<Value, S
         Ok(value @ Value::Object(_)) => Ok(value),
         Ok(_) => Err(invalid(setting, "must be a JSON object")),
         Err(e) => Err(invalid(setting, format!("not valid JSON: {e}"))),
+    }
+}
+
+/// `--extra-body`: a JSON object that leaves the fields plinth sets alone.
+fn extra_body(text: Option<&str>) -> Result<Map<String, Value>, SettingsError> {
+    let Value::Object(body) = json_object("--extra-body", text)? else {
+        return Err(invalid("--extra-body", "must be a JSON object"));
+    };
+    match RESERVED_REQUEST_FIELDS
+        .iter()
+        .find(|k| body.contains_key(**k))
+    {
+        Some(key) => Err(invalid(
+            "--extra-body",
+            format!("may not set `{key}`: plinth sets it for every request"),
+        )),
+        None => Ok(body),
     }
 }
 

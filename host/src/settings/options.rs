@@ -254,6 +254,15 @@ pub struct RunOptions {
     /// Prices per million input/output tokens by model (TOML or JSON).
     #[arg(long, alias = "price_table")]
     pub price_table: Option<PathBuf>,
+    /// Record the token ids and logprobs the server sampled for every call
+    /// (asks for vLLM's `return_token_ids` and `logprobs`) and assemble them
+    /// into training sequences with masks.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "capture_tokens")]
+    pub capture_tokens: Option<bool>,
+    /// Extra fields for every chat request (JSON object), sent as given
+    /// (e.g. '{"top_k": 20}'); they win over --capture-tokens' fields.
+    #[arg(long, alias = "extra_body")]
+    pub extra_body: Option<String>,
 
     #[command(flatten)]
     #[serde(flatten)]
@@ -324,6 +333,25 @@ pub struct RunOptions {
     /// statistics, and per-group formats (atropos) write one record per group.
     #[arg(long, alias = "group_size")]
     pub group_size: Option<u32>,
+    /// Run a rollout that ended in an infrastructure error again, in a fresh
+    /// sandbox, up to this many times; one still failing is left out of its
+    /// group's statistics (never scored 0).
+    #[arg(long, alias = "retry_infra")]
+    pub retry_infra: Option<u32>,
+    /// A group with fewer rollouts that did not end in an error is left out
+    /// of per-group outputs (atropos records, scored groups); the summary
+    /// counts it.
+    #[arg(long, alias = "min_valid_rollouts")]
+    pub min_valid_rollouts: Option<u32>,
+    /// Leave groups whose valid rollouts all got the same reward out of
+    /// per-group outputs (no signal for relative-advantage training).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "drop_all_equal")]
+    pub drop_all_equal: Option<bool>,
+    /// Be a live Atropos environment: register with the atroposlib API
+    /// server at this URL (`run-api`) and post each scored group as it is
+    /// written, at the pace the trainer takes them (needs --capture-tokens).
+    #[arg(long, alias = "atropos_url")]
+    pub atropos_url: Option<String>,
 
     /// Run one share of the tasks: `I/N` (0 <= I < N; a task's share is
     /// set by its id), or `auto` in a Slurm job array or a Kubernetes
@@ -434,11 +462,13 @@ impl RunOptions {
     pub fn over(self, lower: Self) -> Self {
         layered!(RunOptions, self, lower;
             config, environment, bundle, task, prompts_file, output_file, output_dir, format, format_options, model,
-            base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table, sandbox,
+            base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table,
+            capture_tokens, extra_body, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
             text_actions, max_format_errors, completion_marker, system_template, instance_template,
             format_error_template, observation_template, scoring,
-            plugin_limits, grants, group_size, shard, concurrency, resume, resume_keep_errors)
+            plugin_limits, grants, group_size, retry_infra, min_valid_rollouts, drop_all_equal, atropos_url,
+            shard, concurrency, resume, resume_keep_errors)
     }
 
     /// The command line over the config file it names, if any, over the

@@ -52,10 +52,25 @@ pub struct RecordedSettings {
     /// Tool plugins offered: `terminal` (the built-in) and `--tool` as given.
     pub tools: Vec<String>,
     pub group_size: u32,
+    /// What became of failed rollouts and groups without signal: see
+    /// `--retry-infra`, `--min-valid-rollouts`, `--drop-all-equal`.
+    pub groups: RecordedGroups,
     /// The scorers of the latest `plinth rescore`, which gave the record its
     /// `score`; `scoring` stays what the run itself used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rescored_with: Option<RecordedScoring>,
+}
+
+/// How rollouts that failed, and groups without signal, were handled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecordedGroups {
+    pub retry_infra: u32,
+    pub min_valid_rollouts: u32,
+    pub drop_all_equal: bool,
+    /// The Atropos API server groups were posted to (credentials removed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atropos_url: Option<String>,
 }
 
 /// The model and how it was asked.
@@ -74,6 +89,11 @@ pub struct RecordedModel {
     pub retry_delay_secs: Option<f64>,
     /// US dollars per million input/output tokens, when a price was known.
     pub price_per_million: Option<(f64, f64)>,
+    /// Token ids and logprobs were asked for and recorded (`--capture-tokens`).
+    pub capture_tokens: bool,
+    /// `--extra-body`, secret-looking values redacted; omitted when empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_body: Option<Value>,
 }
 
 /// When a task stops (0: no limit).
@@ -215,6 +235,9 @@ impl RecordedSettings {
                 price_per_million: config
                     .price
                     .map(|p| (p.input_per_million, p.output_per_million)),
+                capture_tokens: config.capture_tokens,
+                extra_body: (!config.extra_body.is_empty())
+                    .then(|| redact_secrets(&Value::Object(config.extra_body.clone()))),
             },
             ModelChoice::Replay(path) => RecordedModel {
                 name: format!("replay:{}", path.display()),
@@ -271,6 +294,12 @@ impl RecordedSettings {
                 .chain(settings.tools.iter().map(|p| display(p)))
                 .collect(),
             group_size: settings.group_size,
+            groups: RecordedGroups {
+                retry_infra: settings.retry_infra,
+                min_valid_rollouts: settings.min_valid_rollouts,
+                drop_all_equal: settings.drop_all_equal,
+                atropos_url: settings.atropos_url.as_deref().map(without_credentials),
+            },
             rescored_with: None,
         }
     }

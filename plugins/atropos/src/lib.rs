@@ -2,8 +2,12 @@
 //! rollouts of a task (`--group-size`), as Atropos RL trainers read them:
 //! `{"messages": [[...], ...], "scores": [...], ...}` with the group's
 //! statistics, so groups without signal (all rewards equal) can be dropped.
-//! Token ids and masks are written only when every rollout carries them;
-//! plinth does not record token ids yet, so they are omitted.
+//! A rollout that ended in an error (infrastructure, model, plugin) has no
+//! reward: it is left out of `messages` and `scores` (its exit status stays
+//! in `exit_statuses`), so a broken sandbox never teaches the policy a 0.
+//! Token rows (`tokens`, `masks`, `inference_logprobs`) are not in this
+//! record: WIT 0.2 does not carry token ids to formatters; with
+//! `--capture-tokens` the host writes them as `<output>.scored.jsonl`.
 
 use plinth_pyjson::dumps;
 use plinth_sdk::format::{check_trajectory, invalid, num, object, openai_message, string};
@@ -42,14 +46,13 @@ impl GroupFormatter for Atropos {
                 )));
             }
         }
-        let messages = group
-            .iter()
+        let valid = || group.iter().filter(|t| !t.exit_status.is_error());
+        let messages = valid()
             .map(|t| Value::Array(t.messages.iter().map(openai_message).collect()))
             .collect();
-        // A rollout without a score (its scorer could not run) has no reward;
-        // it scores 0 here, and its exit status tells why.
-        let scores: Vec<f64> = group
-            .iter()
+        // A valid rollout without a score (no scorer ran) scores 0; an
+        // errored one is not scored at all.
+        let scores: Vec<f64> = valid()
             .map(|t| t.score.as_ref().map_or(0.0, |s| s.reward))
             .collect();
         let stats = first.group.as_ref();
@@ -148,6 +151,22 @@ mod tests {
                 r#""scores": [1.0, 0.0], "exit_statuses": ["Finished", "LimitsExceeded"], "group_size": 2, "mean": 0.5, "std": 0.5, "all_equal": false}"#
             ),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn errored_rollouts_are_not_scored() {
+        let mut broken = testing::trajectory();
+        broken.exit_status = ExitStatus::InfrastructureError;
+        broken.score = None;
+        let text =
+            testing::format_group::<Atropos>(vec![testing::trajectory(), broken], JSONL).unwrap();
+        let record: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(record["scores"], serde_json::json!([1.0]));
+        assert_eq!(record["messages"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            record["exit_statuses"],
+            serde_json::json!(["Finished", "InfrastructureError"])
         );
     }
 

@@ -20,6 +20,16 @@ impl ExitStatus {
             Self::PluginError => "PluginError",
         }
     }
+
+    /// True when the run failed for plinth or its environment (sandbox,
+    /// model API, plugin): such a run has no reward, and must not be scored
+    /// as if it had earned 0.
+    pub fn is_error(self) -> bool {
+        matches!(
+            self,
+            Self::InfrastructureError | Self::ModelError | Self::PluginError
+        )
+    }
 }
 
 /// Writes [`ExitStatus::as_str`] (the generated `Debug` writes

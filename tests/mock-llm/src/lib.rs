@@ -25,6 +25,11 @@
 //! `error`, `fault` (`{"kind": "fault", "fault": "dropped"}`, any [`Fault`]); any attempt may add `reasoning`, `delay_ms`, `usage`, `finish_reason` and
 //! `token_ids`.
 //!
+//! A request with vLLM's `return_token_ids: true` gets `prompt_token_ids` and
+//! per-choice `token_ids` from a toy tokenizer and chat template ([`tokens`]),
+//! and with `logprobs: true` `choices[].logprobs.content[].logprob`, unless
+//! [`MockConfig::token_ids`] is off (a server that does not return them).
+//!
 //! [`MockConfig::faults`] (the binary's `--fault-rate`, `--fault`, `--seed`) answers that
 //! share of chat requests with a [`Fault`] instead, before the script is consulted.
 
@@ -36,6 +41,7 @@ mod response;
 mod script;
 mod server;
 mod stats;
+pub mod tokens;
 
 pub use bench::BenchConfig;
 pub use fault::{Fault, Faults};

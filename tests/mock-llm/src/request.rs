@@ -18,6 +18,18 @@ struct Wire<'a> {
     messages: Option<Vec<WireMessage<'a>>>,
     #[serde(borrow, default)]
     tools: Option<Vec<&'a RawValue>>,
+    /// vLLM's switch for `prompt_token_ids` and per-choice `token_ids`.
+    #[serde(default)]
+    return_token_ids: bool,
+    #[serde(default)]
+    logprobs: bool,
+}
+
+/// The messages again, decoded in full: only for rendering the prompt's ids.
+#[derive(Deserialize)]
+struct FullMessages {
+    #[serde(default)]
+    messages: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +51,10 @@ pub(crate) struct ChatRequest<'a> {
     /// 1 + the number of assistant messages: the position in the script.
     pub step: u32,
     pub tools: Vec<&'a RawValue>,
+    /// The client asked for token ids (`return_token_ids`).
+    pub return_token_ids: bool,
+    /// The client asked for logprobs (`logprobs`).
+    pub logprobs: bool,
 }
 
 impl<'a> ChatRequest<'a> {
@@ -63,7 +79,16 @@ impl<'a> ChatRequest<'a> {
             system: system.unwrap_or_default(),
             step: assistants.saturating_add(1),
             tools: wire.tools.unwrap_or_default(),
+            return_token_ids: wire.return_token_ids,
+            logprobs: wire.logprobs,
         })
+    }
+
+    /// The prompt's ids under the mock's template (see `tokens`); decodes the
+    /// whole history, so only called when ids were asked for.
+    pub fn prompt_ids(body: &[u8]) -> Result<Vec<u32>, serde_json::Error> {
+        let full: FullMessages = serde_json::from_slice(body)?;
+        Ok(crate::tokens::prompt_ids(&full.messages))
     }
 
     /// The task key: the text after `SCRIPT=` in the first user message, up to whitespace.

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::fault::Fault;
 use crate::script::{Attempt, Reply, TokenIds};
+use crate::tokens;
 
 /// `created` is fixed so replies are byte-for-byte reproducible.
 const CREATED: u64 = 1_700_000_000;
@@ -17,6 +18,16 @@ pub(crate) struct Context<'a> {
     pub request_bytes: usize,
     /// Serial number of the completion, for the response id.
     pub serial: u64,
+    /// Token ids were asked for (and the mock answers them).
+    pub capture: Option<Capture>,
+}
+
+/// What a request asked to get back of the sampling.
+pub(crate) struct Capture {
+    /// The request's prompt under the mock's template.
+    pub prompt: Vec<u32>,
+    /// Also the sampled tokens' logprobs.
+    pub logprobs: bool,
 }
 
 pub(crate) enum Rendered {
@@ -52,10 +63,24 @@ struct Completion<'a> {
 struct Choice<'a> {
     index: u32,
     message: Message,
-    logprobs: Option<()>,
+    logprobs: Option<Logprobs>,
     finish_reason: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     token_ids: Option<&'a [u32]>,
+}
+
+/// OpenAI's (and vLLM's) `choices[].logprobs`.
+#[derive(Serialize)]
+struct Logprobs {
+    content: Vec<TokenLogprob>,
+}
+
+#[derive(Serialize)]
+struct TokenLogprob {
+    token: String,
+    logprob: f64,
+    bytes: Vec<u8>,
+    top_logprobs: [(); 0],
 }
 
 #[derive(Serialize)]
@@ -171,7 +196,45 @@ pub(crate) fn render(attempt: &Attempt, cx: &Context<'_>) -> Rendered {
         .finish_reason
         .as_deref()
         .unwrap_or(if has_tool_calls { "tool_calls" } else { "stop" });
-    let token_ids = attempt.token_ids.as_ref();
+    let reasoning = attempt.reasoning.as_deref().map(fill);
+    // Scripted ids win; else, when asked, the ids of the reply as rendered.
+    let sampled = match (&attempt.token_ids, &cx.capture) {
+        (Some(ids), _) => Some(ids.clone()),
+        (None, Some(capture)) => {
+            let calls: Vec<(&str, &str)> = tool_calls
+                .iter()
+                .map(|c| (c.function.name.as_str(), c.function.arguments.as_str()))
+                .collect();
+            Some(TokenIds {
+                prompt: capture.prompt.clone(),
+                completion: tokens::assistant_body(
+                    reasoning.as_deref(),
+                    content.as_deref(),
+                    &calls,
+                ),
+            })
+        }
+        (None, None) => None,
+    };
+    let logprobs = match (&sampled, &cx.capture) {
+        (Some(ids), Some(capture)) if capture.logprobs => Some(Logprobs {
+            content: ids
+                .completion
+                .iter()
+                .map(|id| {
+                    let bytes = u8::try_from(*id).map(|b| vec![b]).unwrap_or_default();
+                    TokenLogprob {
+                        token: String::from_utf8_lossy(&bytes).into_owned(),
+                        logprob: tokens::logprob(*id),
+                        bytes,
+                        top_logprobs: [],
+                    }
+                })
+                .collect(),
+        }),
+        _ => None,
+    };
+    let token_ids = sampled.as_ref();
     let completion = Completion {
         id: format!("chatcmpl-mock-{}", cx.serial),
         object: "chat.completion",
@@ -184,9 +247,9 @@ pub(crate) fn render(attempt: &Attempt, cx: &Context<'_>) -> Rendered {
                 role: "assistant",
                 content,
                 tool_calls,
-                reasoning_content: attempt.reasoning.as_deref().map(fill),
+                reasoning_content: reasoning,
             },
-            logprobs: None,
+            logprobs,
             finish_reason,
             token_ids: token_ids.map(|ids: &TokenIds| ids.completion.as_slice()),
         }],
@@ -213,6 +276,7 @@ mod tests {
             conversation: 0xabcd,
             request_bytes: 400,
             serial: 9,
+            capture: None,
         }
     }
 
@@ -258,6 +322,30 @@ mod tests {
         assert_eq!(reply["usage"]["total_tokens"], 15);
         assert_eq!(reply["prompt_token_ids"], serde_json::json!([1]));
         assert_eq!(reply["choices"][0]["token_ids"], serde_json::json!([2, 3]));
+    }
+
+    #[test]
+    fn asked_for_ids_it_answers_them_as_vllm_does() {
+        let cx = Context {
+            capture: Some(Capture {
+                prompt: vec![tokens::IM_START, tokens::ASSISTANT],
+                logprobs: true,
+            }),
+            ..cx()
+        };
+        let Rendered::Completion { body, .. } = render(&Attempt::text("ok"), &cx) else {
+            panic!("expected a completion")
+        };
+        let reply: Value = serde_json::from_slice(&body).unwrap();
+        let ids = [u32::from(b'o'), u32::from(b'k'), tokens::IM_END];
+        assert_eq!(
+            reply["prompt_token_ids"],
+            serde_json::json!(cx.capture.unwrap().prompt)
+        );
+        assert_eq!(reply["choices"][0]["token_ids"], serde_json::json!(ids));
+        let logprobs = &reply["choices"][0]["logprobs"]["content"];
+        assert_eq!(logprobs[1]["token"], "k");
+        assert_eq!(logprobs[2]["logprob"], tokens::logprob(tokens::IM_END));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::bench::{BenchConfig, Phase};
 use crate::fault::{Fault, Faults};
 use crate::record::{RecordedRequest, RequestLog};
 use crate::request::ChatRequest;
-use crate::response::{self, Context, Rendered};
+use crate::response::{self, Capture, Context, Rendered};
 use crate::script::{Attempt, Script};
 use crate::stats::{Answer, Stats, StatsSnapshot};
 
@@ -45,6 +45,9 @@ pub struct MockConfig {
     pub record_limit: usize,
     /// Faults answered, at their rate, instead of replies.
     pub faults: Faults,
+    /// Answer `return_token_ids` / `logprobs` as vLLM does; off, the mock
+    /// ignores them like a server that cannot.
+    pub token_ids: bool,
 }
 
 impl Default for MockConfig {
@@ -56,6 +59,7 @@ impl Default for MockConfig {
             bench: BenchConfig::default(),
             record_limit: 1000,
             faults: Faults::default(),
+            token_ids: true,
         }
     }
 }
@@ -217,12 +221,30 @@ async fn chat(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> R
             );
         }
     };
+    let capture = if app.config.token_ids && request.return_token_ids {
+        match ChatRequest::prompt_ids(&body) {
+            Ok(prompt) => Some(Capture {
+                prompt,
+                logprobs: request.logprobs,
+            }),
+            Err(error) => {
+                app.stats.bad_request();
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    error_body(&format!("bad json: {error}")),
+                );
+            }
+        }
+    } else {
+        None
+    };
     let cx = Context {
         model: &request.model,
         step: request.step,
         conversation: fnv1a(request.first_user.as_bytes()),
         request_bytes: body.len(),
         serial: in_flight.serial,
+        capture,
     };
     // Before the script, so an injected fault uses up no scripted attempt.
     if let Some(fault) = app.config.faults.pick(cx.serial) {

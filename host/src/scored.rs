@@ -1,0 +1,185 @@
+//! Scored groups: a finished group of rollouts as atroposlib 0.4.0's
+//! `ScoredDataGroup` (`atroposlib/envs/base.py`, and the API server's
+//! `ScoredData` model), with the token rows the trainer learns from.
+//!
+//! The rows come from [`crate::training`]: the ids the server sampled, never a
+//! re-tokenization. A rollout that ended in an error (infrastructure, model,
+//! plugin) is not in the group's rows, so a broken sandbox never teaches the
+//! policy a reward of 0. With `--capture-tokens`, `plinth run` writes one
+//! scored group per line to `<output stem>.scored.jsonl`; `--atropos-url`
+//! posts the same lines (`crate::atropos`).
+
+use serde::Serialize;
+
+use crate::training;
+use crate::trajectory::Trajectory;
+
+/// One `ScoredDataGroup`: `tokens`, `masks` and `scores` are what the API
+/// server requires; every row of `masks` and `inference_logprobs` is as long
+/// as its `tokens` row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoredGroup {
+    pub tokens: Vec<Vec<u32>>,
+    pub masks: Vec<Vec<i64>>,
+    /// The reward of each row's rollout (a rollout assembled per turn has one
+    /// row per call, each with its rollout's reward).
+    pub scores: Vec<f64>,
+    /// Absent when a call came without logprobs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference_logprobs: Option<Vec<Vec<f64>>>,
+    /// Where the rows came from, for people and for matching them back to
+    /// records (atroposlib's `group_overrides` is free-form): the task id,
+    /// and the rollout of each row.
+    pub group_overrides: GroupOrigin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupOrigin {
+    pub plinth_task: String,
+    pub plinth_rollouts: Vec<u32>,
+}
+
+/// Why a finished group has no scored group.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Unscored {
+    #[error("no rollout of the group ended without an error")]
+    NoValidRollout,
+    #[error("rollout {rollout} has no training rows: {reason}")]
+    NoTokens { rollout: u32, reason: String },
+}
+
+/// The scored group of `group`'s valid rollouts (in rollout order, as
+/// `(rollout, trajectory)`).
+pub fn scored_group(group: &[(u32, &Trajectory)]) -> Result<ScoredGroup, Unscored> {
+    let mut scored = ScoredGroup {
+        tokens: Vec::new(),
+        masks: Vec::new(),
+        scores: Vec::new(),
+        inference_logprobs: Some(Vec::new()),
+        group_overrides: GroupOrigin {
+            plinth_task: group.first().map(|(_, t)| t.id.clone()).unwrap_or_default(),
+            plinth_rollouts: Vec::new(),
+        },
+    };
+    for (rollout, trajectory) in group {
+        if trajectory.exit_status.is_error() {
+            continue;
+        }
+        let assembly = training::assemble(&trajectory.messages);
+        if let training::Assembly::Unavailable { reason } = &assembly {
+            return Err(Unscored::NoTokens {
+                rollout: *rollout,
+                reason: reason.clone(),
+            });
+        }
+        let reward = trajectory.score.as_ref().map_or(0.0, |s| s.reward);
+        for sample in assembly.samples() {
+            scored.tokens.push(sample.tokens.clone());
+            scored.masks.push(sample.masks.clone());
+            scored.scores.push(reward);
+            scored.group_overrides.plinth_rollouts.push(*rollout);
+            scored.inference_logprobs = match (scored.inference_logprobs, &sample.logprobs) {
+                (Some(mut rows), Some(row)) => {
+                    rows.push(row.clone());
+                    Some(rows)
+                }
+                _ => None,
+            };
+        }
+    }
+    if scored.tokens.is_empty() {
+        return Err(Unscored::NoValidRollout);
+    }
+    Ok(scored)
+}
+
+/// Where a run's scored groups go: `<output stem>.scored.jsonl`, one group
+/// per line, each synced before it counts as written (the Atropos poster
+/// only posts what is on disk).
+pub struct ScoredFile {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+}
+
+impl ScoredFile {
+    /// Opens `path`: emptied for a `fresh` run, appended to by a resumed one
+    /// (whose earlier groups stay).
+    pub fn open(path: &std::path::Path, fresh: bool) -> std::io::Result<Self> {
+        if fresh {
+            std::fs::File::create(path)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Appends one group as a line and syncs it.
+    pub fn append(&mut self, group: &ScoredGroup) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut line = serde_json::to_vec(group).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)?;
+        self.file.sync_data()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::Task;
+    use crate::training::{MASKED, TokenRecord};
+    use crate::trajectory::{ExitStatus, Message, Role, Score};
+
+    fn rollout(reward: f64, status: ExitStatus, tokens: Option<TokenRecord>) -> Trajectory {
+        let mut t = Trajectory::start(&Task::single("p"), "m", "local");
+        let mut m = Message::new(Role::Assistant, "a");
+        m.tokens = tokens;
+        t.messages = vec![Message::new(Role::User, "p"), m];
+        t.exit_status = status;
+        t.score = Some(Score {
+            reward,
+            sub_scores: Default::default(),
+            details: Default::default(),
+        });
+        t
+    }
+
+    fn ids(prompt: &[u32], completion: &[u32]) -> Option<TokenRecord> {
+        Some(TokenRecord {
+            prompt_shared: 0,
+            prompt_ids: prompt.to_vec(),
+            completion_ids: completion.to_vec(),
+            logprobs: Some(vec![-0.5; completion.len()]),
+            finish_reason: Some("stop".into()),
+        })
+    }
+
+    #[test]
+    fn errored_rollouts_are_left_out_not_scored_zero() {
+        let (a, b, c) = (
+            rollout(1.0, ExitStatus::Submitted, ids(&[1], &[2])),
+            rollout(0.0, ExitStatus::InfrastructureError, None),
+            rollout(0.0, ExitStatus::LimitsExceeded, ids(&[1], &[3, 4])),
+        );
+        let group = scored_group(&[(0, &a), (1, &b), (2, &c)]).unwrap();
+        assert_eq!(group.scores, [1.0, 0.0]);
+        assert_eq!(group.group_overrides.plinth_rollouts, [0, 2]);
+        assert_eq!(group.masks[1], [MASKED, 3, 4]);
+        assert_eq!(group.inference_logprobs.unwrap()[1], [1.0, -0.5, -0.5]);
+        assert_eq!(scored_group(&[(1, &b)]), Err(Unscored::NoValidRollout));
+        let without = rollout(1.0, ExitStatus::Submitted, None);
+        assert!(matches!(
+            scored_group(&[(0, &without)]),
+            Err(Unscored::NoTokens { rollout: 0, .. })
+        ));
+    }
+}
