@@ -16,6 +16,7 @@ pub mod environment;
 pub mod grading;
 pub mod merge;
 pub mod model;
+mod paths;
 pub mod plugin;
 pub mod report;
 pub mod rescore;

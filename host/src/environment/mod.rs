@@ -578,6 +578,19 @@ mod tests {
         (dir, loaded)
     }
 
+    /// The settings of `plinth run --task t FLAGS` over `bundle`.
+    fn run_of(
+        bundle: &Bundle,
+        flags: &[&str],
+    ) -> Result<crate::settings::RunSettings, crate::settings::SettingsError> {
+        let mut all = vec!["--task", "t"];
+        all.extend(flags);
+        let options = RunOptions::parse_flags(&all)
+            .unwrap()
+            .over(bundle.options());
+        crate::settings::RunSettings::resolve(options)
+    }
+
     const MINIMAL: &str = r#"
 manifest_version = 1
 [environment]
@@ -684,16 +697,7 @@ memory = "128m"
             .join("tools/b.wasm")
             .to_string_lossy()
             .into_owned();
-        let resolve = |flags: &[&str]| {
-            let mut all = vec!["--task", "t"];
-            all.extend(flags);
-            let options = RunOptions::parse_flags(&all)
-                .unwrap()
-                .over(bundle.options());
-            crate::settings::RunSettings::resolve(options)
-                .unwrap()
-                .plugins
-        };
+        let resolve = |flags: &[&str]| run_of(&bundle, flags).unwrap().plugins;
         let config = resolve(&[]);
         assert_eq!(config.limits.memory_bytes, 128 << 20);
         assert_eq!(config.plugin_limits.len(), 3);
@@ -730,14 +734,7 @@ grants = ["exec"]
         let bundle = loaded.unwrap();
         let path = |p: &str| dir.path().join(p).to_string_lossy().into_owned();
         let (tool, scorer) = (path("tools/t.wasm"), path("s.wasm"));
-        let resolve = |flags: &[&str]| {
-            let mut all = vec!["--task", "t"];
-            all.extend(flags);
-            let options = RunOptions::parse_flags(&all)
-                .unwrap()
-                .over(bundle.options());
-            crate::settings::RunSettings::resolve(options).map(|s| s.plugins.plugin_grants)
-        };
+        let resolve = |flags: &[&str]| run_of(&bundle, flags).map(|s| s.plugins.plugin_grants);
         let refused = resolve(&[]).unwrap_err().to_string();
         assert!(refused.contains("--allow-local-exec"), "{refused}");
         assert!(refused.contains(&scorer), "{refused}");

@@ -13,6 +13,8 @@
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
+use crate::paths::normalise;
+
 /// One thing a plugin may do through its session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capability {
@@ -191,22 +193,6 @@ pub(crate) fn absolute(cwd: &str, path: &str) -> PathBuf {
 /// Is `path` (absolute, normalised) under one of `roots`?
 pub(crate) fn within(path: &Path, roots: &[PathBuf]) -> bool {
     roots.iter().any(|root| path.starts_with(root))
-}
-
-/// `.` and `..` resolved without touching any file system (`..` at the
-/// root stays at the root, as the kernel does).
-fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// A grant's prefix: relative, inside the workspace, normalised.

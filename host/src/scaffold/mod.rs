@@ -244,7 +244,7 @@ impl Scaffold {
 fn sdk_dir(dir: &Path) -> Result<PathBuf, ScaffoldError> {
     let found = dir.join("Cargo.toml").is_file();
     match std::path::absolute(dir) {
-        Ok(dir) if found => Ok(normalize(&dir)),
+        Ok(dir) if found => Ok(crate::paths::normalise(&dir)),
         _ => Err(ScaffoldError::NoSdk(dir.to_path_buf())),
     }
 }
@@ -309,23 +309,6 @@ fn toml_string(s: &str) -> String {
         })
         .collect();
     format!("\"{escaped}\"")
-}
-
-/// `path` without `.` and `..` components (it is absolute), so the
-/// generated `Cargo.toml` shows a plain path.
-fn normalize(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -424,7 +407,8 @@ mod tests {
             .find(|f| f.path == "Cargo.toml")
             .unwrap()
             .contents;
-        let sdk = normalize(&std::path::absolute(workspace.join("plugins/sdk")).unwrap());
+        let sdk =
+            crate::paths::normalise(&std::path::absolute(workspace.join("plugins/sdk")).unwrap());
         assert!(
             manifest.contains(&format!("plinth-sdk = {{ path = \"{}\" }}", sdk.display())),
             "{manifest}"
