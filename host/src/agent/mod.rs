@@ -20,7 +20,7 @@ pub use toolbox::{Toolbox, ToolboxError};
 
 use crate::model::{ChatModel, ModelReply};
 use crate::plugin::{GuestError, PluginError};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Sandbox, Shell};
 use crate::settings::defaults;
 use crate::task::Task;
 use crate::trajectory::{ExitStatus, FunctionCall, Message, Role, ToolCall, Trajectory, now_secs};
@@ -56,6 +56,8 @@ pub struct AgentConfig {
     pub text_actions: bool,
     /// The default command timeout, shown to templates.
     pub command_timeout: Duration,
+    /// Whether the agent's commands share one shell session (`--shell`).
+    pub shell: Shell,
 }
 
 impl Default for AgentConfig {
@@ -69,6 +71,7 @@ impl Default for AgentConfig {
             on_text_reply: OnTextReply::Finish,
             text_actions: false,
             command_timeout: defaults::COMMAND_TIMEOUT,
+            shell: Shell::default(),
         }
     }
 }
@@ -155,8 +158,17 @@ impl Agent {
             ),
             Ok(mut api_messages) => {
                 checkpoint.save(trajectory).await;
-                let steps =
-                    self.steps(&sandbox, trajectory, &mut api_messages, checkpoint, started);
+                let sandboxes = ToolSandboxes {
+                    shell: self.config.shell.for_agent(sandbox.clone()),
+                    plain: sandbox,
+                };
+                let steps = self.steps(
+                    &sandboxes,
+                    trajectory,
+                    &mut api_messages,
+                    checkpoint,
+                    started,
+                );
                 match self.config.time_limit {
                     None => steps.await,
                     Some(limit) => match tokio::time::timeout(limit, steps).await {
@@ -197,7 +209,7 @@ impl Agent {
 
     async fn steps(
         &self,
-        sandbox: &Arc<dyn Sandbox>,
+        sandboxes: &ToolSandboxes,
         trajectory: &mut Trajectory,
         api_messages: &mut Vec<Value>,
         checkpoint: &mut dyn Checkpoint,
@@ -260,7 +272,7 @@ impl Agent {
             } else {
                 let mut turn_had_format_error = false;
                 for call in &calls {
-                    let outcome = self.run_call(call, sandbox).await;
+                    let outcome = self.run_call(call, sandboxes).await;
                     let message = Message {
                         role: Role::Tool,
                         content: Some(outcome.content),
@@ -318,8 +330,13 @@ impl Agent {
         calls
     }
 
-    async fn run_call(&self, call: &ToolCall, sandbox: &Arc<dyn Sandbox>) -> CallOutcome {
+    async fn run_call(&self, call: &ToolCall, sandboxes: &ToolSandboxes) -> CallOutcome {
         let FunctionCall { name, arguments } = &call.function;
+        let sandbox = if *name == self.shell_tool {
+            &sandboxes.shell
+        } else {
+            &sandboxes.plain
+        };
         let plugin = match self.tools.resolve(name, arguments) {
             Ok(plugin) => plugin,
             Err(CallProblem::UnknownTool) => {
@@ -376,6 +393,15 @@ impl Agent {
             ),
         }
     }
+}
+
+/// What the tools of one run are lent: the model's shell tool gets the
+/// sandbox whose commands run in the trajectory's shell session (with
+/// `--shell persistent`); every other tool gets the plain one, so a tool's
+/// own scripted commands neither see nor change the model's shell state.
+struct ToolSandboxes {
+    shell: Arc<dyn Sandbox>,
+    plain: Arc<dyn Sandbox>,
 }
 
 /// The observation of one call and whether it ends the run.

@@ -276,6 +276,7 @@ impl RunSettings {
             },
             text_actions: options.text_actions.unwrap_or(false),
             command_timeout: sandbox.command_timeout,
+            shell: sandbox.shell,
         };
         Ok(Self {
             tasks,

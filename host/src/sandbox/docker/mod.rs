@@ -64,6 +64,7 @@ mod exec;
 mod pool;
 mod reap;
 mod sandbox;
+mod session;
 
 use std::time::Duration;
 
