@@ -4,13 +4,17 @@
 Figures:
   * plugins (issue 2): read from the Rust bench target `host/benches/plugins.rs`
     (its JSON, `--plugins-json`), plus the size of the release `plinth` binary;
-  * agent loop (issue 3): the release `plinth run` on N tasks x K steps against the Rust
-    mock (`plinth-mock-llm`, a separate process so its CPU is not counted), whose bench
-    script has every task run `echo step N && ls` K times, then a final marker command:
-    K+1 chat calls ("steps") per task. At concurrency 1 and 64 (mock latency 0), and
-    1,000 tasks at concurrency 1,000 with 50 ms mock latency;
-  * peers (`--peers`): /work/shared/bench/run_peers.py with plinth plugged in via
-    `--runner` (bench/plinth_runner.sh), and plinth's ratios to every peer.
+  * agent loop (issues 3 and 14): the release `plinth run` on N tasks x K steps against
+    the Rust mock (`plinth-mock-llm`, a separate process so its CPU is not counted), whose
+    bench script has every task run `echo step N && ls` K times, then a final marker
+    command: K+1 chat calls ("steps") per task. With `--shell persistent` and `--shell
+    fresh`, at concurrency 1 and 64 (mock latency 0), and 1,000 tasks at concurrency
+    1,000 with 50 ms mock latency; the same with the bench-only no-process tool
+    (bench/noop-tool); and the `bash -c` spawn floor (the 11,000 commands alone);
+  * peers: /work/shared/bench/run_peers.py with plinth plugged in via `--runner`
+    (bench/plinth_runner.sh), once per shell mode, beside the stdlib Python floor (always,
+    it needs no install) and, with `--peers`, every peer (mini-swe-agent, Hermes), with
+    plinth's ratios to each.
 
 Everything transient lives under --scratch (default /tmp/plinth-bench); the report goes
 to stdout (table) and --out (JSON, default bench/results/latest.json).
@@ -38,8 +42,13 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 TARGET_OVERHEAD_MS = 1.0
-TARGET_FLOOR_RATIO = 1.2
 TARGET_RSS_MB = 200.0
+# Issue 14's targets.
+TARGET_PERSISTENT_VS_FLOOR_PY = 0.5   # CPU/step with --shell persistent vs the Python floor
+TARGET_BELOW_MSWEA = 13.0             # ... and at least this many times below mini-swe-agent
+TARGET_FRESH_VS_FLOOR_PY = 2.40 / 2.31  # --shell fresh: no worse than before sessions (2.40 vs 2.31 ms)
+TARGET_PERSISTENT_VS_SPAWN_FLOOR = 0.6  # 1,000 x 11 wall vs the `bash -c` spawn floor
+TARGET_NOEXEC_VS_LATENCY_FLOOR = 1.3    # 1,000 x 11 wall, no-process tool, vs 11 x 50 ms
 
 
 def log(msg: str) -> None:
@@ -181,18 +190,19 @@ def write_prompts(path: str, n: int, k: int) -> None:
 
 
 def noexec_script(path: str, k: int) -> str:
-    """A mock script with the bench script's shape (K tool calls, then a final reply) whose
-    commands never start a process: `{"command": " "}` passes the tool's JSON Schema, reaches
-    the terminal component, which refuses it itself (an observation back to the model).
-    So a step is model call + plugin instantiate/call + bookkeeping, minus fork/exec."""
-    call = {"kind": "tool_calls", "calls": [{"name": "terminal", "arguments": json.dumps({"command": " "})}]}
-    steps = [[call] for _ in range(k)] + [[{"kind": "text", "content": "All steps are done."}]]
+    """A mock script with the bench script's shape (K tool calls, then a final reply) for the
+    no-process tool (bench/noop-tool, `--no-terminal --tool`), which echoes each command
+    back without running it. So a step is model call + component call + bookkeeping."""
+    steps = [[{"kind": "tool_calls", "calls": [{"name": "terminal", "arguments": json.dumps(
+        {"command": f"echo step {i + 1} && ls"})}]}] for i in range(k)]
+    steps.append([{"kind": "text", "content": "All steps are done."}])
     with open(path, "w") as f:
         json.dump({"default": "noexec", "tasks": {"noexec": steps}}, f)
     return path
 
 
-def run_plinth(a, name: str, n: int, k: int, concurrency: int, latency_ms: int, noexec: bool = False) -> dict:
+def run_plinth(a, name: str, n: int, k: int, concurrency: int, latency_ms: int, noexec: bool = False,
+               shell: str = "persistent") -> dict:
     run_dir = os.path.join(a.scratch, "runs", f"{name}-{time.strftime('%H%M%S')}-{os.getpid()}")
     os.makedirs(run_dir, exist_ok=True)
     prompts = os.path.join(run_dir, "prompts.jsonl")
@@ -202,11 +212,12 @@ def run_plinth(a, name: str, n: int, k: int, concurrency: int, latency_ms: int, 
     out = os.path.join(run_dir, "trajectories.jsonl")
     argv = [a.plinth, "run", "--prompts-file", prompts, "--output-file", out,
             "--base-url", mock.base_url, "--api-key", "mock-key", "--model", "mock",
-            "--concurrency", str(concurrency), "--max-iterations", str(k + 6), "--cwd", a.workdir]
+            "--concurrency", str(concurrency), "--max-iterations", str(k + 6), "--cwd", a.workdir,
+            "--shell", shell]
     if noexec:
-        argv += ["--max-format-errors", str(k + 6)]
+        argv += ["--no-terminal", "--tool", a.noop_tool]
     env = dict(os.environ, PLINTH_CACHE_DIR=a.cache)
-    rec = {"name": name, "noexec": noexec, "n_tasks": n, "k_work_steps": k, "concurrency": concurrency,
+    rec = {"name": name, "noexec": noexec, "shell": "none" if noexec else shell, "n_tasks": n, "k_work_steps": k, "concurrency": concurrency,
            "mock_latency_ms": latency_ms, "expected_calls": n * (k + 1), "command": shlex.join(argv)}
     mock_cpu0 = mock.cpu_s()
     stdout = open(os.path.join(run_dir, "stdout.log"), "w")
@@ -279,7 +290,7 @@ def run_plinth(a, name: str, n: int, k: int, concurrency: int, latency_ms: int, 
 
 def summarize(runs: list[dict]) -> dict:
     """Medians over repeats (ranges kept) of the numeric figures."""
-    out = {k: runs[0][k] for k in ("name", "noexec", "n_tasks", "k_work_steps", "concurrency", "mock_latency_ms",
+    out = {k: runs[0][k] for k in ("name", "noexec", "shell", "n_tasks", "k_work_steps", "concurrency", "mock_latency_ms",
                                    "expected_calls", "command")}
     out["repeats"] = len(runs)
     out["ok"] = all(x["ok"] for x in runs)
@@ -297,26 +308,35 @@ def summarize(runs: list[dict]) -> dict:
 
 
 # ----------------------------------------------------------------------------- peers
-def run_peers(a, report: dict) -> dict:
+PLINTH_RUNNERS = ("plinth_persistent", "plinth_fresh")
+PEERS = ["mswea_api", "mswea_api_threads", "mswea_batch", "mswea_batch_threads", "hermes_mini_swe",
+         "hermes_batch", "hermes_batch_procs"]
+
+
+def run_peers(a, full: bool) -> dict:
+    """run_peers.py with plinth plugged in once per shell mode, beside the stdlib Python floor
+    (it needs no install) and, when `full`, every peer (installed into /tmp/peers first)."""
     runner = os.path.join(HERE, "plinth_runner.sh")
     base = (f"{runner} --prompts {{prompts}} --base-url {{base_url}} --out {{out}} "
-            f"--max-steps {{max_steps}} --cwd {{cwd}}")
+            f"--max-steps {{max_steps}} --cwd {{cwd}} --workers 1")
     results = os.path.join(a.results_dir, "peers.json")
-    only = ["floor_py", "plinth", "plinth_w4", "mswea_api", "mswea_api_threads", "mswea_batch",
-            "mswea_batch_threads", "hermes_mini_swe", "hermes_batch", "hermes_batch_procs"]
-    peers_dir = os.environ.get("PEERS_DIR", "/tmp/peers")
-    if not os.path.exists(f"{peers_dir}/hermes_src/mini_swe_runner.py"):
-        log(f"hermes_mini_swe skipped: {peers_dir}/hermes_src/mini_swe_runner.py missing (see setup_peers.sh)")
-        only.remove("hermes_mini_swe")
+    only = ["floor_py", *PLINTH_RUNNERS]
+    if full:
+        only += PEERS
+        peers_dir = os.environ.get("PEERS_DIR", "/tmp/peers")
+        log("setup_peers.sh (installs mini-swe-agent and hermes-agent into /tmp/peers; minutes the first time)")
+        setup = subprocess.run(["bash", os.path.join(SHARED_BENCH, "setup_peers.sh")], stdout=sys.stderr)
+        if setup.returncode != 0:
+            return {"error": f"setup_peers.sh failed with {setup.returncode}"}
+        if not os.path.exists(f"{peers_dir}/hermes_src/mini_swe_runner.py"):
+            log(f"hermes_mini_swe skipped: {peers_dir}/hermes_src/mini_swe_runner.py missing (see setup_peers.sh)")
+            only.remove("hermes_mini_swe")
     argv = [sys.executable, os.path.join(SHARED_BENCH, "run_peers.py"),
-            "--runner", f"plinth={base} --workers 1", "--runner", f"plinth_w4={base} --workers 4",
-            "--runner-workers", "plinth_w4=4", "--only", ",".join(only),
+            "--runner", f"plinth_persistent={base} --shell persistent",
+            "--runner", f"plinth_fresh={base} --shell fresh",
+            "--only", ",".join(only),
             "--n", str(a.peers_n), "--k", str(a.peers_k), "--repeat", str(a.peers_repeat),
             "--results", results, "--examples-dir", os.path.join(a.results_dir, "peer_examples")]
-    log("setup_peers.sh (installs mini-swe-agent and hermes-agent into /tmp/peers; minutes the first time)")
-    setup = subprocess.run(["bash", os.path.join(SHARED_BENCH, "setup_peers.sh")], stdout=sys.stderr)
-    if setup.returncode != 0:
-        return {"error": f"setup_peers.sh failed with {setup.returncode}"}
     log("run_peers.py: " + shlex.join(argv))
     env = dict(os.environ, PLINTH_BIN=a.plinth, PLINTH_CACHE_DIR=a.cache)
     proc = subprocess.run(argv, stdout=subprocess.DEVNULL, env=env)
@@ -327,7 +347,7 @@ def run_peers(a, report: dict) -> dict:
     table = doc.get("table_median", {})
     out = {"command": shlex.join(argv), "exit_code": proc.returncode, "params": doc.get("params"),
            "host": doc.get("host"), "table_median": table, "results_file": results, "ratios": {}}
-    for mine in ("plinth", "plinth_w4"):
+    for mine in PLINTH_RUNNERS:
         me = table.get(mine)
         if not me:
             continue
@@ -345,6 +365,26 @@ def run_peers(a, report: dict) -> dict:
     return out
 
 
+def spawn_floor(a, n: int, k: int) -> dict:
+    """The `bash -c` spawn floor: the N x (K+1) commands of the 1,000-in-flight run alone,
+    `bash -c 'echo step I && ls'` in the bench work dir, as many at once as there are cores
+    (xargs, so no Python per command)."""
+    count = n * (k + 1)
+    ncpu = os.cpu_count() or 1
+    t0 = time.perf_counter()
+    before = os.times()
+    proc = subprocess.run(
+        ["xargs", "-P", str(ncpu), "-I{}", "bash", "-c", "echo step {} && ls"],
+        input="\n".join(str(i) for i in range(count)) + "\n", text=True, cwd=a.workdir,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    rec = {"commands": count, "parallel": ncpu, "wall_s": r(wall), "cpu_s": r(cpu), "ok": proc.returncode == 0}
+    log(f"spawn floor: {rec}")
+    return rec
+
+
 # ----------------------------------------------------------------------------- report
 def fmt(x, nd=2):
     if x is None:
@@ -358,7 +398,7 @@ def print_report(rep: dict) -> None:
     p = rep.get("plugins") or {}
     w = sys.stdout.write
     w("\n== plinth bench ==  " + rep["meta"]["when"] + "  " + rep["meta"]["host"] + "\n")
-    w(f"release binary target/release/plinth: {rep['binary']['size_mb']} MB "
+    w(f"release binary {rep['binary']['path']}: {rep['binary']['size_mb']} MB "
       f"({rep['binary']['size_bytes']} bytes; built-in components embedded: {rep['binary'].get('builtins_bytes')} bytes)\n")
     if p:
         c = p["compile"]
@@ -385,41 +425,46 @@ def print_report(rep: dict) -> None:
     ag = rep.get("agent")
     if ag:
         cal = ag["calibration"]
-        w("\n-- issue 3: plinth run against plinth-mock-llm (separate process), `echo step N && ls` per step --\n")
-        w("host ovh = loop ms/step - command alone - mock round trip (c=1); host CPU = plinth's own CPU per step "
-          "(its children's, bash and ls, excluded); CPU ms/st = both\n")
+        w("\n-- plinth run against plinth-mock-llm (separate process), `echo step N && ls` per step --\n")
+        w("shell: persistent (one bash per trajectory) | fresh (bash -c per command) | none (the no-process "
+          "tool, bench/noop-tool); host ovh = loop ms/step - command alone - mock round trip (c=1); host CPU = "
+          "plinth's own CPU per step (its children's excluded); CPU ms/st = both\n")
         w(f"calibration: bash command alone {fmt(cal.get('command_wall_ms'), 3)} ms wall, "
           f"{fmt(cal.get('command_cpu_ms'), 3)} ms CPU (bash+ls); mock round trip {fmt(cal['mock_rtt']['median_ms'], 3)} ms\n")
-        hdr = (f"{'run':<19} {'N':>5} {'K':>3} {'conc':>5} {'lat':>4} {'wall s':>7} {'steps/s':>8} {'ms/step':>8} "
-               f"{'loop ms/st':>10} {'host ovh ms':>11} {'CPU ms/st':>9} {'host CPU':>8} {'RSS MB':>7} {'ok':>3}\n")
+        hdr = (f"{'run':<24} {'shell':<10} {'N':>5} {'K':>3} {'conc':>5} {'lat':>4} {'wall s':>7} {'steps/s':>8} "
+               f"{'ms/step':>8} {'loop ms/st':>10} {'host ovh ms':>11} {'CPU ms/st':>9} {'host CPU':>8} "
+               f"{'RSS MB':>7} {'ok':>3}\n")
         w(hdr)
-        for key in ("c1", "c64", "inflight1000", "c1_noexec", "inflight1000_noexec"):
+        keys = ("c1_persistent", "c1_fresh", "c64_persistent", "c64_fresh", "c1_noexec",
+                "inflight1000_persistent", "inflight1000_fresh", "inflight1000_noexec")
+        for key in keys:
             s = ag.get(key)
             if not s:
                 continue
-            w(f"{key:<19} {s['n_tasks']:>5} {s['k_work_steps']:>3} {s['concurrency']:>5} {s['mock_latency_ms']:>4} "
-              f"{fmt(s.get('wall_s')):>7} {fmt(s.get('steps_per_s'), 0):>8} {fmt(s.get('wall_ms_per_step'), 3):>8} "
-              f"{fmt(s.get('loop_ms_per_step'), 3):>10} {fmt(s.get('host_overhead_ms_per_step'), 3):>11} "
-              f"{fmt(s.get('cpu_ms_per_step'), 3):>9} {fmt(s.get('host_cpu_ms_per_step'), 3):>8} "
-              f"{fmt(s.get('peak_rss_mb'), 1):>7} {'yes' if s['ok'] else 'NO':>3}\n")
-        for key in ("inflight1000", "inflight1000_noexec"):
+            w(f"{key:<24} {s['shell']:<10} {s['n_tasks']:>5} {s['k_work_steps']:>3} {s['concurrency']:>5} "
+              f"{s['mock_latency_ms']:>4} {fmt(s.get('wall_s')):>7} {fmt(s.get('steps_per_s'), 0):>8} "
+              f"{fmt(s.get('wall_ms_per_step'), 3):>8} {fmt(s.get('loop_ms_per_step'), 3):>10} "
+              f"{fmt(s.get('host_overhead_ms_per_step'), 3):>11} {fmt(s.get('cpu_ms_per_step'), 3):>9} "
+              f"{fmt(s.get('host_cpu_ms_per_step'), 3):>8} {fmt(s.get('peak_rss_mb'), 1):>7} "
+              f"{'yes' if s['ok'] else 'NO':>3}\n")
+        fl = ag.get("spawn_floor")
+        if fl:
+            w(f"`bash -c` spawn floor: the same {fl['commands']} commands alone, {fl['parallel']} at a time: "
+              f"{fl['wall_s']} s wall, {fl['cpu_s']} s CPU\n")
+        for key in ("inflight1000_persistent", "inflight1000_fresh", "inflight1000_noexec"):
             f = ag.get(key)
-            if not f:
-                continue
-            w(f"{key}: wall {f['wall_s']} s vs latency floor {f['latency_floor_s']} s = "
-              f"{f['floor_ratio']}x; loop only {f.get('loop_floor_ratio')}x; "
-              f"CPU floor (plinth + children + mock CPU / {f['cpus']} cores) {f.get('cpu_floor_s')} s "
-              f"(commands alone {f.get('command_cpu_floor_s')} s) -> {f.get('wall_vs_floor')}x of "
-              f"max(latency, CPU) floor; mock max in flight {f.get('mock_max_in_flight')}\n")
-        w("no-process steps: the mock's tool calls carry an empty command the terminal component refuses "
-          "itself (model call + component instantiate/call + bookkeeping, no fork/exec)\n")
+            if f:
+                w(f"{key}: wall {f['wall_s']} s = {f['spawn_floor_ratio']}x the spawn floor, "
+                  f"{f['floor_ratio']}x the latency floor ({f['latency_floor_s']} s); peak RSS {f['peak_rss_mb']} MB; "
+                  f"mock max in flight {f.get('mock_max_in_flight')}\n")
     if rep.get("targets"):
         w("\ntargets:\n")
         for t in rep["targets"]:
             w(f"  [{'PASS' if t['pass'] else 'FAIL'}] {t['name']}: {t['value']} (target {t['target']})\n")
     peers = rep.get("peers")
     if peers and peers.get("table_median"):
-        w("\n-- peers: run_peers.py, same invocation (medians) --\n")
+        w("\n-- peers: run_peers.py (its Python mock; CPU of the whole process tree, bash included), "
+          "same invocation, medians --\n")
         w(f"{'runner':<22} {'W':>2} {'wall s':>7} {'steps/s':>8} {'ms/step':>8} {'CPU ms/step':>11} {'PSS MB':>7} {'ok':>3}\n")
         for name, row in peers["table_median"].items():
             w(f"{name:<22} {fmt(row.get('workers')):>2} {fmt(row.get('wall_s')):>7} {fmt(row.get('steps_per_s'), 1):>8} "
@@ -446,15 +491,21 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="repeats of the c1/c64 runs (medians reported)")
     ap.add_argument("--k", type=int, default=10, help="work steps per task")
     ap.add_argument("--skip-agent", action="store_true")
-    ap.add_argument("--peers", action="store_true", help="also run shared/bench/run_peers.py (slow)")
+    ap.add_argument("--peers", action="store_true",
+                    help="every peer of shared/bench/run_peers.py, not just the Python floor (installs them; slow)")
+    ap.add_argument("--skip-peers", action="store_true", help="no run_peers.py at all")
     ap.add_argument("--peers-n", type=int, default=50)
     ap.add_argument("--peers-k", type=int, default=10)
-    ap.add_argument("--peers-repeat", type=int, default=1)
+    ap.add_argument("--peers-repeat", type=int, default=3)
+    ap.add_argument("--noop-tool", default=os.path.join(
+        ROOT, "target/wasm32-wasip2/release/plinth_bench_noop.wasm"), help="the no-process tool component")
     a = ap.parse_args()
     # The peers harness runs each runner from its own directory.
     a.plinth, a.mock = os.path.abspath(a.plinth), os.path.abspath(a.mock)
+    a.noop_tool = os.path.abspath(a.noop_tool)
     if a.quick:
         a.repeat = 1
+        a.peers_repeat = 1
     os.makedirs(a.results_dir, exist_ok=True)
     os.makedirs(a.scratch, exist_ok=True)
     a.cache = os.path.join(a.scratch, "cache")
@@ -508,6 +559,8 @@ def main() -> int:
 
         # Fill the compile cache (the cold compile is a plugins figure, not a per-step one).
         warm = run_plinth(a, "warmup", 2, 1, 1, 0)
+        # The no-process tool is not built in: its first load compiles it.
+        run_plinth(a, "warmup_noexec", 2, 1, 1, 0, True)
         ag["first_run_cold_cache"] = {"wall_s": warm["wall_s"], "startup_s": warm["startup_s"]}
 
         def per_step(s: dict) -> None:
@@ -519,69 +572,82 @@ def main() -> int:
                     s["wall_ms_per_step"] - cmd_ms - rtt - s["mock_latency_ms"])
 
         n1, n64 = (20, 128) if a.quick else (50, 256)
-        for key, n, conc, noexec in (("c1", n1, 1, False), ("c64", n64, 64, False), ("c1_noexec", n1, 1, True)):
-            runs = [run_plinth(a, key, n, a.k, conc, 0, noexec) for _ in range(a.repeat)]
+        for key, n, conc, noexec, shell in (
+                ("c1_persistent", n1, 1, False, "persistent"), ("c1_fresh", n1, 1, False, "fresh"),
+                ("c64_persistent", n64, 64, False, "persistent"), ("c64_fresh", n64, 64, False, "fresh"),
+                ("c1_noexec", n1, 1, True, "persistent")):
+            runs = [run_plinth(a, key, n, a.k, conc, 0, noexec, shell) for _ in range(a.repeat)]
             s = summarize(runs)
             if noexec:
                 s["host_overhead_ms_per_step"] = r(s["loop_ms_per_step"] - cal["mock_rtt"]["median_ms"])
             else:
                 per_step(s)
             ag[key] = s
-        for key, noexec in (("inflight1000", False), ("inflight1000_noexec", True)):
-            f = summarize([run_plinth(a, key, 1000, a.k, 1000, 50, noexec)])
-            if not noexec:
-                per_step(f)
+        n_big = 200 if a.quick else 1000
+        floor = spawn_floor(a, n_big, a.k)
+        ag["spawn_floor"] = floor
+        for key, noexec, shell in (("inflight1000_persistent", False, "persistent"),
+                                   ("inflight1000_fresh", False, "fresh"),
+                                   ("inflight1000_noexec", True, "persistent")):
+            f = summarize([run_plinth(a, key, n_big, a.k, n_big, 50, noexec, shell)])
             f["latency_floor_s"] = r((a.k + 1) * 0.05)
             f["floor_ratio"] = r(f["wall_s"] / f["latency_floor_s"])
-            if f.get("loop_ms_per_step") is not None:
-                loop_s = f["loop_ms_per_step"] * f["expected_calls"] / 1e3
-                f["loop_floor_ratio"] = r(loop_s / f["latency_floor_s"])
+            f["spawn_floor_s"] = floor["wall_s"]
+            f["spawn_floor_ratio"] = r(f["wall_s"] / floor["wall_s"])
             f["cpus"] = ncpu
-            if f.get("children_cpu_s") is not None and not noexec:
-                f["command_cpu_floor_s"] = r(f["children_cpu_s"] / ncpu)
-            # On this machine the run is CPU-bound: everything that must run
-            # (plinth, its commands, the mock) spread over every core.
-            if f.get("cpu_user_s") is not None and f.get("mock_cpu_s") is not None:
-                f["cpu_floor_s"] = r((f["cpu_user_s"] + f["cpu_sys_s"] + f["mock_cpu_s"]) / ncpu)
-                f["floor"] = r(max(f["latency_floor_s"], f["cpu_floor_s"]))
-                f["wall_vs_floor"] = r(f["wall_s"] / f["floor"])
             ag[key] = f
         rep["agent"] = ag
 
         def target(name, value, goal, ok):
             targets.append({"name": name, "value": value, "target": goal, "pass": bool(ok)})
 
-        c1, c1n = ag["c1"], ag["c1_noexec"]
-        if c1.get("host_overhead_ms_per_step") is not None:
-            target("per-step host overhead, c=1: loop ms/step - command alone - mock round trip",
-                   f"{c1['host_overhead_ms_per_step']} ms", f"< {TARGET_OVERHEAD_MS} ms",
-                   c1["host_overhead_ms_per_step"] < TARGET_OVERHEAD_MS)
-        target("per-step host overhead, c=1, no-process steps: loop ms/step - mock round trip",
-               f"{c1n['host_overhead_ms_per_step']} ms", f"< {TARGET_OVERHEAD_MS} ms",
-               c1n["host_overhead_ms_per_step"] < TARGET_OVERHEAD_MS)
-        for key in ("c1", "c64", "c1_noexec"):
+        for key in ("c1_persistent", "c1_fresh", "c1_noexec"):
             if ag[key].get("host_cpu_ms_per_step") is not None:
                 target(f"host CPU per step, {key}: plinth's own CPU (its children's excluded)",
                        f"{ag[key]['host_cpu_ms_per_step']} ms", f"< {TARGET_OVERHEAD_MS} ms",
                        ag[key]["host_cpu_ms_per_step"] < TARGET_OVERHEAD_MS)
-        for key, label in (("inflight1000", "`echo step N && ls` steps"), ("inflight1000_noexec", "no-process steps")):
+        fp, fn = ag["inflight1000_persistent"], ag["inflight1000_noexec"]
+        target("1,000 x 11 in flight, --shell persistent: wall vs the `bash -c` spawn floor",
+               f"{fp['spawn_floor_ratio']}x ({fp['wall_s']} s vs {floor['wall_s']} s)",
+               f"<= {TARGET_PERSISTENT_VS_SPAWN_FLOOR}x", fp["spawn_floor_ratio"] <= TARGET_PERSISTENT_VS_SPAWN_FLOOR)
+        target("1,000 x 11 in flight, no-process tool: wall vs the latency floor",
+               f"{fn['floor_ratio']}x ({fn['wall_s']} s vs {fn['latency_floor_s']} s)",
+               f"<= {TARGET_NOEXEC_VS_LATENCY_FLOOR}x", fn["floor_ratio"] <= TARGET_NOEXEC_VS_LATENCY_FLOOR)
+        for key in ("inflight1000_persistent", "inflight1000_fresh", "inflight1000_noexec"):
             f = ag[key]
-            target(f"1,000 in flight ({label}): wall vs latency floor",
-                   f"{f['floor_ratio']}x ({f['wall_s']} s vs {f['latency_floor_s']} s)",
-                   f"<= {TARGET_FLOOR_RATIO}x", f["floor_ratio"] <= TARGET_FLOOR_RATIO)
-            target(f"1,000 in flight ({label}): peak RSS of plinth", f"{f['peak_rss_mb']} MB",
-                   f"< {TARGET_RSS_MB:.0f} MB", f["peak_rss_mb"] < TARGET_RSS_MB)
-            target(f"1,000 in flight ({label}): every task completed", f"ok={f['ok']}", "all", f["ok"])
-            if f.get("wall_vs_floor") is not None:
-                target(f"1,000 in flight ({label}): wall vs max(latency floor, CPU floor) [diagnostic]",
-                       f"{f['wall_vs_floor']}x ({f['wall_s']} s vs {f['floor']} s; CPU floor = "
-                       f"(plinth {r(f['cpu_user_s'] + f['cpu_sys_s'], 2)} s + mock {f['mock_cpu_s']} s CPU) "
-                       f"/ {ncpu} cores; mock saw {f.get('mock_max_in_flight')} in flight at most)",
-                       f"<= {TARGET_FLOOR_RATIO}x", f["wall_vs_floor"] <= TARGET_FLOOR_RATIO)
+            target(f"{key}: peak RSS of plinth", f"{f['peak_rss_mb']} MB", f"<= {TARGET_RSS_MB:.0f} MB",
+                   f["peak_rss_mb"] <= TARGET_RSS_MB)
+            target(f"{key}: every task completed", f"ok={f['ok']}", "all", f["ok"])
+
+    if not a.skip_peers:
+        peers = run_peers(a, a.peers)
+        rep["peers"] = peers
+        table = peers.get("table_median") or {}
+        floor_py, mswea = table.get("floor_py", {}), table.get("mswea_api", {})
+
+        def cpu(name):
+            return (table.get(name) or {}).get("cpu_ms_per_step")
+
+        def peer_target(name, value, goal, ok):
+            targets.append({"name": name, "value": value, "target": goal, "pass": bool(ok)})
+
+        if cpu("plinth_persistent") and floor_py.get("cpu_ms_per_step"):
+            ratio = cpu("plinth_persistent") / floor_py["cpu_ms_per_step"]
+            peer_target("CPU per step (process tree), --shell persistent vs the Python floor (same run)",
+                        f"{r(ratio)}x ({cpu('plinth_persistent')} vs {floor_py['cpu_ms_per_step']} ms)",
+                        f"<= {TARGET_PERSISTENT_VS_FLOOR_PY}x", ratio <= TARGET_PERSISTENT_VS_FLOOR_PY)
+        if cpu("plinth_persistent") and mswea.get("cpu_ms_per_step"):
+            below = mswea["cpu_ms_per_step"] / cpu("plinth_persistent")
+            peer_target("CPU per step, --shell persistent: times below mini-swe-agent (same run)",
+                        f"{r(below, 1)}x ({cpu('plinth_persistent')} vs {mswea['cpu_ms_per_step']} ms)",
+                        f">= {TARGET_BELOW_MSWEA}x", below >= TARGET_BELOW_MSWEA)
+        if cpu("plinth_fresh") and floor_py.get("cpu_ms_per_step"):
+            ratio = cpu("plinth_fresh") / floor_py["cpu_ms_per_step"]
+            peer_target("CPU per step, --shell fresh vs the Python floor: no worse than before sessions",
+                        f"{r(ratio)}x ({cpu('plinth_fresh')} vs {floor_py['cpu_ms_per_step']} ms)",
+                        f"<= {r(TARGET_FRESH_VS_FLOOR_PY)}x (2.40 / 2.31 ms)", ratio <= TARGET_FRESH_VS_FLOOR_PY)
     rep["targets"] = targets
 
-    if a.peers:
-        rep["peers"] = run_peers(a, rep)
 
     path = os.path.join(a.results_dir, "latest.json")
     with open(path, "w") as fh:

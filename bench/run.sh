@@ -2,11 +2,14 @@
 # plinth's benchmark, one command: prints a table and a JSON blob, and writes
 # bench/results/latest.json.
 #
-#   bench/run.sh                 # plugin runtime (issue 2) + agent loop (issue 3) figures
+#   bench/run.sh                 # plugin runtime, agent loop with --shell persistent and fresh,
+#                                # the no-process tool, 1,000 x 11 in flight, and CPU per step
+#                                # beside the stdlib Python floor (../shared/bench/run_peers.py)
 #   bench/run.sh --quick         # fewer calls/tasks, one repeat (a quick look)
-#   bench/run.sh --peers         # also run ../shared/bench/run_peers.py with plinth plugged in
-#                                # (installs mini-swe-agent and hermes-agent into /tmp/peers; slow)
-#   bench/run.sh --no-build      # use the binaries already in target/release
+#   bench/run.sh --peers         # the whole peer table with ratios: mini-swe-agent and Hermes too
+#                                # (installs them into /tmp/peers; slow)
+#   bench/run.sh --no-build      # use the binaries already built
+# Binaries are taken from $CARGO_TARGET_DIR (default target/).
 # Any other argument goes to bench/bench.py (e.g. --repeat 5, --k 10, --peers-repeat 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,13 +33,16 @@ if [ "$(ulimit -n)" -lt 8192 ]; then
 fi
 
 mkdir -p bench/results
+target="${CARGO_TARGET_DIR:-target}"
 if [ "$build" = 1 ]; then
-    echo "bench: building release binaries" >&2
+    echo "bench: building release binaries and the no-process tool" >&2
     cargo build --release -p plinth -p plinth-mock-llm >&2
+    cargo build --release --target wasm32-wasip2 -p plinth-bench-noop >&2
 fi
 
 echo "bench: plugin runtime figures (host/benches/plugins.rs)" >&2
 cargo bench -p plinth --bench plugins -- "${quick[@]}" --json "$PWD/bench/results/plugins.json" >/dev/null
 
 exec python3 bench/bench.py --plugins-json bench/results/plugins.json \
-    --plinth target/release/plinth --mock target/release/plinth-mock-llm "${driver_args[@]}"
+    --plinth "$target/release/plinth" --mock "$target/release/plinth-mock-llm" \
+    --noop-tool "$target/wasm32-wasip2/release/plinth_bench_noop.wasm" "${driver_args[@]}"

@@ -1268,3 +1268,46 @@ async fn hermes_output_of_a_scripted_run_matches_the_golden_file() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_shell_flag_decides_whether_the_shell_state_carries_over() {
+    // The editor's own scripts (which set `root` and `p`) run between two
+    // terminal commands: they must not see or change the model's shell.
+    let steps = || {
+        vec![
+            vec![run_cmd(
+                "cd / && export V=1 && f() { echo fn; } && root=mine p=mine",
+            )],
+            vec![Attempt::tool_call(
+                "str_replace_editor",
+                &json!({"command": "create", "path": "note.txt", "file_text": "hi\n"}).to_string(),
+            )],
+            vec![run_cmd(
+                "pwd; echo \"[$V]\"; type f >/dev/null 2>&1 && echo has-f; echo \"$root $p\"",
+            )],
+            vec![Attempt::text("done")],
+        ]
+    };
+    let shell_outputs = |t: &Value| -> Vec<String> {
+        messages_of(t, "tool")
+            .into_iter()
+            .filter(|m| m["name"] == "terminal")
+            .map(|m| terminal_result(m).0)
+            .collect()
+    };
+    let ctx = Ctx::with_steps(steps()).await;
+    let t = ctx.run_task(&["--tool", "editor"]).await;
+    assert_eq!(status(&t), "Finished", "{t:#}");
+    assert_eq!(shell_outputs(&t)[1], "/\n[1]\nhas-f\nmine mine\n", "{t:#}");
+    assert_eq!(t["settings"]["sandbox"]["shell"], "persistent");
+
+    let ctx = Ctx::with_steps(steps()).await;
+    let t = ctx
+        .run_task(&["--tool", "editor", "--shell", "fresh"])
+        .await;
+    assert_eq!(status(&t), "Finished", "{t:#}");
+    let third = &shell_outputs(&t)[1];
+    assert!(third.ends_with("\n[]\n \n"), "{third}");
+    assert!(!third.starts_with("/\n"), "{third}");
+    assert_eq!(t["settings"]["sandbox"]["shell"], "fresh");
+}

@@ -13,7 +13,10 @@
 # - builds `plinth-test-no-tar` on the first engine FROM scratch with the
 #   host's dash, sleep, rm and mkdir and their libraries: an image with a
 #   shell but without `tar` (busybox runs its built-in `tar` even with no
-#   `/bin/tar`, so it cannot be a busybox image).
+#   `/bin/tar`, so it cannot be a busybox image);
+# - builds `plinth-test-bash` on the first engine: the busybox image plus the
+#   host's bash and its libraries, for persistent shell sessions (busybox has
+#   no bash; without one, sessions fall back to fresh commands).
 #
 # The plinth tests talk to the engines through the Engine API; this script
 # may use the docker CLI, plinth itself never does.
@@ -21,6 +24,7 @@ set -euo pipefail
 
 IMAGE=plinth-test-busybox
 NO_TAR_IMAGE=plinth-test-no-tar
+BASH_IMAGE=plinth-test-bash
 SOCK1=/var/run/docker.sock
 NETNS=plinth-docker2
 SOCK2=/var/run/plinth-docker2.sock
@@ -145,4 +149,23 @@ if ! docker -H "unix://$SOCK1" image inspect "$NO_TAR_IMAGE" >/dev/null 2>&1; th
     fi
 fi
 
-say "ready: unix://$SOCK1 and unix://$SOCK2 with $IMAGE, and $NO_TAR_IMAGE on the first"
+# The busybox image with bash, on the first engine.
+if ! docker -H "unix://$SOCK1" image inspect "$BASH_IMAGE" >/dev/null 2>&1; then
+    bash_dir=$(mktemp -d)
+    trap 'rm -rf "$build_dir" "${no_tar_dir:-}" "$bash_dir"' EXIT
+    path=$(command -v bash)
+    mkdir -p "$bash_dir/root/usr/bin"
+    cp -L "$path" "$bash_dir/root/usr/bin/bash"
+    for lib in $(ldd "$path" | grep -o '/[^ ]*'); do
+        mkdir -p "$bash_dir/root$(dirname "$lib")"
+        cp -L "$lib" "$bash_dir/root$lib"
+    done
+    printf 'FROM %s\nCOPY root/ /\n' "$IMAGE" >"$bash_dir/Dockerfile"
+    say "building $BASH_IMAGE on $SOCK1"
+    if ! out=$(DOCKER_BUILDKIT=0 docker -H "unix://$SOCK1" build -q -t "$BASH_IMAGE" "$bash_dir" 2>&1); then
+        echo "$out" >&2
+        exit 1
+    fi
+fi
+
+say "ready: unix://$SOCK1 and unix://$SOCK2 with $IMAGE, and $NO_TAR_IMAGE and $BASH_IMAGE on the first"

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::query_parameters::{KillContainerOptions, ListContainersOptions, TopOptions};
-use plinth::sandbox::docker::{CreateRate, DockerConfig, DockerProvider, Engines};
+use plinth::sandbox::docker::{
+    CreateRate, DockerConfig, DockerProvider, Engines, PoolConfig, PoolProvider,
+};
 use plinth::sandbox::{
     ExecRequest, LocalConfig, LocalSandbox, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
 };
@@ -32,6 +34,8 @@ use support::run::{Outcome, plinth};
 const IMAGE: &str = "plinth-test-busybox";
 /// `dash`, `sleep`, `rm` and `mkdir`, and no `tar`.
 const NO_TAR_IMAGE: &str = "plinth-test-no-tar";
+/// The busybox image with `bash`, for persistent shell sessions.
+const BASH_IMAGE: &str = "plinth-test-bash";
 const SECOND_HOST: &str = "unix:///var/run/plinth-docker2.sock";
 
 // ------------------------------------------------------------------ engines
@@ -1448,5 +1452,87 @@ async fn archives_unpack_into_new_awkward_directories_without_tar_in_the_image()
         .await
         .unwrap();
     assert_eq!(out.output, "no tar here\n");
+    provider.shutdown().await;
+}
+
+#[tokio::test]
+async fn persistent_sessions_keep_their_contract_in_containers_pool_slots_and_locally() {
+    let test = "persistent_sessions_keep_their_contract_in_containers_pool_slots_and_locally";
+    let Some(docker) = engine(test).await else {
+        return;
+    };
+    if docker.inspect_image(BASH_IMAGE).await.is_err() {
+        skip(test, &format!("the image {BASH_IMAGE} is missing"));
+        return;
+    }
+    let local = LocalSandbox::new(None, LocalConfig::default()).unwrap();
+    support::session::contract(&local).await;
+
+    let config = DockerConfig {
+        image: Some(BASH_IMAGE.into()),
+        ..DockerConfig::default()
+    };
+    let provider = per_task_provider(config.clone()).await;
+    let container = provider
+        .create(&task("session"))
+        .await
+        .expect("a container");
+    support::session::contract(container.as_ref()).await;
+    drop(container);
+    provider.shutdown().await;
+
+    let shape = PoolConfig {
+        slots_per_container: 2,
+        min_containers: 1,
+        max_containers: 1,
+        ..PoolConfig::default()
+    };
+    let engines = Engines::connect(&[]).await.expect("engine");
+    let pool = PoolProvider::start(engines, config, shape)
+        .await
+        .expect("a pool");
+    let slot = pool.create(&task("slot")).await.expect("a slot");
+    let neighbour = pool.create(&task("neighbour")).await.expect("a slot");
+    // A slot's session has the slot's directory and environment, and
+    // sessions of two slots share nothing.
+    let out = slot
+        .exec_in_session("echo \"$PLINTH_SLOT $(pwd)\"; X=mine", None)
+        .await
+        .unwrap();
+    let (slot_var, dir) = out.output.trim_end().split_once(' ').unwrap();
+    assert!(!slot_var.is_empty(), "{}", out.output);
+    assert_eq!(dir, slot.cwd());
+    let out = neighbour
+        .exec_in_session("echo \"[$X]\"", None)
+        .await
+        .unwrap();
+    assert_eq!(out.output, "[]\n");
+    drop(neighbour);
+    support::session::contract(slot.as_ref()).await;
+    drop(slot);
+    pool.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_bash_in_the_image_session_commands_run_fresh() {
+    let Some(_docker) = engine("without_bash_in_the_image_session_commands_run_fresh").await else {
+        return;
+    };
+    let provider = per_task_provider(on_image()).await;
+    let sandbox = provider
+        .create(&task("no-bash"))
+        .await
+        .expect("a container");
+    let out = sandbox
+        .exec_in_session("cd /tmp; X=1; echo \"$X\"", None)
+        .await
+        .unwrap();
+    assert_eq!((out.output.as_str(), out.exit_code), ("1\n", 0));
+    let out = sandbox
+        .exec_in_session("pwd; echo \"[$X]\"", None)
+        .await
+        .unwrap();
+    assert_eq!(out.output, "/workspace\n[]\n");
+    drop(sandbox);
     provider.shutdown().await;
 }

@@ -3,6 +3,7 @@
 
 pub mod mock;
 pub mod run;
+pub mod session;
 pub mod toolchains;
 
 use std::path::{Path, PathBuf};

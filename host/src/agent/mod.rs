@@ -22,7 +22,7 @@ pub use toolbox::{Toolbox, ToolboxError};
 
 use crate::model::{ChatModel, ModelReply};
 use crate::plugin::{GuestError, PluginError};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Sandbox, Shell};
 use crate::settings::defaults;
 use crate::task::Task;
 use crate::training::{self, TokenChain};
@@ -59,6 +59,8 @@ pub struct AgentConfig {
     /// Record each call's token ids and logprobs (the model client asks the
     /// server for them) and how they assemble for training.
     pub capture_tokens: bool,
+    /// Whether the agent's commands share one shell session (`--shell`).
+    pub shell: Shell,
 }
 
 impl Default for AgentConfig {
@@ -74,6 +76,7 @@ impl Default for AgentConfig {
             command_timeout: defaults::COMMAND_TIMEOUT,
             completion_markers: CompletionMarker::defaults(),
             capture_tokens: false,
+            shell: Shell::default(),
         }
     }
 }
@@ -160,8 +163,17 @@ impl Agent {
             ),
             Ok(mut api_messages) => {
                 checkpoint.save(trajectory).await;
-                let steps =
-                    self.steps(&sandbox, trajectory, &mut api_messages, checkpoint, started);
+                let sandboxes = ToolSandboxes {
+                    shell: self.config.shell.for_agent(sandbox.clone()),
+                    plain: sandbox,
+                };
+                let steps = self.steps(
+                    &sandboxes,
+                    trajectory,
+                    &mut api_messages,
+                    checkpoint,
+                    started,
+                );
                 match self.config.time_limit {
                     None => steps.await,
                     Some(limit) => match tokio::time::timeout(limit, steps).await {
@@ -205,7 +217,7 @@ impl Agent {
 
     async fn steps(
         &self,
-        sandbox: &Arc<dyn Sandbox>,
+        sandboxes: &ToolSandboxes,
         trajectory: &mut Trajectory,
         api_messages: &mut Vec<Value>,
         checkpoint: &mut dyn Checkpoint,
@@ -274,7 +286,7 @@ impl Agent {
             } else {
                 let mut turn_had_format_error = false;
                 for call in &calls {
-                    let outcome = self.run_call(call, sandbox, trajectory.api_calls).await;
+                    let outcome = self.run_call(call, sandboxes, trajectory.api_calls).await;
                     let message = Message {
                         role: Role::Tool,
                         content: Some(outcome.content),
@@ -334,13 +346,13 @@ impl Agent {
     }
 
     /// Runs one call of the model's `step`th reply.
-    async fn run_call(
-        &self,
-        call: &ToolCall,
-        sandbox: &Arc<dyn Sandbox>,
-        step: u32,
-    ) -> CallOutcome {
+    async fn run_call(&self, call: &ToolCall, sandboxes: &ToolSandboxes, step: u32) -> CallOutcome {
         let FunctionCall { name, arguments } = &call.function;
+        let sandbox = if *name == self.shell_tool {
+            &sandboxes.shell
+        } else {
+            &sandboxes.plain
+        };
         let plugin = match self.tools.resolve(name, arguments) {
             Ok(plugin) => plugin,
             Err(CallProblem::UnknownTool) => {
@@ -407,6 +419,15 @@ impl Agent {
             ),
         }
     }
+}
+
+/// What the tools of one run are lent: the model's shell tool gets the
+/// sandbox whose commands run in the trajectory's shell session (with
+/// `--shell persistent`); every other tool gets the plain one, so a tool's
+/// own scripted commands neither see nor change the model's shell state.
+struct ToolSandboxes {
+    shell: Arc<dyn Sandbox>,
+    plain: Arc<dyn Sandbox>,
 }
 
 /// The observation of one call and whether it ends the run.

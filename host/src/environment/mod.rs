@@ -131,6 +131,7 @@ struct SandboxSection {
     pids_limit: Option<i64>,
     read_only: Option<bool>,
     timeout: Option<u64>,
+    shell: Option<crate::sandbox::Shell>,
     max_output_bytes: Option<usize>,
     /// Commands run in every task's workspace before the row's own.
     #[serde(default)]
@@ -504,6 +505,7 @@ impl Bundle {
                 pids_limit: sandbox.pids_limit,
                 read_only: sandbox.read_only,
                 timeout: sandbox.timeout,
+                shell: sandbox.shell,
                 max_output_bytes: sandbox.max_output_bytes,
                 setup: sandbox.setup.clone(),
                 ..SandboxOptions::default()

@@ -7,7 +7,10 @@
 
 pub mod docker;
 mod local;
+mod marker;
 mod output;
+mod session;
+mod shell;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +19,7 @@ use crate::task::Task;
 
 pub use local::{LocalConfig, LocalProvider, LocalSandbox};
 pub use output::OutputPolicy;
+pub use shell::Shell;
 
 /// Environment every backend gives commands: no pagers or progress bars
 /// waiting on a terminal that is not there.
@@ -79,6 +83,16 @@ pub trait Sandbox: Send + Sync {
     /// What the model may see of output: commands' and tool plugins' alike.
     fn output_policy(&self) -> &OutputPolicy;
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError>;
+    /// Runs `command` in this sandbox's persistent shell session (see
+    /// [`Shell::Persistent`]), started on first use: one `bash` whose working
+    /// directory, variables and functions carry from one command to the
+    /// next. A command that finds the session busy (another command of the
+    /// sandbox is running in it) runs fresh instead.
+    async fn exec_in_session(
+        &self,
+        command: &str,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, SandboxError>;
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError>;
     async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), SandboxError>;
 

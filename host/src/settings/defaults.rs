@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::grading::GradeIn;
+use crate::sandbox::Shell;
 
 /// Model asked when none is named.
 pub const MODEL: &str = "claude-sonnet-4-20250514";
@@ -33,6 +34,9 @@ pub(crate) const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// A command's timeout when the model does not ask for one.
 pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How the agent's commands run: one shell per trajectory, as Hermes'
+/// terminal (plinth's default tool, prompts and format) keeps one.
+pub(crate) const SHELL: Shell = Shell::Persistent;
 /// Most bytes of one command's output the model sees (head and tail kept).
 pub(crate) const MAX_OUTPUT_BYTES: usize = 10_000;
 
@@ -107,6 +111,7 @@ pub fn help() -> Vec<(&'static str, String)> {
         ("max_retries", MAX_RETRIES.to_string()),
         ("retry_delay", RETRY_DELAY.as_secs_f64().to_string()),
         ("timeout", COMMAND_TIMEOUT.as_secs().to_string()),
+        ("shell", SHELL.as_str().into()),
         ("max_output_bytes", MAX_OUTPUT_BYTES.to_string()),
         ("memory", CONTAINER_MEMORY.into()),
         ("cpus", CONTAINER_CPUS.to_string()),

@@ -319,6 +319,7 @@ impl RunSettings {
             command_timeout: sandbox.command_timeout,
             completion_markers,
             capture_tokens: options.capture_tokens.unwrap_or(false),
+            shell: sandbox.shell,
         };
         if options.atropos_url.is_some() && !agent.capture_tokens {
             return Err(invalid(

@@ -88,6 +88,12 @@ pub struct SandboxOptions {
     /// Default command timeout in seconds.
     #[arg(long)]
     pub timeout: Option<u64>,
+    /// How the agent's commands run: `persistent` (one bash per trajectory:
+    /// `cd`, exported variables and functions carry over, builtins start no
+    /// process; a timeout restarts it) or `fresh` (a new `bash -c` per
+    /// command). Setup, evaluation and scorer commands always run fresh.
+    #[arg(long, value_enum)]
+    pub shell: Option<crate::sandbox::Shell>,
     /// Most bytes of command output the model sees (head and tail kept).
     #[arg(long, alias = "max_output_bytes")]
     pub max_output_bytes: Option<usize>,
@@ -444,7 +450,7 @@ impl SandboxOptions {
         layered!(SandboxOptions, self, lower;
             sandbox, cwd, image, network, docker_host, slots_per_container, min_containers,
             max_containers, slot_timeout, pool_idle_timeout, pool_max_age, pool_max_uses, create_rate,
-            memory, cpus, pids_limit, read_only, timeout, max_output_bytes,
+            memory, cpus, pids_limit, read_only, timeout, shell, max_output_bytes,
             secret_env, repo_cache, setup)
     }
 }

@@ -22,6 +22,7 @@ use crate::digest::sha256_hex;
 use crate::environment::RecordedEnvironment;
 use crate::grading::GradeIn;
 use crate::plugin::{PluginLimits, PluginMeta, RuntimeConfig};
+use crate::sandbox::Shell;
 
 /// What replaces a secret.
 const REDACTED: &str = "<redacted>";
@@ -153,6 +154,10 @@ pub struct RecordedSandbox {
     pub pids: Option<i64>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
+    /// How the agent's commands ran (`--shell`); absent in records of plinth
+    /// versions that always ran them fresh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Shell>,
     /// `--setup` commands (the environment's), before each row's own.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub setup: Vec<String>,
@@ -277,6 +282,7 @@ impl RecordedSettings {
                 cpus: containers.then_some(sandbox.limits.cpus),
                 pids: containers.then_some(sandbox.limits.pids),
                 read_only: containers && sandbox.read_only,
+                shell: Some(sandbox.shell),
                 setup: sandbox.setup.clone(),
             },
             scoring: RecordedScoring::of(&settings.scoring),

@@ -10,7 +10,7 @@ use crate::sandbox::docker::{
     CreateRate, DockerConfig, DockerError, DockerProvider, Engines, Limits, PoolConfig,
     PoolProvider, parse_size,
 };
-use crate::sandbox::{LocalConfig, LocalProvider, OutputPolicy, SandboxProvider};
+use crate::sandbox::{LocalConfig, LocalProvider, OutputPolicy, SandboxProvider, Shell};
 use crate::workspace::RepoCache;
 
 /// The sandbox backends, recorded as they are named on the command line.
@@ -66,6 +66,8 @@ pub struct SandboxSettings {
     pub pool_max_age: Option<Duration>,
     pub pool_max_uses: Option<u64>,
     pub command_timeout: Duration,
+    /// Whether the agent's commands share one shell session.
+    pub shell: Shell,
     pub max_output_bytes: usize,
     /// Variables hidden from commands: API key variables and `--secret-env`.
     pub hidden_env: Vec<String>,
@@ -145,6 +147,7 @@ impl SandboxSettings {
             command_timeout: options
                 .timeout
                 .map_or(defaults::COMMAND_TIMEOUT, Duration::from_secs),
+            shell: options.shell.unwrap_or(defaults::SHELL),
             max_output_bytes: options
                 .max_output_bytes
                 .unwrap_or(defaults::MAX_OUTPUT_BYTES),

@@ -20,9 +20,8 @@
 //! protocol cannot carry one, or the image lacks `mkfifo`) takes an exec of
 //! its own under [`WRAPPER`], which does the same for one command.
 
-use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bollard::container::LogOutput;
@@ -36,6 +35,7 @@ use tokio::time::Instant;
 use super::container::{check_running, short};
 use super::engines::Engine;
 use super::error::sandbox_error;
+use crate::sandbox::marker::{MarkerScan, nonce};
 use crate::sandbox::output::HeadTail;
 use crate::sandbox::{COMMAND_ENV, ExecOutput, ExecRequest, OutputPolicy, SandboxError};
 
@@ -46,9 +46,6 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(100);
 /// How long killing a timed-out command may take before the container is
 /// given up on.
 const KILL_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// The marker line is `\x1e` + this + nonce + `:` + exit code or `nocwd`.
-const MARKER: &str = "plinth-exit-";
 
 /// `$1` group file, `$2` nonce, `$3` command, `$4` directory (relative to the
 /// exec's working directory).
@@ -150,6 +147,17 @@ enum Status {
     Unusable,
 }
 
+impl Status {
+    /// The value of a marker line: an exit code, `nocwd` or `nofifo`.
+    fn of(value: &str) -> Self {
+        match value {
+            "nocwd" => Self::NoCwd,
+            "nofifo" => Self::Unusable,
+            code => Self::Exit(code.parse().unwrap_or(-1)),
+        }
+    }
+}
+
 /// A sandbox's command server, started on first use and replaced when it
 /// fails; see the module documentation.
 #[derive(Default)]
@@ -159,15 +167,15 @@ pub(super) struct Shell {
     unusable: AtomicBool,
 }
 
-struct Session {
-    exec_id: String,
-    output: Pin<Box<dyn Stream<Item = Result<LogOutput, ApiError>> + Send>>,
-    input: Pin<Box<dyn AsyncWrite + Send>>,
+pub(super) struct Session {
+    pub(super) exec_id: String,
+    pub(super) output: Pin<Box<dyn Stream<Item = Result<LogOutput, ApiError>> + Send>>,
+    pub(super) input: Pin<Box<dyn AsyncWrite + Send>>,
 }
 
 /// Creates an exec in `container` and starts it attached; `what` names the
 /// container in errors.
-async fn attach(
+pub(super) async fn attach(
     engine: &Engine,
     container: &str,
     what: &str,
@@ -287,7 +295,9 @@ async fn exec_in_session(
     while status.is_none() {
         tokio::select! {
             item = session.output.next() => match item {
-                Some(Ok(frame)) => status = scan.feed(frame_bytes(&frame), &mut captured),
+                Some(Ok(frame)) => {
+                    status = scan.feed(frame_bytes(&frame), &mut captured).as_deref().map(Status::of);
+                }
                 Some(Err(_)) | None => break,
             },
             _ = tokio::time::sleep_until(deadline) => {
@@ -412,8 +422,8 @@ async fn exec_once(
         tokio::select! {
             item = output.next() => match item {
                 Some(Ok(frame)) => {
-                    if let Some(s) = scan.feed(frame_bytes(&frame), &mut captured) {
-                        status = Some(s);
+                    if let Some(value) = scan.feed(frame_bytes(&frame), &mut captured) {
+                        status = Some(Status::of(&value));
                         stop_at = Instant::now() + DRAIN_AFTER_EXIT;
                     }
                 }
@@ -470,7 +480,7 @@ async fn exec_once(
 
 /// Kills a timed-out command's process group inside the container and makes
 /// sure it is gone; a command that survives makes the sandbox unusable.
-async fn kill_group(
+pub(super) async fn kill_group(
     engine: &Engine,
     container: &str,
     group_file: &str,
@@ -537,127 +547,11 @@ pub(super) async fn run_script(
     ))
 }
 
-fn frame_bytes(frame: &LogOutput) -> &[u8] {
+pub(super) fn frame_bytes(frame: &LogOutput) -> &[u8] {
     match frame {
         LogOutput::StdOut { message }
         | LogOutput::StdErr { message }
         | LogOutput::StdIn { message }
         | LogOutput::Console { message } => message,
-    }
-}
-
-/// A value no command can predict, for the end marker and the group file.
-fn nonce() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // RandomState is seeded from the OS once per thread and stepped for each
-    // instance: unpredictable from inside the container.
-    let hash = RandomState::new().hash_one((n, std::time::SystemTime::now()));
-    format!("{hash:016x}")
-}
-
-/// Finds the end marker in the output stream, passing everything else on.
-struct MarkerScan {
-    needle: Vec<u8>,
-    /// Bytes that may be the start of the marker, held back until known.
-    pending: Vec<u8>,
-    done: bool,
-}
-
-impl MarkerScan {
-    fn new(nonce: &str) -> Self {
-        let mut needle = vec![0x1e];
-        needle.extend_from_slice(MARKER.as_bytes());
-        needle.extend_from_slice(nonce.as_bytes());
-        needle.push(b':');
-        Self {
-            needle,
-            pending: Vec::new(),
-            done: false,
-        }
-    }
-
-    /// Feeds one chunk; returns the status once the whole marker line is in.
-    fn feed(&mut self, bytes: &[u8], sink: &mut HeadTail) -> Option<Status> {
-        if self.done {
-            sink.push(bytes);
-            return None;
-        }
-        self.pending.extend_from_slice(bytes);
-        if let Some(at) = find(&self.pending, &self.needle) {
-            let after = at + self.needle.len();
-            // Wait for the rest of the line.
-            let end = self.pending[after..].iter().position(|b| *b == b'\n')?;
-            let code = String::from_utf8_lossy(&self.pending[after..after + end]).into_owned();
-            sink.push(&self.pending[..at]);
-            sink.push(&self.pending[after + end + 1..]);
-            self.pending = Vec::new();
-            self.done = true;
-            return Some(match code.as_str() {
-                "nocwd" => Status::NoCwd,
-                "nofifo" => Status::Unusable,
-                code => Status::Exit(code.parse().unwrap_or(-1)),
-            });
-        }
-        // Everything but a possible start of the marker can go on.
-        let keep = self.needle.len() - 1;
-        if self.pending.len() > keep {
-            let cut = self.pending.len() - keep;
-            sink.push(&self.pending[..cut]);
-            self.pending.drain(..cut);
-        }
-        None
-    }
-
-    fn finish(self, sink: &mut HeadTail) {
-        if !self.done {
-            sink.push(&self.pending);
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scan_all(chunks: &[&[u8]]) -> (String, Option<i32>) {
-        let mut scan = MarkerScan::new("abc");
-        let mut sink = HeadTail::new(1 << 20);
-        let mut code = None;
-        for chunk in chunks {
-            if let Some(Status::Exit(c)) = scan.feed(chunk, &mut sink) {
-                code = Some(c);
-            }
-        }
-        scan.finish(&mut sink);
-        let (bytes, _) = sink.finish();
-        (String::from_utf8(bytes).unwrap(), code)
-    }
-
-    #[test]
-    fn marker_is_found_and_removed_even_when_split() {
-        let whole = b"out\n\x1eplinth-exit-abc:3\nlate\n";
-        assert_eq!(scan_all(&[whole]), ("out\nlate\n".into(), Some(3)));
-        for split in 1..whole.len() {
-            let (a, b) = whole.split_at(split);
-            assert_eq!(
-                scan_all(&[a, b]),
-                ("out\nlate\n".into(), Some(3)),
-                "split at {split}"
-            );
-        }
-    }
-
-    #[test]
-    fn other_nonces_and_no_marker_pass_through() {
-        let text = b"\x1eplinth-exit-xyz:0\nplain";
-        assert_eq!(
-            scan_all(&[text]),
-            (String::from_utf8(text.to_vec()).unwrap(), None)
-        );
     }
 }

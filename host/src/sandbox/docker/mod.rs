@@ -65,6 +65,7 @@ mod pool;
 mod rate;
 mod reap;
 mod sandbox;
+mod session;
 
 use std::time::Duration;
 

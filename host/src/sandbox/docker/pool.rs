@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use super::container::{self, CONTROL_DIR, ContainerSpec, Images, RunIdentity, short};
 use super::engines::{Engines, Placement};
 use super::error::DockerError;
-use super::{DockerConfig, archive, exec, reap};
+use super::{DockerConfig, archive, exec, reap, session};
 use crate::sandbox::{
     ExecOutput, ExecRequest, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
 };
@@ -425,6 +425,7 @@ impl Pool {
             cwd,
             env,
             shell: exec::Shell::default(),
+            session: session::PersistentShell::default(),
         }
     }
 
@@ -701,9 +702,23 @@ pub(crate) struct SlotSandbox {
     control: String,
     env: Vec<(String, String)>,
     shell: exec::Shell,
+    session: session::PersistentShell,
 }
 
 impl SlotSandbox {
+    fn context(&self) -> exec::ExecContext<'_> {
+        let config = &self.pool.shared.config;
+        exec::ExecContext {
+            engine: self.container.placement.engine(),
+            container: &self.container.id,
+            cwd: &self.cwd,
+            control: &self.control,
+            env: &self.env,
+            output: &config.output,
+            default_timeout: config.default_timeout,
+        }
+    }
+
     fn check_alive(&self) -> Result<(), SandboxError> {
         if self.container.is_dead() {
             return Err(SandboxError::Dead(format!(
@@ -748,17 +763,18 @@ impl Sandbox for SlotSandbox {
 
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError> {
         self.check_alive()?;
-        let config = &self.pool.shared.config;
-        let ctx = exec::ExecContext {
-            engine: self.container.placement.engine(),
-            container: &self.container.id,
-            cwd: &self.cwd,
-            control: &self.control,
-            env: &self.env,
-            output: &config.output,
-            default_timeout: config.default_timeout,
-        };
-        let result = exec::exec(&ctx, &self.shell, request).await;
+        let result = exec::exec(&self.context(), &self.shell, request).await;
+        self.noticed(result)
+    }
+
+    async fn exec_in_session(
+        &self,
+        command: &str,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, SandboxError> {
+        self.check_alive()?;
+        let ctx = self.context();
+        let result = self.session.exec(&ctx, &self.shell, command, timeout).await;
         self.noticed(result)
     }
 

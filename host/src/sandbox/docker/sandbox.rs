@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::sync::RwLock;
 
 use super::container::{self, CONTROL_DIR, ContainerSpec, Images, LABEL_TASK, RunIdentity};
 use super::engines::{Engines, Placement};
-use super::{DockerConfig, archive, exec, reap};
+use super::{DockerConfig, archive, exec, reap, session};
 use crate::sandbox::{
     ExecOutput, ExecRequest, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
 };
@@ -94,6 +95,7 @@ impl DockerProvider {
             cwd: workdir.to_string(),
             config: self.config.clone(),
             shell: exec::Shell::default(),
+            session: session::PersistentShell::default(),
         }))
     }
 }
@@ -142,6 +144,21 @@ pub(crate) struct DockerSandbox {
     cwd: String,
     config: Arc<DockerConfig>,
     shell: exec::Shell,
+    session: session::PersistentShell,
+}
+
+impl DockerSandbox {
+    fn context(&self) -> exec::ExecContext<'_> {
+        exec::ExecContext {
+            engine: self.placement.engine(),
+            container: &self.id,
+            cwd: &self.cwd,
+            control: CONTROL_DIR,
+            env: &self.config.env,
+            output: &self.config.output,
+            default_timeout: self.config.default_timeout,
+        }
+    }
 }
 
 impl Drop for DockerSandbox {
@@ -171,16 +188,16 @@ impl Sandbox for DockerSandbox {
     }
 
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError> {
-        let ctx = exec::ExecContext {
-            engine: self.placement.engine(),
-            container: &self.id,
-            cwd: &self.cwd,
-            control: CONTROL_DIR,
-            env: &self.config.env,
-            output: &self.config.output,
-            default_timeout: self.config.default_timeout,
-        };
-        exec::exec(&ctx, &self.shell, request).await
+        exec::exec(&self.context(), &self.shell, request).await
+    }
+
+    async fn exec_in_session(
+        &self,
+        command: &str,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, SandboxError> {
+        let ctx = self.context();
+        self.session.exec(&ctx, &self.shell, command, timeout).await
     }
 
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError> {

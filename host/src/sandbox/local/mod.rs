@@ -1,6 +1,9 @@
-//! The local sandbox: commands run as `bash -c` in a per-task directory on the
+//! The local sandbox: commands run as `bash -c` (or in the trajectory's
+//! persistent shell session, `session.rs`) in a per-task directory on the
 //! host. It is NOT isolation: the agent can reach anything the plinth process
 //! can. Use the Docker backends for untrusted models.
+
+mod session;
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -14,6 +17,7 @@ use tokio::time::Instant;
 use super::output::HeadTail;
 use super::{ExecOutput, ExecRequest, OutputPolicy, Sandbox, SandboxError};
 use crate::sync::Locked;
+use session::BashSession;
 
 /// How long output is still read after the command exits, for background
 /// processes that hold the pipe open (their output is not waited for).
@@ -42,6 +46,9 @@ impl Default for LocalConfig {
 }
 
 pub struct LocalSandbox {
+    /// The persistent shell session, started by the first command that asks
+    /// for it; dropped (its process group killed) before the directory goes.
+    session: tokio::sync::Mutex<Option<BashSession>>,
     cwd: String,
     config: LocalConfig,
     /// Owns the directory when plinth created it: removed on drop.
@@ -69,6 +76,7 @@ impl LocalSandbox {
             }
         };
         Ok(Self {
+            session: tokio::sync::Mutex::new(None),
             cwd: dir.to_string_lossy().into_owned(),
             config,
             _temp: temp,
@@ -78,6 +86,30 @@ impl LocalSandbox {
 
     fn resolve(&self, path: &str) -> PathBuf {
         Path::new(&self.cwd).join(path)
+    }
+
+    /// `bash` in `cwd` with the environment every command of this sandbox
+    /// gets (fresh or in a session), in a process group of its own so a
+    /// timeout kills everything it started.
+    fn bash(&self, cwd: &Path) -> Result<tokio::process::Command, SandboxError> {
+        if !cwd.is_dir() {
+            return Err(SandboxError::NotFound(format!(
+                "working directory {} does not exist",
+                cwd.display()
+            )));
+        }
+        let mut cmd = tokio::process::Command::new("bash");
+        cmd.current_dir(cwd)
+            .process_group(0)
+            .kill_on_drop(true)
+            .envs(super::COMMAND_ENV.iter().copied());
+        for name in &self.config.hidden_env {
+            cmd.env_remove(name);
+        }
+        for (k, v) in &self.config.env {
+            cmd.env(k, v);
+        }
+        Ok(cmd)
     }
 }
 
@@ -153,33 +185,18 @@ impl Sandbox for LocalSandbox {
             .cwd
             .as_deref()
             .map_or_else(|| PathBuf::from(&self.cwd), |dir| self.resolve(dir));
-        if !cwd.is_dir() {
-            return Err(SandboxError::NotFound(format!(
-                "working directory {} does not exist",
-                cwd.display()
-            )));
-        }
+        let mut cmd = self.bash(&cwd)?;
         let (reader, writer) = std::io::pipe()
             .map_err(|e| SandboxError::Other(format!("cannot create a pipe: {e}")))?;
         let writer2 = writer
             .try_clone()
             .map_err(|e| SandboxError::Other(format!("cannot clone a pipe: {e}")))?;
-
-        let mut cmd = tokio::process::Command::new("bash");
         cmd.arg("-c")
             .arg(&request.command)
-            .current_dir(&cwd)
             .stdin(Stdio::null())
             .stdout(writer)
-            .stderr(writer2)
-            // Its own process group, so a timeout kills everything it started.
-            .process_group(0)
-            .kill_on_drop(true)
-            .envs(super::COMMAND_ENV.iter().copied());
-        for name in &self.config.hidden_env {
-            cmd.env_remove(name);
-        }
-        for (k, v) in self.config.env.iter().chain(&request.env) {
+            .stderr(writer2);
+        for (k, v) in &request.env {
             cmd.env(k, v);
         }
         let mut child = cmd
@@ -285,6 +302,43 @@ impl Sandbox for LocalSandbox {
         })
         .await
         .map_err(|e| SandboxError::Other(format!("resolving a path stopped: {e}")))?
+    }
+
+    async fn exec_in_session(
+        &self,
+        command: &str,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, SandboxError> {
+        let Ok(mut slot) = self.session.try_lock() else {
+            let request = ExecRequest {
+                timeout,
+                ..ExecRequest::new(command)
+            };
+            return self.exec(request).await;
+        };
+        let timeout = timeout.unwrap_or(self.config.default_timeout);
+        // Out of its slot while in use: a command cancelled half-way (its
+        // future dropped) takes its session with it, killed, instead of
+        // leaving its output for the next command to read.
+        let mut old = slot.take();
+        let alive = old.as_mut().is_some_and(BashSession::alive);
+        let (mut session, restarted) = match old {
+            Some(session) if alive => (session, false),
+            old => {
+                let restarted = old.is_some();
+                drop(old);
+                let bash = self.bash(Path::new(&self.cwd))?;
+                (BashSession::start(bash).await?, restarted)
+            }
+        };
+        let (mut out, lives) = session.run(command, timeout, &self.config.output).await?;
+        if restarted {
+            out.output.push_str(super::session::RESTARTED);
+        }
+        if lives {
+            *slot = Some(session);
+        }
+        Ok(out)
     }
 
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError> {
