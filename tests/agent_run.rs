@@ -158,7 +158,7 @@ async fn own_completion_markers_replace_the_defaults() {
 #[tokio::test]
 async fn an_observation_template_shapes_what_the_model_sees_of_each_result() {
     let ctx = Ctx::with_steps(vec![
-        vec![run_cmd("echo out; exit 3")],
+        vec![run_cmd("echo out; (exit 3)")],
         vec![run_cmd("echo MINI_SWE_AGENT_FINAL_OUTPUT; echo done")],
     ])
     .await;
