@@ -134,14 +134,6 @@ fn parameters() -> serde_json::Value {
 /// The host's sandbox session behind the editor's [`editor::Sandbox`] trait.
 struct HostSandbox<'a>(&'a Session);
 
-fn describe(e: SandboxError) -> String {
-    match e {
-        SandboxError::NotFound(m) => format!("not found: {m}"),
-        SandboxError::Dead(m) => format!("the sandbox is gone: {m}"),
-        SandboxError::Other(m) => m,
-    }
-}
-
 impl editor::Sandbox for HostSandbox<'_> {
     fn exec(&self, command: &str) -> Result<editor::Exec, String> {
         self.0
@@ -150,15 +142,17 @@ impl editor::Sandbox for HostSandbox<'_> {
                 exit_code: out.exit_code,
                 output: out.output,
             })
-            .map_err(describe)
+            .map_err(SandboxError::describe)
     }
 
     fn read_file(&self, path: &str) -> Result<Vec<u8>, String> {
-        self.0.read_file(path).map_err(describe)
+        self.0.read_file(path).map_err(SandboxError::describe)
     }
 
     fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), String> {
-        self.0.write_file(path, contents).map_err(describe)
+        self.0
+            .write_file(path, contents)
+            .map_err(SandboxError::describe)
     }
 
     fn cwd(&self) -> String {

@@ -77,14 +77,6 @@ fn to_plugin_error(e: scorer::ScoreError) -> PluginError {
 /// The host's sandbox session behind the scorer's [`scorer::Sandbox`] trait.
 struct HostSandbox<'a>(&'a Session);
 
-fn describe(e: SandboxError) -> String {
-    match e {
-        SandboxError::NotFound(m) => format!("not found: {m}"),
-        SandboxError::Dead(m) => format!("the sandbox is gone: {m}"),
-        SandboxError::Other(m) => m,
-    }
-}
-
 impl scorer::Sandbox for HostSandbox<'_> {
     fn exec(
         &self,
@@ -105,11 +97,11 @@ impl scorer::Sandbox for HostSandbox<'_> {
                 truncated: out.truncated,
                 timed_out: out.timed_out,
             })
-            .map_err(describe)
+            .map_err(SandboxError::describe)
     }
 
     fn read_file(&self, path: &str) -> Result<Vec<u8>, String> {
-        self.0.read_file(path).map_err(describe)
+        self.0.read_file(path).map_err(SandboxError::describe)
     }
 
     fn log(&self, message: &str) {

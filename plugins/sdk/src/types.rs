@@ -54,6 +54,18 @@ impl ExecRequest {
     }
 }
 
+impl SandboxError {
+    /// The error as text for a plugin's own messages: the sandbox's message,
+    /// saying so when the sandbox itself is gone or the path is missing.
+    pub fn describe(self) -> String {
+        match self {
+            SandboxError::NotFound(m) => format!("not found: {m}"),
+            SandboxError::Dead(m) => format!("the sandbox is gone: {m}"),
+            SandboxError::Other(m) => m,
+        }
+    }
+}
+
 /// A sandbox that fails under a tool or scorer is an infrastructure failure,
 /// not the plugin's nor the model's: `session.exec(&request)?` reports it as
 /// a `sandbox` error with the sandbox's own message.
