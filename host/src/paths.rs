@@ -20,6 +20,12 @@ pub(crate) fn normalise(path: &Path) -> PathBuf {
     out
 }
 
+/// `path` made absolute against `cwd` (an absolute `path` stays as it is),
+/// with `.` and `..` resolved lexically.
+pub(crate) fn absolute(cwd: &str, path: &str) -> PathBuf {
+    normalise(&Path::new(cwd).join(path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

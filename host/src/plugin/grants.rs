@@ -184,12 +184,6 @@ impl Grants {
     }
 }
 
-/// `path` in the workspace at `cwd`, absolute, with `.` and `..` resolved
-/// lexically.
-pub(crate) fn absolute(cwd: &str, path: &str) -> PathBuf {
-    normalise(&Path::new(cwd).join(path))
-}
-
 /// Is `path` (absolute, normalised) under one of `roots`?
 pub(crate) fn within(path: &Path, roots: &[PathBuf]) -> bool {
     roots.iter().any(|root| path.starts_with(root))
@@ -219,6 +213,7 @@ fn workspace_prefix(prefix: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::paths::absolute;
 
     #[test]
     fn grants_parse_and_print_as_written() {

@@ -105,7 +105,7 @@ async fn check_path(
         capability,
         detail: format!("`{path}` {why}; granted: {}", shown(&roots)),
     };
-    let wanted = grants::absolute(cwd, path);
+    let wanted = crate::paths::absolute(cwd, path);
     if !grants::within(&wanted, &roots) {
         return Err(outside("is outside what was granted".into()));
     }

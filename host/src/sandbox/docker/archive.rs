@@ -20,22 +20,9 @@ const MAX_LINKS: usize = 8;
 
 /// `path` made absolute against `cwd`, with `.` and `..` resolved as text.
 pub(super) fn resolve(cwd: &str, path: &str) -> String {
-    let joined = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{cwd}/{path}")
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    crate::paths::absolute(cwd, path)
+        .to_string_lossy()
+        .into_owned()
 }
 
 pub(super) async fn read_file(
