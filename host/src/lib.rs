@@ -13,6 +13,7 @@ pub mod builtins;
 pub mod catalog;
 pub mod digest;
 pub mod environment;
+pub mod fuzz;
 pub mod grading;
 pub mod merge;
 pub mod model;

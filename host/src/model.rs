@@ -22,3 +22,4 @@ pub(crate) use price::PriceTable;
 pub use price::{Price, PriceError};
 pub use replay::{ReplayError, ReplayModel};
 pub use reply::ModelReply;
+pub(crate) use reply::parse as parse_reply;

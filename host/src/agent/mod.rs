@@ -5,9 +5,9 @@
 //! and the model always gets an observation for its mistakes (unknown tool,
 //! malformed arguments, no action) instead of a crash.
 
-mod completion;
+pub(crate) mod completion;
 mod prompts;
-mod text_actions;
+pub(crate) mod text_actions;
 mod toolbox;
 
 use std::sync::Arc;

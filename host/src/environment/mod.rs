@@ -331,7 +331,13 @@ impl Bundle {
             path: path.clone(),
             source,
         })?;
-        let manifest: Manifest = toml::from_str(&text).map_err(|e| ManifestError::Schema {
+        Self::parse(dir, &text)
+    }
+
+    /// Checks `text` as the manifest of the bundle in `dir`.
+    pub fn parse(dir: &Path, text: &str) -> Result<Self, ManifestError> {
+        let path = dir.join(MANIFEST_FILE);
+        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError::Schema {
             path: path.clone(),
             reason: e.to_string().trim().to_string(),
         })?;

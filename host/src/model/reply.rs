@@ -34,7 +34,7 @@ pub struct ModelReply {
 
 /// Why a successful HTTP response did not hold a usable reply.
 #[derive(Debug)]
-pub(super) enum ReplyProblem {
+pub(crate) enum ReplyProblem {
     /// Not the shape of a chat completion.
     Invalid(String),
     /// An error object in a 200 response (some proxies report upstream failures so),
@@ -139,7 +139,7 @@ fn arguments(value: Value) -> String {
 }
 
 /// Parses a 2xx body. Cost and attempts are left at 0 for the caller to fill in.
-pub(super) fn parse(body: &[u8]) -> Result<ModelReply, ReplyProblem> {
+pub(crate) fn parse(body: &[u8]) -> Result<ModelReply, ReplyProblem> {
     let wire: Wire = serde_json::from_slice(body)
         .map_err(|e| ReplyProblem::Invalid(format!("not a chat completion: {e}")))?;
     let Some(choice) = wire.choices.into_iter().next() else {

@@ -7,8 +7,8 @@
 
 pub mod docker;
 mod local;
-mod marker;
-mod output;
+pub(crate) mod marker;
+pub(crate) mod output;
 mod session;
 mod shell;
 

@@ -20,7 +20,7 @@
 //! - A test command that cannot run (pytest missing, usage error, sandbox
 //!   failure) is a `sandbox` error, never reward 0.
 
-mod parse;
+pub mod parse;
 mod scorer;
 
 use plinth_sdk::{
