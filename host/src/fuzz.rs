@@ -13,7 +13,8 @@
 //! - model replies: whatever answers at the chat endpoint ([`model_reply`]),
 //!   and actions the model writes as text ([`text_actions`]);
 //! - a command's output: the agent's command decides every byte
-//!   ([`command_output`]);
+//!   ([`command_output`]), and the model's command, quoted into a
+//!   persistent shell session's request line ([`shell_request`]);
 //! - the agent's patch, graded against the task's test files ([`grading`]);
 //! - an environment manifest downloaded with a bundle ([`manifest`]);
 //! - recorded trajectories and checkpoint journals read back for replay,
@@ -30,6 +31,7 @@ use crate::grading::{GradeIn, GradingPlan, GradingSettings};
 use crate::model::parse_reply;
 use crate::sandbox::marker::MarkerScan;
 use crate::sandbox::output::{HeadTail, OutputPolicy, strip_ansi};
+use crate::sandbox::session;
 use crate::task::Task;
 use crate::trajectory::{Trajectory, read_records};
 
@@ -117,6 +119,55 @@ fn scan_markers(stream: &[u8], chunks: &[&[u8]]) -> (Vec<u8>, Option<String>) {
     }
     scan.finish(&mut sink);
     (sink.finish().0, value)
+}
+
+/// The model's command as a persistent session's request: one line, whose
+/// `$'...'` word reads back as the command (without NUL bytes, which no
+/// shell string holds), so no command can end the request early or add
+/// statements after plinth's own.
+pub fn shell_request(data: &[u8]) {
+    let command = String::from_utf8_lossy(data);
+    let line = session::request(&command, FUZZ_NONCE);
+    assert_eq!(
+        line.find('\n'),
+        Some(line.len() - 1),
+        "a request of more than one line"
+    );
+    let start = line.find("$'").expect("the command is quoted") + 2;
+    let (word, rest) = unquote_ansi_c(&line[start..]);
+    assert_eq!(
+        word,
+        command.replace('\0', ""),
+        "the quoted command reads back wrong"
+    );
+    assert!(
+        rest.starts_with("; {"),
+        "plinth's statements do not follow the command"
+    );
+}
+
+/// Reads a bash `$'...'` word up to its closing quote (the escapes
+/// [`session::request`] writes, as bash reads them): the word and the text
+/// after the quote.
+fn unquote_ansi_c(text: &str) -> (String, &str) {
+    let mut word = String::new();
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\'' => return (word, &text[at + 1..]),
+            '\\' => match chars.next() {
+                Some((_, 'x')) => {
+                    let hex: String = chars.by_ref().take(2).map(|(_, c)| c).collect();
+                    let code = u32::from_str_radix(&hex, 16).expect("two hex digits after \\x");
+                    word.push(char::from_u32(code).expect("an ASCII escape"));
+                }
+                Some((_, escaped @ ('\\' | '\''))) => word.push(escaped),
+                other => panic!("an escape bash reads otherwise: {other:?}"),
+            },
+            c => word.push(c),
+        }
+    }
+    panic!("the quoted command has no closing quote")
 }
 
 /// A task row (the first line) and the agent's patch (the rest), graded

@@ -9,7 +9,7 @@ pub mod docker;
 mod local;
 pub(crate) mod marker;
 pub(crate) mod output;
-mod session;
+pub(crate) mod session;
 mod shell;
 
 use std::sync::Arc;

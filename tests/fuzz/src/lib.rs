@@ -12,6 +12,7 @@ pub enum Target {
     ModelReply,
     TextActions,
     CommandOutput,
+    ShellRequest,
     Grading,
     Manifest,
     Records,
@@ -19,11 +20,12 @@ pub enum Target {
 }
 
 impl Target {
-    pub const ALL: [Target; 8] = [
+    pub const ALL: [Target; 9] = [
         Target::TaskRow,
         Target::ModelReply,
         Target::TextActions,
         Target::CommandOutput,
+        Target::ShellRequest,
         Target::Grading,
         Target::Manifest,
         Target::Records,
@@ -37,6 +39,7 @@ impl Target {
             Target::ModelReply => "model-reply",
             Target::TextActions => "text-actions",
             Target::CommandOutput => "command-output",
+            Target::ShellRequest => "shell-request",
             Target::Grading => "grading",
             Target::Manifest => "manifest",
             Target::Records => "records",
@@ -55,6 +58,7 @@ impl Target {
             Target::ModelReply => plinth::fuzz::model_reply(data),
             Target::TextActions => plinth::fuzz::text_actions(data),
             Target::CommandOutput => plinth::fuzz::command_output(data),
+            Target::ShellRequest => plinth::fuzz::shell_request(data),
             Target::Grading => plinth::fuzz::grading(data),
             Target::Manifest => plinth::fuzz::manifest(data),
             Target::Records => plinth::fuzz::records(data),

@@ -1,0 +1,1 @@
+printf "\x01\t%s" $HOME `id`  café \\

@@ -1,0 +1,4 @@
+cat <<'EOF' > a.py
+print('hi\n')
+EOF
+python3 a.py
