@@ -44,6 +44,20 @@ else
     echo "tests/run.sh: atroposlib could not be installed: the live Atropos test will be skipped" >&2
 fi
 
+# kubernetes-validate (PyPI; it bundles the Kubernetes API's schemas, so it
+# checks a manifest offline) for examples/kubernetes/job.yaml in
+# tests/scaleout.rs. A small venv of its own, like atroposlib's.
+K8S_VENV="${PLINTH_K8S_VENV:-$HOME/.cache/plinth/k8s-venv}"
+if [ ! -x "$K8S_VENV/bin/kubernetes-validate" ]; then
+    { python3 -m venv "$K8S_VENV" &&
+        "$K8S_VENV/bin/pip" install --quiet kubernetes-validate==1.37.0; } || true
+fi
+if [ -x "$K8S_VENV/bin/kubernetes-validate" ]; then
+    export PLINTH_K8S_VENV="$K8S_VENV" PLINTH_REQUIRE_K8S_TOOLS=1
+else
+    echo "tests/run.sh: kubernetes-validate could not be installed: the manifest check will be skipped" >&2
+fi
+
 # Docker engines and the test image for tests/docker.rs. When they are ready
 # the Docker tests must run (a skip is then a failure); when setup cannot be
 # done here (not root, no apt) they skip, loudly.

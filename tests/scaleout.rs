@@ -1,6 +1,7 @@
 //! A batch split into shards and merged back: shards run as plain
 //! processes the way a Kubernetes Indexed Job runs them
-//! (`JOB_COMPLETION_INDEX`), and as a job array on a real one-node Slurm
+//! (`JOB_COMPLETION_INDEX`; the example Job manifest is validated offline
+//! and its command run as written), and as a job array on a real one-node Slurm
 //! cluster (`tests/slurm-setup.sh`; `tests/run.sh` starts it and then sets
 //! PLINTH_REQUIRE_SLURM=1, which makes a missing cluster a failure instead
 //! of a loud skip).
@@ -171,6 +172,142 @@ async fn shards_of_an_indexed_job_cover_the_batch_once_and_merge_back() {
     complete.push(rerun_out);
     merge(ctx.dir.path(), &complete, &tasks, "complete.jsonl").assert_success();
     assert_each_once(&read_jsonl(&ctx.path("complete.jsonl")), &ids);
+}
+
+// ---------------------------------------------------------------- Kubernetes
+
+/// A venv with `kubernetes-validate` (which bundles the Kubernetes API's
+/// schemas, so it checks a manifest with no cluster and no network) and
+/// PyYAML. `tests/run.sh` installs it and sets PLINTH_REQUIRE_K8S_TOOLS=1;
+/// without it the test is skipped loudly.
+fn k8s_tools(test: &str) -> Option<PathBuf> {
+    let venv = std::env::var_os("PLINTH_K8S_VENV").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/plinth/k8s-venv"),
+        PathBuf::from,
+    );
+    if venv.join("bin/kubernetes-validate").is_file() {
+        return Some(venv);
+    }
+    assert!(
+        std::env::var("PLINTH_REQUIRE_K8S_TOOLS").as_deref() != Ok("1"),
+        "{test}: no kubernetes-validate in {}, and PLINTH_REQUIRE_K8S_TOOLS=1",
+        venv.display()
+    );
+    eprintln!("SKIPPED {test}: no kubernetes-validate (tests/run.sh installs it)");
+    None
+}
+
+/// `examples/kubernetes/job.yaml` is a valid Job for the Kubernetes API
+/// (strict: no unknown fields), an Indexed one whose shard count matches
+/// its completions, and its pods' plinth command, run as written with only
+/// the cluster's values swapped for the test's (paths, model endpoint, the
+/// sandbox engine), covers the batch once when merged as its comment says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kubernetes_job_manifest_validates_offline_and_its_command_runs() {
+    let test = "the_kubernetes_job_manifest_validates_offline_and_its_command_runs";
+    let Some(venv) = k8s_tools(test) else { return };
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/kubernetes/job.yaml");
+    let validated = Outcome::from(
+        Command::new(venv.join("bin/kubernetes-validate"))
+            .arg("--strict")
+            .arg(&manifest)
+            .output()
+            .unwrap(),
+    );
+    validated.assert_success();
+    let broken = tempfile::NamedTempFile::new().unwrap();
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        broken.path(),
+        text.replace("restartPolicy:", "restartPolicyy:"),
+    )
+    .unwrap();
+    let refused = Command::new(venv.join("bin/kubernetes-validate"))
+        .arg("--strict")
+        .arg(broken.path())
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "the validator accepts an unknown field"
+    );
+
+    let json = Command::new(venv.join("bin/python"))
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let job: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let spec = &job["spec"];
+    assert_eq!(spec["completionMode"], "Indexed");
+    let completions = spec["completions"].as_u64().unwrap();
+    let container = &spec["template"]["spec"]["containers"][0];
+    let env: BTreeMap<&str, &Value> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), &e["value"]))
+        .collect();
+    assert_eq!(env["PLINTH_SHARD_COUNT"], &json!(completions.to_string()));
+    let command: Vec<&str> = container["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(command[..2], ["plinth", "run"]);
+
+    let ctx = ctx_running("echo working").await;
+    let (tasks, ids) = write_tasks(&ctx, 10);
+    let out = ctx.path("run.jsonl");
+    let base_url = ctx.server.base_url();
+    let mut args: Vec<String> = Vec::new();
+    let mut given = command[1..].iter();
+    while let Some(arg) = given.next() {
+        args.push(match *arg {
+            "/data/tasks.jsonl" => tasks.to_str().unwrap().to_string(),
+            "/data/out/run.jsonl" => out.to_str().unwrap().to_string(),
+            other => other.to_string(),
+        });
+        // The cluster's model server and Docker engine are the test's mock
+        // and the local sandbox.
+        let swapped = match *arg {
+            "--base-url" => Some(base_url.as_str()),
+            "--model" => Some(MODEL),
+            "--sandbox" => Some("local"),
+            _ => None,
+        };
+        if let Some(value) = swapped {
+            given.next();
+            args.push(value.to_string());
+        }
+    }
+    for index in 0..completions {
+        let ran = Outcome::from(
+            plinth()
+                .args(&args)
+                .env("JOB_COMPLETION_INDEX", index.to_string())
+                .env("PLINTH_SHARD_COUNT", completions.to_string())
+                .env("OPENAI_API_KEY", "test-key")
+                .current_dir(ctx.dir.path())
+                .output()
+                .unwrap(),
+        );
+        ran.assert_success();
+    }
+    let shards: Vec<PathBuf> = (0..completions)
+        .map(|i| ctx.path(&format!("run.shard-{i}-of-{completions}.jsonl")))
+        .collect();
+    merge(ctx.dir.path(), &shards, &tasks, "run.jsonl").assert_success();
+    assert_each_once(&read_jsonl(&out), &ids);
 }
 
 // --------------------------------------------------------------------- Slurm
