@@ -8,6 +8,13 @@
 //! * exec round trip of `true`: `Sandbox::exec` (through the sandbox's
 //!   command server, see `sandbox::docker`) against `docker exec`;
 //!   target ≤ 0.5× the CLI's.
+//! * the same round trip from every slot of one pool container at once
+//!   against one slot alone: each slot has its own command server, so
+//!   commands of different slots share no round trip that batching them
+//!   could save (the seed batches them; this measures whether plinth should);
+//! * a pool that breathes: containers over time for a bursty workload, with
+//!   scale-down (`--pool-idle-timeout`) on and off, and the slot acquire
+//!   latency a burst then sees.
 //!
 //! `cargo bench -p plinth --bench docker [-- --quick] [-- --image NAME]`
 //! (`bench/docker.sh` prepares the engine and runs it). Human lines go to
@@ -186,7 +193,7 @@ async fn main() {
     let slots = 8;
     let pool = PoolProvider::start(
         Engines::connect(&[]).await.expect("a docker engine"),
-        config,
+        config.clone(),
         PoolConfig {
             slots_per_container: slots,
             min_containers: 1,
@@ -225,12 +232,186 @@ async fn main() {
         }
     );
 
+    let cross_slot = cross_slot_round_trips(&config, &options).await;
+    let breathing = json!({
+        "scale_down_on": pool_over_time(&config, Some(Duration::from_secs(3))).await,
+        "scale_down_off": pool_over_time(&config, None).await,
+    });
+
     println!(
         "{}",
         json!({
             "container_start_ms": {"plinth": start_ours.median, "cli": start_cli.median},
             "exec_round_trip_ms": {"plinth": exec_ours.median, "cli": exec_cli.median, "ratio": exec_ratio},
             "slot_acquire_ms": {"median": acquire.median, "p90": acquire.p90},
+            "cross_slot_round_trip_ms": cross_slot,
+            "pool_over_time": breathing,
         })
     );
+}
+
+/// `true` from one slot of a pool container, then from all its slots at
+/// once: if concurrent slots cost no more per command than one alone, there
+/// is no shared round trip for batching to save.
+async fn cross_slot_round_trips(config: &DockerConfig, options: &Options) -> serde_json::Value {
+    let slots = 8;
+    let pool = PoolProvider::start(
+        Engines::connect(&[]).await.expect("a docker engine"),
+        config.clone(),
+        PoolConfig {
+            slots_per_container: slots,
+            min_containers: 1,
+            max_containers: 1,
+            ..PoolConfig::default()
+        },
+    )
+    .await
+    .expect("a warm pool");
+    let mut leases = Vec::new();
+    for _ in 0..slots {
+        leases.push(pool.create(&task()).await.expect("a slot"));
+    }
+    // Each slot's command server starts on its first command.
+    for lease in &leases {
+        lease.exec(ExecRequest::new("true")).await.expect("exec");
+    }
+    let rounds = options.execs / 4;
+    let mut alone = Vec::new();
+    for _ in 0..rounds {
+        let started = Instant::now();
+        leases[0]
+            .exec(ExecRequest::new("true"))
+            .await
+            .expect("exec");
+        alone.push(started.elapsed());
+    }
+    let mut together = Vec::new();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let calls = leases.iter().map(|lease| async move {
+            let started = Instant::now();
+            lease.exec(ExecRequest::new("true")).await.expect("exec");
+            started.elapsed()
+        });
+        together.extend(futures_util::future::join_all(calls).await);
+    }
+    let wall = started.elapsed();
+    drop(leases);
+    pool.shutdown().await;
+    let n_alone = alone.len();
+    let alone = stats(&mut alone);
+    let n_together = together.len();
+    let together = stats(&mut together);
+    show("exec round trip: one slot alone", &alone, n_alone);
+    show(
+        &format!("exec round trip: {slots} slots at once"),
+        &together,
+        n_together,
+    );
+    let per_command = wall.as_secs_f64() * 1000.0 / n_together as f64;
+    eprintln!(
+        "  {slots} slots at once: {per_command:.2} ms of wall per command          (one slot alone: {:.2} ms)",
+        alone.median
+    );
+    json!({
+        "slots": slots,
+        "alone_median": alone.median,
+        "together_median": together.median,
+        "together_wall_per_command": per_command,
+    })
+}
+
+/// A bursty workload on a pool of up to 4 containers of 4 slots: 16
+/// trajectories for 2 s, 8 s of nothing, 16 again, 8 s of nothing. The
+/// pool's containers are counted every 500 ms (through the engine, by the
+/// run's label); the second burst's acquire latency shows what shrinking
+/// costs when work comes back.
+async fn pool_over_time(
+    config: &DockerConfig,
+    idle_timeout: Option<Duration>,
+) -> serde_json::Value {
+    let pool = std::sync::Arc::new(
+        PoolProvider::start(
+            Engines::connect(&[]).await.expect("a docker engine"),
+            config.clone(),
+            PoolConfig {
+                slots_per_container: 4,
+                min_containers: 1,
+                max_containers: 4,
+                idle_timeout,
+                ..PoolConfig::default()
+            },
+        )
+        .await
+        .expect("a pool"),
+    );
+    let label = format!("label=plinth.run={}", pool.run_id());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let started = Instant::now();
+    let counting = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let mut samples: Vec<(f64, usize)> = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let label = label.clone();
+                let ids = tokio::task::spawn_blocking(move || {
+                    docker_cli(&["ps", "-q", "--filter", &label])
+                })
+                .await
+                .expect("counting containers");
+                samples.push((started.elapsed().as_secs_f64(), ids.lines().count()));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            samples
+        }
+    });
+    let mut second_burst = Vec::new();
+    for burst in 0..2 {
+        let trajectories = (0..16).map(|_| {
+            let pool = pool.clone();
+            async move {
+                let asked = Instant::now();
+                let lease = pool.create(&task()).await.expect("a slot");
+                let waited = asked.elapsed();
+                lease.exec(ExecRequest::new("true")).await.expect("exec");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                waited
+            }
+        });
+        let waited = futures_util::future::join_all(trajectories).await;
+        if burst == 1 {
+            second_burst = waited;
+        }
+        tokio::time::sleep(Duration::from_secs(8)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let samples = counting.await.expect("the counter");
+    pool.shutdown().await;
+
+    // Container-seconds: each sample's count held until the next sample.
+    let container_seconds: f64 = samples
+        .windows(2)
+        .map(|w| (w[1].0 - w[0].0) * w[0].1 as f64)
+        .sum();
+    let series: String = samples.iter().map(|(_, n)| n.to_string()).collect();
+    let mode = match idle_timeout {
+        Some(t) => format!("scale-down after {}s idle", t.as_secs()),
+        None => "no scale-down".to_string(),
+    };
+    let n = second_burst.len();
+    let acquire = stats(&mut second_burst);
+    eprintln!("  pool over time, {mode}: containers every 0.5 s: {series}");
+    eprintln!(
+        "    {container_seconds:.1} container-seconds over {:.1} s; peak {}, at the end {}",
+        samples.last().map_or(0.0, |s| s.0),
+        samples.iter().map(|s| s.1).max().unwrap_or(0),
+        samples.last().map_or(0, |s| s.1),
+    );
+    show("    second burst: slot acquire", &acquire, n);
+    json!({
+        "idle_timeout_s": idle_timeout.map(|t| t.as_secs()),
+        "containers_every_500ms": samples.iter().map(|s| s.1).collect::<Vec<_>>(),
+        "container_seconds": container_seconds,
+        "second_burst_acquire_ms": {"median": acquire.median, "p90": acquire.p90},
+    })
 }
