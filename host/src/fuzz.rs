@@ -33,6 +33,7 @@ use crate::sandbox::marker::MarkerScan;
 use crate::sandbox::output::{HeadTail, OutputPolicy, strip_ansi};
 use crate::sandbox::session;
 use crate::task::Task;
+use crate::training;
 use crate::trajectory::{Trajectory, read_records};
 
 /// One line of a prompts file.
@@ -200,7 +201,9 @@ pub fn manifest(data: &[u8]) {
 }
 
 /// A canonical JSONL file or a checkpoint journal. Every record read must
-/// write back to JSON that reads as the same record.
+/// write back to JSON that reads as the same record, and its token records
+/// (`--capture-tokens`) assemble into training rows whose masks and
+/// logprobs line up with their tokens.
 pub fn records(data: &[u8]) {
     for (_, record) in read_records(data).flatten() {
         let line = serde_json::to_string(&record).expect("a record serialises");
@@ -212,5 +215,12 @@ pub fn records(data: &[u8]) {
             "a record changes when written and read again"
         );
         let _ = Task::of_record(&record);
+        for sample in training::assemble(&record.messages).samples() {
+            assert_eq!(sample.masks.len(), sample.tokens.len(), "masks misaligned");
+            if let Some(logprobs) = &sample.logprobs {
+                assert_eq!(logprobs.len(), sample.tokens.len(), "logprobs misaligned");
+            }
+        }
+        let _ = crate::scored::scored_group(&[(0, &record)]);
     }
 }
