@@ -145,6 +145,57 @@ async fn a_consistent_run_is_one_sequence_masked_on_exactly_the_sampled_spans() 
     assert_eq!(group["scores"], json!([0.0]));
 }
 
+/// `--format atropos` records carry the same token rows as the scored
+/// groups the host writes: the host hands the ids, assembled, to the
+/// formatter component (its options' `training`).
+#[tokio::test]
+async fn atropos_records_carry_the_token_rows_of_the_scored_groups() {
+    let ctx = Ctx::with_steps(vec![
+        vec![run_cmd("echo one")],
+        vec![Attempt::text("all done")],
+    ])
+    .await;
+    let tasks = ctx.tasks(&[json!({"id": "t", "prompt": "do it"})]);
+    let outcome = ctx
+        .run(&[
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--group-size",
+            "2",
+            "--capture-tokens",
+            "--format",
+            "atropos",
+        ])
+        .await;
+    outcome.assert_success();
+    let records = read_jsonl(&ctx.output());
+    assert_eq!(records.len(), 1, "one record per group");
+    let record = &records[0];
+    let groups = scored(&ctx);
+    assert_eq!(groups.len(), 1);
+    for key in ["tokens", "masks", "inference_logprobs", "scores"] {
+        assert_eq!(record[key], groups[0][key], "{key}");
+    }
+    assert_eq!(record["tokens"].as_array().unwrap().len(), 2);
+    assert_eq!(record["messages"].as_array().unwrap().len(), 2);
+
+    // Without capture the record has no token rows, as before.
+    let outcome = ctx
+        .run(&[
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--group-size",
+            "2",
+            "--format",
+            "atropos",
+        ])
+        .await;
+    outcome.assert_success();
+    let record = &read_jsonl(&ctx.output())[0];
+    assert!(record.get("tokens").is_none(), "{record}");
+    assert!(record.get("tokens_unavailable").is_none(), "{record}");
+}
+
 #[tokio::test]
 async fn dropped_reasoning_breaks_the_prefix_and_falls_back_to_one_sample_per_call() {
     let ctx = Ctx::with_steps(vec![
@@ -307,6 +358,38 @@ async fn an_infrastructure_failure_is_retried_then_excluded_from_its_group() {
     assert_eq!(group["group_overrides"]["plinth_rollouts"], json!([0, 2]));
     // The run reports the error (its record is re-run on --resume).
     assert_eq!(outcome.code, Some(2), "{}", outcome.describe());
+
+    // Resumed, the broken rollout runs again (setup call 5 succeeds) and its
+    // record is replaced; the group's scored line stays the one written
+    // first (a trainer may have taken it): no second line with the same
+    // rollouts.
+    let resumed = ctx
+        .run(&[
+            "--task",
+            "Please do the task.",
+            "--group-size",
+            "3",
+            "--concurrency",
+            "1",
+            "--setup",
+            &setup,
+            "--capture-tokens",
+            "--resume",
+        ])
+        .await;
+    resumed.assert_success();
+    let records = read_jsonl(&ctx.output());
+    assert_eq!(records.len(), 3, "{}", resumed.describe());
+    assert!(
+        records.iter().all(|r| status(r) == "Finished"),
+        "{records:?}"
+    );
+    let groups = scored(&ctx);
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(
+        groups[0]["group_overrides"]["plinth_rollouts"],
+        json!([0, 2])
+    );
 }
 
 #[tokio::test]

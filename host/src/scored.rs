@@ -96,25 +96,54 @@ pub fn scored_group(group: &[(u32, &Trajectory)]) -> Result<ScoredGroup, Unscore
 /// Where a run's scored groups go: `<output stem>.scored.jsonl`, one group
 /// per line, each synced before it counts as written (the Atropos poster
 /// only posts what is on disk).
+///
+/// A task's group is written once. A resumed run re-runs the errored
+/// rollouts of a group whose line an earlier run already wrote (without
+/// them); that line stays the group's, because a trainer may already have
+/// taken it, and a second line would hand it the group's valid rollouts
+/// twice.
 pub struct ScoredFile {
     path: std::path::PathBuf,
     file: std::fs::File,
+    /// Tasks whose group has a line.
+    written: std::collections::HashSet<String>,
+}
+
+/// Whether [`ScoredFile::append`] wrote the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    Written,
+    /// An earlier run of the same output wrote this task's group.
+    AlreadyWritten,
 }
 
 impl ScoredFile {
     /// Opens `path`: emptied for a `fresh` run, appended to by a resumed one
-    /// (whose earlier groups stay).
+    /// (whose earlier groups stay, and are not written again).
     pub fn open(path: &std::path::Path, fresh: bool) -> std::io::Result<Self> {
         if fresh {
             std::fs::File::create(path)?;
         }
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        // A line a crash cut short was never synced, so never posted: cut
+        // it off, or the next group would be glued to it.
+        let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |end| end + 1);
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)?;
+        if complete < bytes.len() {
+            file.set_len(complete as u64)?;
+        }
+        let written = written_tasks(&bytes[..complete]);
         Ok(Self {
             path: path.to_path_buf(),
             file,
+            written,
         })
     }
 
@@ -122,14 +151,33 @@ impl ScoredFile {
         &self.path
     }
 
-    /// Appends one group as a line and syncs it.
-    pub fn append(&mut self, group: &ScoredGroup) -> std::io::Result<()> {
+    /// Appends one group as a line and syncs it, unless its task's group
+    /// is already in the file.
+    pub fn append(&mut self, group: &ScoredGroup) -> std::io::Result<Appended> {
         use std::io::Write;
+        let task = &group.group_overrides.plinth_task;
+        if self.written.contains(task) {
+            return Ok(Appended::AlreadyWritten);
+        }
         let mut line = serde_json::to_vec(group).map_err(std::io::Error::other)?;
         line.push(b'\n');
         self.file.write_all(&line)?;
-        self.file.sync_data()
+        self.file.sync_data()?;
+        self.written.insert(task.clone());
+        Ok(Appended::Written)
     }
+}
+
+/// The tasks of the groups in a scored file's lines.
+fn written_tasks(lines: &[u8]) -> std::collections::HashSet<String> {
+    lines
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
+        .filter_map(|group| {
+            let task = group.get("group_overrides")?.get("plinth_task")?.as_str()?;
+            Some(task.to_string())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -181,5 +229,33 @@ mod tests {
             scored_group(&[(0, &without)]),
             Err(Unscored::NoTokens { rollout: 0, .. })
         ));
+    }
+
+    #[test]
+    fn a_task_whose_group_is_in_the_file_is_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.scored.jsonl");
+        let a = rollout(1.0, ExitStatus::Submitted, ids(&[1], &[2]));
+        let group = scored_group(&[(0, &a)]).unwrap();
+        let mut file = ScoredFile::open(&path, true).unwrap();
+        assert_eq!(file.append(&group).unwrap(), Appended::Written);
+        assert_eq!(file.append(&group).unwrap(), Appended::AlreadyWritten);
+        // A crash cut the next line short: that group was not written, and
+        // the line is cut off so the next one starts clean.
+        let mut other = group.clone();
+        other.group_overrides.plinth_task = "other".into();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        let line = serde_json::to_string(&other).unwrap();
+        text.push_str(&line[..line.len() - 3]);
+        std::fs::write(&path, &text).unwrap();
+        let mut resumed = ScoredFile::open(&path, false).unwrap();
+        assert_eq!(resumed.append(&group).unwrap(), Appended::AlreadyWritten);
+        assert_eq!(resumed.append(&other).unwrap(), Appended::Written);
+        let lines = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(lines.lines().count(), 2, "{lines}");
+        assert!(lines.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+        // A fresh run starts the file over.
+        let mut fresh = ScoredFile::open(&path, true).unwrap();
+        assert_eq!(fresh.append(&group).unwrap(), Appended::Written);
     }
 }

@@ -18,6 +18,7 @@
 //! Nothing here tokenizes text.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::model::ModelReply;
 use crate::trajectory::{Message, Role};
@@ -274,6 +275,28 @@ impl Assembly {
             Self::Unavailable { .. } => &[],
         }
     }
+}
+
+/// A trajectory's training data as formatters get it, in their options
+/// (`"training"`, see `format` in the WIT): what [`TrainingNote`] says, and
+/// the samples as rows (`tokens`, `masks`, `logprobs` or `null`). `None`
+/// when no call recorded ids (a run without `--capture-tokens`), so
+/// formatters of ordinary runs get nothing new.
+pub fn for_formatters(messages: &[Message]) -> Option<Value> {
+    if !messages.iter().any(|m| m.tokens.is_some()) {
+        return None;
+    }
+    let assembly = assemble(messages);
+    let mut view = serde_json::to_value(assembly.note()).expect("a note serialises");
+    let samples: Vec<Value> = assembly
+        .samples()
+        .iter()
+        .map(|s| json!({"tokens": s.tokens, "masks": s.masks, "logprobs": s.logprobs}))
+        .collect();
+    if let Value::Object(view) = &mut view {
+        view.insert("samples".into(), samples.into());
+    }
+    Some(view)
 }
 
 #[cfg(test)]

@@ -140,11 +140,17 @@ fn write_scored(
     let id = group.first().map_or("", |(_, t)| t.id.as_str());
     match scored::scored_group(group) {
         Ok(scored) => match file.append(&scored) {
-            Ok(()) => {
+            Ok(scored::Appended::Written) => {
                 summary.scored_groups += 1;
                 if let Some(outbox) = outbox {
                     outbox.wrote_group();
                 }
+            }
+            Ok(scored::Appended::AlreadyWritten) => {
+                tracing::info!(
+                    "{id}: its scored group stays the one an earlier run wrote \
+                     (a trainer may already have it)"
+                );
             }
             Err(e) => {
                 tracing::error!(

@@ -7,6 +7,7 @@ use super::bindings::{v0_1, v0_2};
 use super::convert;
 use super::state::StoreState;
 use super::{ApiVersion, GuestError, PluginError, PluginInfo, PluginMeta, PluginRuntime};
+use crate::training;
 use crate::trajectory::Trajectory;
 
 /// Formatter self-description, the same whatever API version the formatter
@@ -99,7 +100,8 @@ impl FormatterPlugin {
         options: &serde_json::Value,
         jsonl: bool,
     ) -> Result<String, PluginError> {
-        let options = guest_options(options, jsonl)?;
+        let training = training::for_formatters(&trajectory.messages);
+        let options = guest_options(options, jsonl, training)?;
         let result = per_version!(self.pre.clone();
         FormatterPre::V0_1 => v0_1, FormatterPre::V0_2 => v0_2, FormatterPre::V0_2Group => v0_2;
         |pre, convert| {
@@ -128,7 +130,17 @@ impl FormatterPlugin {
         options: &serde_json::Value,
         jsonl: bool,
     ) -> Result<String, PluginError> {
-        let options = guest_options(options, jsonl)?;
+        let training: Vec<Option<serde_json::Value>> = group
+            .iter()
+            .map(|t| training::for_formatters(&t.messages))
+            .collect();
+        let training = training.iter().any(Option::is_some).then(|| {
+            training
+                .into_iter()
+                .map(Option::unwrap_or_default)
+                .collect()
+        });
+        let options = guest_options(options, jsonl, training)?;
         let result = match self.pre.clone() {
             FormatterPre::V0_1(pre) if self.info.per_group => {
                 let group: Vec<_> = group.iter().map(convert::v0_1::trajectory).collect();
@@ -203,8 +215,15 @@ impl FormatterPlugin {
 /// Most bytes of one formatted record (or group record).
 const MAX_RECORD_BYTES: usize = 64 << 20;
 
-/// The options object the guest receives, with `jsonl` set.
-fn guest_options(options: &serde_json::Value, jsonl: bool) -> Result<String, PluginError> {
+/// The options object the guest receives, with `jsonl` set, and `training`
+/// when the records carry token ids: for `format` the trajectory's training
+/// data ([`training::for_formatters`]), for `format-group` a list of them,
+/// `null` for a rollout without.
+fn guest_options(
+    options: &serde_json::Value,
+    jsonl: bool,
+    training: Option<serde_json::Value>,
+) -> Result<String, PluginError> {
     let mut options = match options {
         serde_json::Value::Object(map) => map.clone(),
         serde_json::Value::Null => serde_json::Map::new(),
@@ -215,5 +234,8 @@ fn guest_options(options: &serde_json::Value, jsonl: bool) -> Result<String, Plu
         }
     };
     options.insert("jsonl".into(), jsonl.into());
+    if let Some(training) = training {
+        options.insert("training".into(), training);
+    }
     Ok(serde_json::Value::Object(options).to_string())
 }

@@ -5,14 +5,23 @@
 //! A rollout that ended in an error (infrastructure, model, plugin) has no
 //! reward: it is left out of `messages` and `scores` (its exit status stays
 //! in `exit_statuses`), so a broken sandbox never teaches the policy a 0.
-//! Token rows (`tokens`, `masks`, `inference_logprobs`) are not in this
-//! record: WIT 0.2 does not carry token ids to formatters; with
-//! `--capture-tokens` the host writes them as `<output>.scored.jsonl`.
+//!
+//! With `--capture-tokens` the record also carries the token rows a trainer
+//! learns from, from the ids the server sampled (the host assembles them and
+//! passes them in the options' `training`): `tokens`, `masks` and
+//! `inference_logprobs` (when every call had logprobs), one row per valid
+//! rollout, or per model call of a rollout whose calls do not extend one
+//! another; `scores` and `messages` then have one entry per row (a per-call
+//! row's messages end at that call's reply). A group where a valid rollout
+//! has no ids gets no token rows and says why in `tokens_unavailable`.
+//!
+//! Option: `messages` (default true): false leaves them out, as trainers
+//! that read only token rows prefer.
 
 use plinth_pyjson::dumps;
-use plinth_sdk::format::{check_trajectory, invalid, num, object, openai_message, string};
-use plinth_sdk::{Formatter, GroupFormatter, Options, PluginError, PluginInfo, Trajectory};
-use serde_json::Value;
+use plinth_sdk::format::{check_trajectory, invalid, num, openai_message, string};
+use plinth_sdk::{Formatter, GroupFormatter, Options, PluginError, PluginInfo, Role, Trajectory};
+use serde_json::{Map, Value};
 
 struct Atropos;
 
@@ -35,7 +44,7 @@ impl Formatter for Atropos {
 impl GroupFormatter for Atropos {
     /// No options of its own (the SDK still refuses options that are not an
     /// object).
-    fn format_group(group: Vec<Trajectory>, _options: &Options) -> Result<String, PluginError> {
+    fn format_group(group: Vec<Trajectory>, options: &Options) -> Result<String, PluginError> {
         let first = group.first().ok_or_else(|| invalid("an empty group"))?;
         for t in &group {
             check_trajectory(t)?;
@@ -46,42 +55,147 @@ impl GroupFormatter for Atropos {
                 )));
             }
         }
-        let valid = || group.iter().filter(|t| !t.exit_status.is_error());
-        let messages = valid()
-            .map(|t| Value::Array(t.messages.iter().map(openai_message).collect()))
+        let with_messages = options.bool("messages", true)?;
+        let valid: Vec<usize> = (0..group.len())
+            .filter(|i| !group[*i].exit_status.is_error())
             .collect();
-        // A valid rollout without a score (no scorer ran) scores 0; an
-        // errored one is not scored at all.
-        let scores: Vec<f64> = valid()
-            .map(|t| t.score.as_ref().map_or(0.0, |s| s.reward))
-            .collect();
-        let stats = first.group.as_ref();
-        let record = object([
-            ("id", string(&first.id)),
-            ("messages", Value::Array(messages)),
-            (
-                "scores",
-                Value::Array(scores.iter().map(|s| num(*s)).collect()),
-            ),
-            (
-                "exit_statuses",
-                Value::Array(
-                    group
-                        .iter()
-                        .map(|t| string(t.exit_status.as_str()))
-                        .collect(),
-                ),
-            ),
-            ("group_size", Value::from(group.len())),
-            ("mean", stats.map_or(Value::Null, |g| num(g.mean))),
-            ("std", stats.map_or(Value::Null, |g| num(g.std))),
-            (
-                "all_equal",
-                stats.map_or(Value::Null, |g| Value::Bool(g.all_equal)),
-            ),
-        ]);
-        Ok(dumps(&record, false))
+        let (rows, unavailable) = match token_rows(&group, &valid, options)? {
+            Ok(rows) => (rows, None),
+            Err(why) => (Vec::new(), Some(why)),
+        };
+        Ok(dumps(
+            &record(&group, &valid, with_messages, &rows, unavailable),
+            false,
+        ))
     }
+}
+
+/// One training row: the rollout it comes from, how many of its messages
+/// it covers, and the row itself.
+struct Row {
+    rollout: usize,
+    messages: usize,
+    tokens: Value,
+    masks: Value,
+    logprobs: Value,
+}
+
+/// The group's token rows from the options' `training`: `Ok(Ok(rows))`,
+/// `Ok(Err(why))` when a valid rollout has none, `Ok(Ok(empty))` when the
+/// run captured no ids at all.
+fn token_rows(
+    group: &[Trajectory],
+    valid: &[usize],
+    options: &Options,
+) -> Result<Result<Vec<Row>, String>, PluginError> {
+    let training = match options.get("training") {
+        None | Some(Value::Null) => return Ok(Ok(Vec::new())),
+        // `format` of a lone trajectory: its own training data.
+        Some(one @ Value::Object(_)) if group.len() == 1 => vec![one.clone()],
+        Some(Value::Array(list)) if list.len() == group.len() => list.clone(),
+        Some(_) => return Err(invalid("option \"training\" does not match the group")),
+    };
+    let mut rows = Vec::new();
+    for &i in valid {
+        let view = &training[i];
+        let samples = view.get("samples").and_then(Value::as_array);
+        let Some(samples) = samples.filter(|s| !s.is_empty()) else {
+            let reason = view
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("no token ids");
+            return Ok(Err(format!("rollout {i}: {reason}")));
+        };
+        let per_call = view.get("assembly").and_then(Value::as_str) == Some("per_turn");
+        // The index after each assistant message: where a per-call row's
+        // messages end.
+        let ends: Vec<usize> = group[i]
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.role == Role::Assistant)
+            .map(|(n, _)| n + 1)
+            .collect();
+        for (n, sample) in samples.iter().enumerate() {
+            let field = |key: &str| sample.get(key).cloned().unwrap_or(Value::Null);
+            rows.push(Row {
+                rollout: i,
+                messages: if per_call {
+                    ends.get(n).copied().unwrap_or(group[i].messages.len())
+                } else {
+                    group[i].messages.len()
+                },
+                tokens: field("tokens"),
+                masks: field("masks"),
+                logprobs: field("logprobs"),
+            });
+        }
+    }
+    Ok(Ok(rows))
+}
+
+/// The group's record: one entry of `messages` and `scores` per token row
+/// when there are rows, else per valid rollout. A valid rollout without a
+/// score (no scorer ran) scores 0; an errored one is not scored at all.
+fn record(
+    group: &[Trajectory],
+    valid: &[usize],
+    with_messages: bool,
+    rows: &[Row],
+    tokens_unavailable: Option<String>,
+) -> Value {
+    let first = &group[0];
+    let reward = |i: usize| num(group[i].score.as_ref().map_or(0.0, |s| s.reward));
+    let messages_of = |i: usize, end: usize| {
+        Value::Array(
+            group[i].messages[..end]
+                .iter()
+                .map(openai_message)
+                .collect(),
+        )
+    };
+    let (messages, scores): (Vec<Value>, Vec<Value>) = if rows.is_empty() {
+        valid
+            .iter()
+            .map(|&i| (messages_of(i, group[i].messages.len()), reward(i)))
+            .unzip()
+    } else {
+        rows.iter()
+            .map(|r| (messages_of(r.rollout, r.messages), reward(r.rollout)))
+            .unzip()
+    };
+    let mut record = Map::new();
+    record.insert("id".into(), string(&first.id));
+    if !rows.is_empty() {
+        let column =
+            |f: fn(&Row) -> &Value| Value::Array(rows.iter().map(|r| f(r).clone()).collect());
+        record.insert("tokens".into(), column(|r| &r.tokens));
+        record.insert("masks".into(), column(|r| &r.masks));
+        if rows.iter().all(|r| !r.logprobs.is_null()) {
+            record.insert("inference_logprobs".into(), column(|r| &r.logprobs));
+        }
+    }
+    if with_messages {
+        record.insert("messages".into(), Value::Array(messages));
+    }
+    record.insert("scores".into(), Value::Array(scores));
+    let statuses = group
+        .iter()
+        .map(|t| string(t.exit_status.as_str()))
+        .collect();
+    record.insert("exit_statuses".into(), Value::Array(statuses));
+    record.insert("group_size".into(), Value::from(group.len()));
+    let stats = first.group.as_ref();
+    record.insert("mean".into(), stats.map_or(Value::Null, |g| num(g.mean)));
+    record.insert("std".into(), stats.map_or(Value::Null, |g| num(g.std)));
+    record.insert(
+        "all_equal".into(),
+        stats.map_or(Value::Null, |g| Value::Bool(g.all_equal)),
+    );
+    if let Some(why) = tokens_unavailable {
+        record.insert("tokens_unavailable".into(), Value::String(why));
+    }
+    Value::Object(record)
 }
 
 #[cfg(test)]
@@ -182,5 +296,104 @@ mod tests {
             testing::format_group::<Atropos>(vec![testing::trajectory(), other], JSONL),
             Err(PluginError::InvalidInput(_))
         ));
+    }
+
+    /// The options the host passes with `--capture-tokens`: one training
+    /// view per rollout.
+    fn with_training(training: serde_json::Value, extra: &str) -> String {
+        format!(r#"{{"jsonl": true, "training": {training}{extra}}}"#)
+    }
+
+    fn sequence(tokens: &[u32], logprobs: bool) -> serde_json::Value {
+        let masks: Vec<i64> = tokens.iter().map(|t| i64::from(*t)).collect();
+        let lp = logprobs.then(|| vec![-0.5; tokens.len()]);
+        serde_json::json!({"assembly": "sequence", "tokens": tokens.len(), "trained": tokens.len(),
+            "samples": [{"tokens": tokens, "masks": masks, "logprobs": lp}]})
+    }
+
+    #[test]
+    fn captured_tokens_become_one_row_per_rollout() {
+        let mut second = testing::trajectory();
+        second.score = None;
+        let options = with_training(
+            serde_json::json!([sequence(&[1, 2], true), sequence(&[3], true)]),
+            "",
+        );
+        let text = testing::format_group::<Atropos>(vec![testing::trajectory(), second], &options)
+            .unwrap();
+        let record: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(record["tokens"], serde_json::json!([[1, 2], [3]]));
+        assert_eq!(record["masks"], serde_json::json!([[1, 2], [3]]));
+        assert_eq!(
+            record["inference_logprobs"],
+            serde_json::json!([[-0.5, -0.5], [-0.5]])
+        );
+        assert_eq!(record["scores"], serde_json::json!([1.0, 0.0]));
+        assert_eq!(record["messages"].as_array().unwrap().len(), 2);
+        // Trainers that read only token rows can leave the messages out.
+        let lean = with_training(
+            serde_json::json!([sequence(&[1, 2], true), sequence(&[3], true)]),
+            r#", "messages": false"#,
+        );
+        let text = testing::format_group::<Atropos>(
+            vec![testing::trajectory(), testing::trajectory()],
+            &lean,
+        )
+        .unwrap();
+        assert!(!text.contains("\"messages\""), "{text}");
+    }
+
+    #[test]
+    fn a_rollout_assembled_per_call_gives_a_row_per_call() {
+        let per_turn = serde_json::json!({"assembly": "per_turn", "reason": "call 2 parts",
+            "samples": [{"tokens": [1], "masks": [1], "logprobs": [-1.0]},
+                        {"tokens": [5, 6], "masks": [-100, 6], "logprobs": null}]});
+        let mut other = testing::trajectory();
+        other.score = None;
+        let options = with_training(serde_json::json!([per_turn, sequence(&[9], true)]), "");
+        let text =
+            testing::format_group::<Atropos>(vec![testing::trajectory(), other], &options).unwrap();
+        let record: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(record["tokens"], serde_json::json!([[1], [5, 6], [9]]));
+        assert_eq!(record["scores"], serde_json::json!([1.0, 1.0, 0.0]));
+        // The first call's row ends at its reply (system, user, assistant).
+        let lengths: Vec<usize> = record["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_array().unwrap().len())
+            .collect();
+        assert_eq!(lengths, [3, 5, 5]);
+        // A row without logprobs: no inference_logprobs rather than ragged ones.
+        assert!(record.get("inference_logprobs").is_none(), "{text}");
+    }
+
+    #[test]
+    fn errored_rollouts_have_no_rows_and_missing_ids_are_said() {
+        let mut broken = testing::trajectory();
+        broken.exit_status = ExitStatus::InfrastructureError;
+        let options = with_training(serde_json::json!([sequence(&[1], true), null]), "");
+        let text =
+            testing::format_group::<Atropos>(vec![testing::trajectory(), broken.clone()], &options)
+                .unwrap();
+        let record: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(record["tokens"], serde_json::json!([[1]]));
+        assert_eq!(record["scores"], serde_json::json!([1.0]));
+
+        let unavailable = serde_json::json!({"assembly": "unavailable",
+            "reason": "call 1: the server returned no token ids", "samples": []});
+        let options = with_training(serde_json::json!([sequence(&[1], true), unavailable]), "");
+        let text = testing::format_group::<Atropos>(
+            vec![testing::trajectory(), testing::trajectory()],
+            &options,
+        )
+        .unwrap();
+        let record: Value = serde_json::from_str(&text).unwrap();
+        assert!(record.get("tokens").is_none(), "{text}");
+        assert_eq!(
+            record["tokens_unavailable"],
+            "rollout 1: call 1: the server returned no token ids"
+        );
+        assert_eq!(record["scores"], serde_json::json!([1.0, 1.0]));
     }
 }
