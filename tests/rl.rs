@@ -179,6 +179,29 @@ async fn atropos_records_carry_the_token_rows_of_the_scored_groups() {
     assert_eq!(record["tokens"].as_array().unwrap().len(), 2);
     assert_eq!(record["messages"].as_array().unwrap().len(), 2);
 
+    // The openai format keeps them in each rollout's metadata.
+    let outcome = ctx
+        .run(&[
+            "--prompts-file",
+            tasks.to_str().unwrap(),
+            "--group-size",
+            "2",
+            "--capture-tokens",
+            "--format",
+            "openai",
+        ])
+        .await;
+    outcome.assert_success();
+    let rows: Vec<Value> = read_jsonl(&ctx.output())
+        .iter()
+        .map(|r| r["metadata"]["training"]["samples"][0]["tokens"].clone())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert!(!row.as_array().unwrap().is_empty(), "{row}");
+    }
+    assert_eq!(Value::Array(rows), scored(&ctx)[0]["tokens"]);
+
     // Without capture the record has no token rows, as before.
     let outcome = ctx
         .run(&[

@@ -131,7 +131,10 @@ impl ScoredFile {
         };
         // A line a crash cut short was never synced, so never posted: cut
         // it off, or the next group would be glued to it.
-        let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |end| end + 1);
+        let complete = bytes
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |end| end + 1);
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -253,7 +256,11 @@ mod tests {
         assert_eq!(resumed.append(&other).unwrap(), Appended::Written);
         let lines = std::fs::read_to_string(&path).unwrap();
         assert_eq!(lines.lines().count(), 2, "{lines}");
-        assert!(lines.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+        assert!(
+            lines
+                .lines()
+                .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+        );
         // A fresh run starts the file over.
         let mut fresh = ScoredFile::open(&path, true).unwrap();
         assert_eq!(fresh.append(&group).unwrap(), Appended::Written);

@@ -2,6 +2,9 @@
 //! `{"id", "messages", "tools", "metadata"}` with the messages in plain OpenAI
 //! chat shape, which SFT pipelines and Hugging Face `datasets` load as they
 //! are. Written as Python's `json.dumps(record, ensure_ascii=False)`.
+//! With `--capture-tokens`, `metadata.training` keeps the ids the server
+//! sampled, as the host assembled them (the options' `training`), so the
+//! messages stay in plain chat shape.
 
 use plinth_pyjson::dumps;
 use plinth_sdk::format::{
@@ -24,14 +27,15 @@ impl Formatter for OpenAi {
     }
 
     /// No options of its own (the SDK still refuses options that are not an
-    /// object).
-    fn format(trajectory: Trajectory, _options: &Options) -> Result<String, PluginError> {
+    /// object); the host's `training` is kept in the metadata.
+    fn format(trajectory: Trajectory, options: &Options) -> Result<String, PluginError> {
         let task = check_trajectory(&trajectory)?;
-        Ok(dumps(&record(&trajectory, task)?, false))
+        let training = options.get("training").filter(|t| !t.is_null());
+        Ok(dumps(&record(&trajectory, task, training)?, false))
     }
 }
 
-fn record(t: &Trajectory, task: Value) -> Result<Value, PluginError> {
+fn record(t: &Trajectory, task: Value, training: Option<&Value>) -> Result<Value, PluginError> {
     let messages = t.messages.iter().map(openai_message).collect();
     let mut tools = Vec::new();
     for spec in &t.tools {
@@ -80,6 +84,12 @@ fn record(t: &Trajectory, task: Value) -> Result<Value, PluginError> {
             .as_object_mut()
             .expect("metadata is an object")
             .insert("group".into(), group_value(group));
+    }
+    if let Some(training) = training {
+        metadata
+            .as_object_mut()
+            .expect("metadata is an object")
+            .insert("training".into(), training.clone());
     }
     Ok(object([
         ("id", string(&t.id)),
@@ -137,5 +147,17 @@ mod tests {
         let text = testing::format::<OpenAi>(testing::trajectory(), r#"{"jsonl": true}"#).unwrap();
         let expected_tail = r#""metadata": {"input_index": 3, "task": {"id": "t1", "prompt": "Say hi"}, "exit_status": "Finished", "submission": "", "error": null, "model": "m", "sandbox": "local", "api_calls": 2, "usage": {"prompt_tokens": 10, "completion_tokens": 5}, "cost": 0.5, "started_at": "2026-11-21T12:00:00Z", "duration_secs": 2.0, "plinth_version": "0.1.0", "patch": "diff --git a/x b/x\n", "score": {"reward": 1.0, "sub_scores": {"tests": 1.0}, "details": {"passed": 1}}}}"#;
         assert!(text.ends_with(expected_tail), "{text}");
+    }
+
+    #[test]
+    fn captured_ids_are_kept_in_the_metadata() {
+        let options = r#"{"jsonl": true, "training": {"assembly": "sequence", "tokens": 2, "trained": 1, "samples": [{"tokens": [7, 8], "masks": [-100, 8], "logprobs": null}]}}"#;
+        let text = testing::format::<OpenAi>(testing::trajectory(), options).unwrap();
+        let record: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            record["metadata"]["training"]["samples"][0]["tokens"],
+            serde_json::json!([7, 8])
+        );
+        assert!(record["messages"][2].get("tokens").is_none());
     }
 }
