@@ -23,8 +23,12 @@ pub struct ModelReply {
     pub cost: f64,
     /// HTTP attempts it took, retries included.
     pub attempts: u32,
-    /// Token ids, when the server returns them (vLLM with `return_token_ids`:
-    /// top-level `prompt_token_ids`, per-choice `token_ids`).
+    /// Token ids, when the server returns them for `return_token_ids`: vLLM
+    /// puts the prompt's at the top level (`prompt_token_ids`) and the
+    /// completion's on the choice (`token_ids`); SGLang puts both on the
+    /// choice (`prompt_token_ids`, and `response_token_ids` since 0.5.18,
+    /// `token_ids` in 0.5.17), or with its `return_*_ids_in_sglext` flags in
+    /// a top-level `sglext` (`input_ids`, `output_ids` per choice).
     pub prompt_token_ids: Option<Vec<u32>>,
     pub completion_token_ids: Option<Vec<u32>>,
     /// The sampled tokens' logprobs (`choices[].logprobs.content[].logprob`,
@@ -51,7 +55,20 @@ struct Wire {
     #[serde(default)]
     prompt_token_ids: Option<Vec<u32>>,
     #[serde(default)]
+    sglext: Option<WireSglExt>,
+    #[serde(default)]
     error: Option<Value>,
+}
+
+/// SGLang's extension block (`return_input_ids_in_sglext`,
+/// `return_output_ids_in_sglext`).
+#[derive(Deserialize)]
+struct WireSglExt {
+    #[serde(default)]
+    input_ids: Option<Vec<u32>>,
+    /// One list per choice.
+    #[serde(default)]
+    output_ids: Option<Vec<Vec<u32>>>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +79,8 @@ struct WireChoice {
     finish_reason: Option<String>,
     #[serde(default)]
     token_ids: Option<Vec<u32>>,
+    #[serde(default)]
+    response_token_ids: Option<Vec<u32>>,
     #[serde(default)]
     prompt_token_ids: Option<Vec<u32>>,
     #[serde(default)]
@@ -142,6 +161,13 @@ fn arguments(value: Value) -> String {
 pub(crate) fn parse(body: &[u8]) -> Result<ModelReply, ReplyProblem> {
     let wire: Wire = serde_json::from_slice(body)
         .map_err(|e| ReplyProblem::Invalid(format!("not a chat completion: {e}")))?;
+    let (sglext_input, sglext_output) = match wire.sglext {
+        Some(ext) => (
+            ext.input_ids,
+            ext.output_ids.and_then(|ids| ids.into_iter().next()),
+        ),
+        None => (None, None),
+    };
     let Some(choice) = wire.choices.into_iter().next() else {
         return Err(match wire.error {
             Some(error) => {
@@ -190,8 +216,14 @@ pub(crate) fn parse(body: &[u8]) -> Result<ModelReply, ReplyProblem> {
         usage,
         cost: 0.0,
         attempts: 0,
-        prompt_token_ids: wire.prompt_token_ids.or(choice.prompt_token_ids),
-        completion_token_ids: choice.token_ids,
+        prompt_token_ids: wire
+            .prompt_token_ids
+            .or(choice.prompt_token_ids)
+            .or(sglext_input),
+        completion_token_ids: choice
+            .token_ids
+            .or(choice.response_token_ids)
+            .or(sglext_output),
         logprobs: choice
             .logprobs
             .and_then(|l| l.content)
@@ -252,6 +284,26 @@ mod tests {
         let reply = ok(r#"{"choices":[{"message":{"content":"a"},
             "logprobs":{"content":[{"token":"a","logprob":-1.5},{"token":"b"}]}}]}"#);
         assert_eq!(reply.logprobs, None);
+    }
+
+    #[test]
+    fn token_ids_in_sglangs_shapes() {
+        // 0.5.18 and later: both on the choice.
+        let reply = ok(
+            r#"{"choices":[{"message":{"content":"a"},"finish_reason":"stop",
+            "prompt_token_ids":[1,2],"response_token_ids":[3],"matched_stop":3}]}"#,
+        );
+        assert_eq!(reply.prompt_token_ids, Some(vec![1, 2]));
+        assert_eq!(reply.completion_token_ids, Some(vec![3]));
+        // 0.5.17: the completion's as `token_ids`.
+        let reply = ok(r#"{"choices":[{"message":{"content":"a"},
+            "prompt_token_ids":[1],"token_ids":[4]}]}"#);
+        assert_eq!(reply.completion_token_ids, Some(vec![4]));
+        // The sglext block (0.5.20 and later).
+        let reply = ok(r#"{"choices":[{"message":{"content":"a"}}],
+            "sglext":{"input_ids":[1,2,5],"output_ids":[[6,7]]}}"#);
+        assert_eq!(reply.prompt_token_ids, Some(vec![1, 2, 5]));
+        assert_eq!(reply.completion_token_ids, Some(vec![6, 7]));
     }
 
     #[test]
