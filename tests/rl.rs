@@ -156,18 +156,24 @@ async fn atropos_records_carry_the_token_rows_of_the_scored_groups() {
     ])
     .await;
     let tasks = ctx.tasks(&[json!({"id": "t", "prompt": "do it"})]);
-    let outcome = ctx
-        .run(&[
+    let tasks = tasks.to_str().unwrap();
+    // A group of two, with or without capture, in `format`.
+    let run_group = |format: &'static str, capture: bool| {
+        let mut args = vec![
             "--prompts-file",
-            tasks.to_str().unwrap(),
+            tasks,
             "--group-size",
             "2",
-            "--capture-tokens",
             "--format",
-            "atropos",
-        ])
-        .await;
-    outcome.assert_success();
+            format,
+        ];
+        if capture {
+            args.push("--capture-tokens");
+        }
+        let ctx = &ctx;
+        async move { ctx.run(&args).await.assert_success() }
+    };
+    run_group("atropos", true).await;
     let records = read_jsonl(&ctx.output());
     assert_eq!(records.len(), 1, "one record per group");
     let record = &records[0];
@@ -180,18 +186,7 @@ async fn atropos_records_carry_the_token_rows_of_the_scored_groups() {
     assert_eq!(record["messages"].as_array().unwrap().len(), 2);
 
     // The openai format keeps them in each rollout's metadata.
-    let outcome = ctx
-        .run(&[
-            "--prompts-file",
-            tasks.to_str().unwrap(),
-            "--group-size",
-            "2",
-            "--capture-tokens",
-            "--format",
-            "openai",
-        ])
-        .await;
-    outcome.assert_success();
+    run_group("openai", true).await;
     let rows: Vec<Value> = read_jsonl(&ctx.output())
         .iter()
         .map(|r| r["metadata"]["training"]["samples"][0]["tokens"].clone())
@@ -203,17 +198,7 @@ async fn atropos_records_carry_the_token_rows_of_the_scored_groups() {
     assert_eq!(Value::Array(rows), scored(&ctx)[0]["tokens"]);
 
     // Without capture the record has no token rows, as before.
-    let outcome = ctx
-        .run(&[
-            "--prompts-file",
-            tasks.to_str().unwrap(),
-            "--group-size",
-            "2",
-            "--format",
-            "atropos",
-        ])
-        .await;
-    outcome.assert_success();
+    run_group("atropos", false).await;
     let record = &read_jsonl(&ctx.output())[0];
     assert!(record.get("tokens").is_none(), "{record}");
     assert!(record.get("tokens_unavailable").is_none(), "{record}");

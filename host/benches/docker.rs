@@ -191,18 +191,7 @@ async fn main() {
     // Slot acquire from a warm pool: take every slot, give them back, wait
     // for the resets, again.
     let slots = 8;
-    let pool = PoolProvider::start(
-        Engines::connect(&[]).await.expect("a docker engine"),
-        config.clone(),
-        PoolConfig {
-            slots_per_container: slots,
-            min_containers: 1,
-            max_containers: 1,
-            ..PoolConfig::default()
-        },
-    )
-    .await
-    .expect("a warm pool");
+    let pool = one_container_pool(&config, slots).await;
     let mut acquire = Vec::new();
     for _ in 0..options.acquire_rounds {
         let mut leases = Vec::new();
@@ -250,12 +239,9 @@ async fn main() {
     );
 }
 
-/// `true` from one slot of a pool container, then from all its slots at
-/// once: if concurrent slots cost no more per command than one alone, there
-/// is no shared round trip for batching to save.
-async fn cross_slot_round_trips(config: &DockerConfig, options: &Options) -> serde_json::Value {
-    let slots = 8;
-    let pool = PoolProvider::start(
+/// A warm pool of one container with `slots` slots.
+async fn one_container_pool(config: &DockerConfig, slots: usize) -> PoolProvider {
+    PoolProvider::start(
         Engines::connect(&[]).await.expect("a docker engine"),
         config.clone(),
         PoolConfig {
@@ -266,7 +252,15 @@ async fn cross_slot_round_trips(config: &DockerConfig, options: &Options) -> ser
         },
     )
     .await
-    .expect("a warm pool");
+    .expect("a warm pool")
+}
+
+/// `true` from one slot of a pool container, then from all its slots at
+/// once: if concurrent slots cost no more per command than one alone, there
+/// is no shared round trip for batching to save.
+async fn cross_slot_round_trips(config: &DockerConfig, options: &Options) -> serde_json::Value {
+    let slots = 8;
+    let pool = one_container_pool(config, slots).await;
     let mut leases = Vec::new();
     for _ in 0..slots {
         leases.push(pool.create(&task()).await.expect("a slot"));
