@@ -14,30 +14,47 @@ pub(crate) struct TextCall {
 
 /// Finds every action in `content`, in order. Fenced bash blocks become calls
 /// to `shell_tool` with `{"command": ...}`.
+///
+/// Linear in the length of `content`: the next fence and the next tag are
+/// each searched for once and kept until the parse passes them (searching
+/// again at every action made a reply of many actions quadratic; found by
+/// fuzzing).
 pub fn parse(content: &str, shell_tool: &str) -> Vec<TextCall> {
+    const TAG: &str = "<tool_call>";
+    const END_TAG: &str = "</tool_call>";
     let mut calls = Vec::new();
-    let mut rest = content;
+    // Where the parse is, and the next fence and tag at or after it
+    // (absolute offsets; `None` once there is none left).
+    let mut at = 0;
+    let mut fence = find_bash_fence(content, 0);
+    let mut tag = content.find(TAG);
     loop {
-        let fence = find_bash_fence(rest);
-        let tag = rest.find("<tool_call>");
+        if fence.is_some_and(|(start, _)| start < at) {
+            fence = find_bash_fence(content, at);
+        }
+        if tag.is_some_and(|t| t < at) {
+            tag = content[at..].find(TAG).map(|t| at + t);
+        }
         match (fence, tag) {
             (Some((start, body_start)), t) if t.is_none_or(|t| start < t) => {
-                let body = &rest[body_start..];
+                let body = &content[body_start..];
                 let Some(end) = body.find("```") else { break };
                 let command = body[..end].trim_end_matches('\n').to_string();
                 calls.push(TextCall {
                     name: shell_tool.to_string(),
                     arguments: serde_json::json!({ "command": command }).to_string(),
                 });
-                rest = &body[end + 3..];
+                at = body_start + end + 3;
             }
             (_, Some(t)) => {
-                let body = &rest[t + "<tool_call>".len()..];
-                let Some(end) = body.find("</tool_call>") else {
+                let body_start = t + TAG.len();
+                let Some(end) = content[body_start..].find(END_TAG) else {
                     break;
                 };
-                calls.push(parse_tool_call(body[..end].trim()));
-                rest = &body[end + "</tool_call>".len()..];
+                calls.push(parse_tool_call(
+                    content[body_start..body_start + end].trim(),
+                ));
+                at = body_start + end + END_TAG.len();
             }
             _ => break,
         }
@@ -46,18 +63,22 @@ pub fn parse(content: &str, shell_tool: &str) -> Vec<TextCall> {
 }
 
 /// `(start of the fence, start of its body)` of the first ```bash or ```sh
-/// block.
-fn find_bash_fence(text: &str) -> Option<(usize, usize)> {
-    let mut from = 0;
+/// block in `text` at or after `from`. The end of a fence's line is looked
+/// up once per line, not once per fence on it.
+fn find_bash_fence(text: &str, mut from: usize) -> Option<(usize, usize)> {
+    let mut line_end = 0;
     while let Some(i) = text[from..].find("```") {
         let start = from + i;
-        let after = &text[start + 3..];
-        let line_end = after.find('\n')?;
-        let lang = after[..line_end].trim();
-        if matches!(lang, "bash" | "sh" | "shell" | "mswea_bash_command") {
-            return Some((start, start + 3 + line_end + 1));
+        let lang_start = start + 3;
+        if line_end < lang_start {
+            // No newline after this fence means none after any later one.
+            line_end = lang_start + text[lang_start..].find('\n')?;
         }
-        from = start + 3;
+        let lang = text[lang_start..line_end].trim();
+        if matches!(lang, "bash" | "sh" | "shell" | "mswea_bash_command") {
+            return Some((start, line_end + 1));
+        }
+        from = lang_start;
     }
     None
 }
@@ -126,5 +147,86 @@ mod tests {
     fn multiline_commands_keep_their_lines() {
         let calls = parse("```bash\ncd /tmp\necho hi\n```", "terminal");
         assert_eq!(calls[0].arguments, r#"{"command":"cd /tmp\necho hi"}"#);
+    }
+
+    /// The parse as first written (every search from the current position,
+    /// quadratic in the number of actions): the reference the linear one
+    /// must agree with.
+    fn reference(content: &str, shell_tool: &str) -> Vec<TextCall> {
+        fn fence(text: &str) -> Option<(usize, usize)> {
+            let mut from = 0;
+            while let Some(i) = text[from..].find("```") {
+                let start = from + i;
+                let after = &text[start + 3..];
+                let line_end = after.find('\n')?;
+                if matches!(
+                    after[..line_end].trim(),
+                    "bash" | "sh" | "shell" | "mswea_bash_command"
+                ) {
+                    return Some((start, start + 3 + line_end + 1));
+                }
+                from = start + 3;
+            }
+            None
+        }
+        let mut calls = Vec::new();
+        let mut rest = content;
+        loop {
+            match (fence(rest), rest.find("<tool_call>")) {
+                (Some((start, body_start)), t) if t.is_none_or(|t| start < t) => {
+                    let body = &rest[body_start..];
+                    let Some(end) = body.find("```") else { break };
+                    let command = body[..end].trim_end_matches('\n').to_string();
+                    calls.push(TextCall {
+                        name: shell_tool.to_string(),
+                        arguments: serde_json::json!({ "command": command }).to_string(),
+                    });
+                    rest = &body[end + 3..];
+                }
+                (_, Some(t)) => {
+                    let body = &rest[t + "<tool_call>".len()..];
+                    let Some(end) = body.find("</tool_call>") else {
+                        break;
+                    };
+                    calls.push(parse_tool_call(body[..end].trim()));
+                    rest = &body[end + "</tool_call>".len()..];
+                }
+                _ => break,
+            }
+        }
+        calls
+    }
+
+    #[test]
+    fn the_linear_parse_agrees_with_the_reference_on_every_mix_of_pieces() {
+        const PIECES: [&str; 12] = [
+            "```bash\n",
+            "```\n",
+            "```",
+            "```sh \n",
+            "```py\n",
+            "<tool_call>",
+            "</tool_call>",
+            r#"{"name": "t", "arguments": {"command": "x"}}"#,
+            "ls\n",
+            "\n",
+            "a b",
+            "`",
+        ];
+        // A fixed xorshift stream: the same 20,000 texts on every run.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 14) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+            }
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            assert_eq!(parse(&text, "sh"), reference(&text, "sh"), "{text:?}");
+        }
     }
 }
