@@ -47,7 +47,7 @@ pub fn task_row(data: &[u8]) {
             );
             assert!(!task.id.is_empty(), "a task without an id");
             let _ = task.image();
-            for key in ["setup_commands", "eval_commands"] {
+            for key in ["setup", "install", "eval_commands"] {
                 let _ = task.commands(key);
             }
         }
