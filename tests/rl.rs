@@ -318,20 +318,19 @@ async fn an_infrastructure_failure_is_retried_then_excluded_from_its_group() {
     // and is retried; rollout 1 fails twice (its retry too) and is excluded;
     // rollout 2 is fine.
     let setup = setup_failing_on(&ctx.path("setup-calls"), &[1, 3, 4]);
+    let args = [
+        "--task",
+        "Please do the task.",
+        "--group-size",
+        "3",
+        "--concurrency",
+        "1",
+        "--setup",
+        &setup,
+        "--capture-tokens",
+    ];
     let outcome = ctx
-        .run(&[
-            "--task",
-            "Please do the task.",
-            "--group-size",
-            "3",
-            "--concurrency",
-            "1",
-            "--retry-infra",
-            "1",
-            "--setup",
-            &setup,
-            "--capture-tokens",
-        ])
+        .run(&[&args[..], &["--retry-infra", "1"]].concat())
         .await;
     let records = read_jsonl(&ctx.output());
     assert_eq!(records.len(), 3, "{}", outcome.describe());
@@ -371,20 +370,7 @@ async fn an_infrastructure_failure_is_retried_then_excluded_from_its_group() {
     // record is replaced; the group's scored line stays the one written
     // first (a trainer may have taken it): no second line with the same
     // rollouts.
-    let resumed = ctx
-        .run(&[
-            "--task",
-            "Please do the task.",
-            "--group-size",
-            "3",
-            "--concurrency",
-            "1",
-            "--setup",
-            &setup,
-            "--capture-tokens",
-            "--resume",
-        ])
-        .await;
+    let resumed = ctx.run(&[&args[..], &["--resume"]].concat()).await;
     resumed.assert_success();
     let records = read_jsonl(&ctx.output());
     assert_eq!(records.len(), 3, "{}", resumed.describe());
