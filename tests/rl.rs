@@ -8,7 +8,7 @@
 mod support;
 
 use plinth_mock_llm::tokens::{self, IM_END, IM_START, THINK, TOOL_CALL};
-use plinth_mock_llm::{Attempt, MockConfig, Script};
+use plinth_mock_llm::{Attempt, MockConfig, Script, TokenShape};
 use serde_json::{Value, json};
 use support::mock::{Ctx, run_cmd, status};
 use support::run::read_jsonl;
@@ -237,6 +237,35 @@ async fn dropped_reasoning_breaks_the_prefix_and_falls_back_to_one_sample_per_ca
     let prompt = tokens::decode(ids(&group["tokens"][1]));
     assert!(!prompt.contains("let me look first"), "{prompt}");
     assert_eq!(group["scores"], json!([0.0, 0.0]));
+}
+
+/// SGLang answers `return_token_ids` on the choice (`prompt_token_ids`,
+/// `response_token_ids`): the same records and training rows as from vLLM.
+#[tokio::test]
+async fn an_sglang_shaped_server_gives_the_same_training_rows() {
+    let script = || {
+        Script::new()
+            .task(
+                "t",
+                vec![vec![run_cmd("echo one")], vec![Attempt::text("done")]],
+            )
+            .default_task("t")
+    };
+    let mut rows = Vec::new();
+    for shape in [TokenShape::Vllm, TokenShape::Sglang] {
+        let ctx = Ctx::with_config(MockConfig {
+            token_shape: shape,
+            ..MockConfig::scripted(script())
+        })
+        .await;
+        let record = ctx.run_task(&["--capture-tokens"]).await;
+        assert_eq!(record["training"]["assembly"], "sequence", "{shape:?}");
+        let body = &ctx.requests()[0].json();
+        assert_eq!(body["return_token_ids"], true);
+        rows.push(scored(&ctx)[0]["tokens"].clone());
+    }
+    assert_eq!(rows[0], rows[1]);
+    assert!(!rows[0][0].as_array().unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -29,6 +29,8 @@
 //! per-choice `token_ids` from a toy tokenizer and chat template ([`tokens`]),
 //! and with `logprobs: true` `choices[].logprobs.content[].logprob`, unless
 //! [`MockConfig::token_ids`] is off (a server that does not return them).
+//! With [`TokenShape::Sglang`] the ids go where SGLang puts them (per-choice
+//! `prompt_token_ids` and `response_token_ids`).
 //!
 //! [`MockConfig::faults`] (the binary's `--fault-rate`, `--fault`, `--seed`) answers that
 //! share of chat requests with a [`Fault`] instead, before the script is consulted.
@@ -47,5 +49,5 @@ pub use bench::BenchConfig;
 pub use fault::{Fault, Faults};
 pub use record::RecordedRequest;
 pub use script::{Attempt, Reply, Script, ScriptError, TokenIds, ToolCallSpec, UsageSpec};
-pub use server::{MockConfig, MockServer};
+pub use server::{MockConfig, MockServer, TokenShape};
 pub use stats::StatsSnapshot;

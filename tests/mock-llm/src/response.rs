@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::fault::Fault;
 use crate::script::{Attempt, Reply, TokenIds};
+use crate::server::TokenShape;
 use crate::tokens;
 
 /// `created` is fixed so replies are byte-for-byte reproducible.
@@ -28,6 +29,8 @@ pub(crate) struct Capture {
     pub prompt: Vec<u32>,
     /// Also the sampled tokens' logprobs.
     pub logprobs: bool,
+    /// Which server's fields carry the ids.
+    pub shape: TokenShape,
 }
 
 pub(crate) enum Rendered {
@@ -67,6 +70,11 @@ struct Choice<'a> {
     finish_reason: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     token_ids: Option<&'a [u32]>,
+    /// SGLang's places for the ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_token_ids: Option<&'a [u32]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_token_ids: Option<&'a [u32]>,
 }
 
 /// OpenAI's (and vLLM's) `choices[].logprobs`.
@@ -235,6 +243,15 @@ pub(crate) fn render(attempt: &Attempt, cx: &Context<'_>) -> Rendered {
         _ => None,
     };
     let token_ids = sampled.as_ref();
+    let sglang = cx
+        .capture
+        .as_ref()
+        .is_some_and(|c| c.shape == TokenShape::Sglang);
+    let (vllm_ids, sglang_ids) = if sglang {
+        (None, token_ids)
+    } else {
+        (token_ids, None)
+    };
     let completion = Completion {
         id: format!("chatcmpl-mock-{}", cx.serial),
         object: "chat.completion",
@@ -251,10 +268,12 @@ pub(crate) fn render(attempt: &Attempt, cx: &Context<'_>) -> Rendered {
             },
             logprobs,
             finish_reason,
-            token_ids: token_ids.map(|ids: &TokenIds| ids.completion.as_slice()),
+            token_ids: vllm_ids.map(|ids: &TokenIds| ids.completion.as_slice()),
+            prompt_token_ids: sglang_ids.map(|ids| ids.prompt.as_slice()),
+            response_token_ids: sglang_ids.map(|ids| ids.completion.as_slice()),
         }],
         usage,
-        prompt_token_ids: token_ids.map(|ids| ids.prompt.as_slice()),
+        prompt_token_ids: vllm_ids.map(|ids| ids.prompt.as_slice()),
     };
     Rendered::Completion {
         body: serde_json::to_vec(&completion).expect("completion serialises"),
@@ -330,6 +349,7 @@ mod tests {
             capture: Some(Capture {
                 prompt: vec![tokens::IM_START, tokens::ASSISTANT],
                 logprobs: true,
+                shape: TokenShape::Vllm,
             }),
             ..cx()
         };

@@ -45,9 +45,22 @@ pub struct MockConfig {
     pub record_limit: usize,
     /// Faults answered, at their rate, instead of replies.
     pub faults: Faults,
-    /// Answer `return_token_ids` / `logprobs` as vLLM does; off, the mock
-    /// ignores them like a server that cannot.
+    /// Answer `return_token_ids` / `logprobs`; off, the mock ignores them
+    /// like a server that cannot.
     pub token_ids: bool,
+    /// Where the ids go in the reply: vLLM's fields or SGLang's.
+    pub token_shape: TokenShape,
+}
+
+/// The reply fields a server puts token ids in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenShape {
+    /// Top-level `prompt_token_ids`, per-choice `token_ids`.
+    #[default]
+    Vllm,
+    /// SGLang 0.5.18 and later: per-choice `prompt_token_ids` and
+    /// `response_token_ids`.
+    Sglang,
 }
 
 impl Default for MockConfig {
@@ -60,6 +73,7 @@ impl Default for MockConfig {
             record_limit: 1000,
             faults: Faults::default(),
             token_ids: true,
+            token_shape: TokenShape::default(),
         }
     }
 }
@@ -226,6 +240,7 @@ async fn chat(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> R
             Ok(prompt) => Some(Capture {
                 prompt,
                 logprobs: request.logprobs,
+                shape: app.config.token_shape,
             }),
             Err(error) => {
                 app.stats.bad_request();
