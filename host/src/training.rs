@@ -294,6 +294,8 @@ pub fn for_formatters(messages: &[Message]) -> Option<Value> {
         .map(|s| json!({"tokens": s.tokens, "masks": s.masks, "logprobs": s.logprobs}))
         .collect();
     if let Value::Object(view) = &mut view {
+        // The rows replace a per-turn note's count of them, which is their
+        // length.
         view.insert("samples".into(), samples.into());
     }
     Some(view)

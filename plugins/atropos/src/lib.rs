@@ -42,8 +42,7 @@ impl Formatter for Atropos {
 }
 
 impl GroupFormatter for Atropos {
-    /// No options of its own (the SDK still refuses options that are not an
-    /// object).
+    /// Options: `messages` (default true), and the host's `training`.
     fn format_group(group: Vec<Trajectory>, options: &Options) -> Result<String, PluginError> {
         let first = group.first().ok_or_else(|| invalid("an empty group"))?;
         for t in &group {
@@ -59,52 +58,53 @@ impl GroupFormatter for Atropos {
         let valid: Vec<usize> = (0..group.len())
             .filter(|i| !group[*i].exit_status.is_error())
             .collect();
-        let (rows, unavailable) = match token_rows(&group, &valid, options)? {
-            Ok(rows) => (rows, None),
-            Err(why) => (Vec::new(), Some(why)),
-        };
-        Ok(dumps(
-            &record(&group, &valid, with_messages, &rows, unavailable),
-            false,
-        ))
+        let rows = token_rows(&group, &valid, options)?;
+        Ok(dumps(&record(&group, &valid, with_messages, &rows), false))
     }
 }
 
 /// One training row: the rollout it comes from, how many of its messages
-/// it covers, and the row itself.
-struct Row {
+/// it covers, and the row itself (borrowed from the options).
+struct Row<'a> {
     rollout: usize,
     messages: usize,
-    tokens: Value,
-    masks: Value,
-    logprobs: Value,
+    tokens: &'a Value,
+    masks: &'a Value,
+    logprobs: &'a Value,
 }
 
-/// The group's token rows from the options' `training`: `Ok(Ok(rows))`,
-/// `Ok(Err(why))` when a valid rollout has none, `Ok(Ok(empty))` when the
-/// run captured no ids at all.
-fn token_rows(
+/// What the options' `training` gives a group.
+enum TokenRows<'a> {
+    /// The run captured no ids.
+    NotCaptured,
+    Rows(Vec<Row<'a>>),
+    /// A valid rollout has none: why.
+    Unavailable(String),
+}
+
+/// The group's token rows from the options' `training`.
+fn token_rows<'a>(
     group: &[Trajectory],
     valid: &[usize],
-    options: &Options,
-) -> Result<Result<Vec<Row>, String>, PluginError> {
-    let training = match options.get("training") {
-        None | Some(Value::Null) => return Ok(Ok(Vec::new())),
+    options: &'a Options,
+) -> Result<TokenRows<'a>, PluginError> {
+    let training: Vec<&Value> = match options.get("training") {
+        None | Some(Value::Null) => return Ok(TokenRows::NotCaptured),
         // `format` of a lone trajectory: its own training data.
-        Some(one @ Value::Object(_)) if group.len() == 1 => vec![one.clone()],
-        Some(Value::Array(list)) if list.len() == group.len() => list.clone(),
+        Some(one @ Value::Object(_)) if group.len() == 1 => vec![one],
+        Some(Value::Array(list)) if list.len() == group.len() => list.iter().collect(),
         Some(_) => return Err(invalid("option \"training\" does not match the group")),
     };
     let mut rows = Vec::new();
     for &i in valid {
-        let view = &training[i];
+        let view = training[i];
         let samples = view.get("samples").and_then(Value::as_array);
         let Some(samples) = samples.filter(|s| !s.is_empty()) else {
             let reason = view
                 .get("reason")
                 .and_then(Value::as_str)
                 .unwrap_or("no token ids");
-            return Ok(Err(format!("rollout {i}: {reason}")));
+            return Ok(TokenRows::Unavailable(format!("rollout {i}: {reason}")));
         };
         let per_call = view.get("assembly").and_then(Value::as_str) == Some("per_turn");
         // The index after each assistant message: where a per-call row's
@@ -117,7 +117,7 @@ fn token_rows(
             .map(|(n, _)| n + 1)
             .collect();
         for (n, sample) in samples.iter().enumerate() {
-            let field = |key: &str| sample.get(key).cloned().unwrap_or(Value::Null);
+            let field = |key: &str| sample.get(key).unwrap_or(&Value::Null);
             rows.push(Row {
                 rollout: i,
                 messages: if per_call {
@@ -131,7 +131,7 @@ fn token_rows(
             });
         }
     }
-    Ok(Ok(rows))
+    Ok(TokenRows::Rows(rows))
 }
 
 /// The group's record: one entry of `messages` and `scores` per token row
@@ -141,8 +141,7 @@ fn record(
     group: &[Trajectory],
     valid: &[usize],
     with_messages: bool,
-    rows: &[Row],
-    tokens_unavailable: Option<String>,
+    token_rows: &TokenRows,
 ) -> Value {
     let first = &group[0];
     let reward = |i: usize| num(group[i].score.as_ref().map_or(0.0, |s| s.reward));
@@ -153,6 +152,10 @@ fn record(
                 .map(openai_message)
                 .collect(),
         )
+    };
+    let rows = match token_rows {
+        TokenRows::Rows(rows) if !rows.is_empty() => rows.as_slice(),
+        _ => &[],
     };
     let (messages, scores): (Vec<Value>, Vec<Value>) = if rows.is_empty() {
         valid
@@ -167,12 +170,11 @@ fn record(
     let mut record = Map::new();
     record.insert("id".into(), string(&first.id));
     if !rows.is_empty() {
-        let column =
-            |f: fn(&Row) -> &Value| Value::Array(rows.iter().map(|r| f(r).clone()).collect());
-        record.insert("tokens".into(), column(|r| &r.tokens));
-        record.insert("masks".into(), column(|r| &r.masks));
+        let column = |pick: &dyn Fn(&Row) -> Value| Value::Array(rows.iter().map(pick).collect());
+        record.insert("tokens".into(), column(&|r| r.tokens.clone()));
+        record.insert("masks".into(), column(&|r| r.masks.clone()));
         if rows.iter().all(|r| !r.logprobs.is_null()) {
-            record.insert("inference_logprobs".into(), column(|r| &r.logprobs));
+            record.insert("inference_logprobs".into(), column(&|r| r.logprobs.clone()));
         }
     }
     if with_messages {
@@ -192,8 +194,8 @@ fn record(
         "all_equal".into(),
         stats.map_or(Value::Null, |g| Value::Bool(g.all_equal)),
     );
-    if let Some(why) = tokens_unavailable {
-        record.insert("tokens_unavailable".into(), Value::String(why));
+    if let TokenRows::Unavailable(why) = token_rows {
+        record.insert("tokens_unavailable".into(), Value::String(why.clone()));
     }
     Value::Object(record)
 }
