@@ -33,6 +33,7 @@ pub mod store;
 pub mod swebench;
 mod sync;
 pub mod task;
+pub mod tokenize;
 pub mod training;
 pub mod trajectory;
 pub mod workspace;

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use crate::training;
+use crate::training::{self, SampleSource};
 use crate::trajectory::Trajectory;
 
 /// One `ScoredDataGroup`: `tokens`, `masks` and `scores` are what the API
@@ -29,7 +29,7 @@ pub struct ScoredGroup {
     pub inference_logprobs: Option<Vec<Vec<f64>>>,
     /// Where the rows came from, for people and for matching them back to
     /// records (atroposlib's `group_overrides` is free-form): the task id,
-    /// and the rollout of each row.
+    /// the rollout of each row, and whether their ids were recomputed.
     pub group_overrides: GroupOrigin,
 }
 
@@ -37,6 +37,11 @@ pub struct ScoredGroup {
 pub struct GroupOrigin {
     pub plinth_task: String,
     pub plinth_rollouts: Vec<u32>,
+    /// `recomputed` (`--tokenizer` computed the rows' ids: the server
+    /// returned none) or `mixed` (some rows' ids are the server's, some
+    /// recomputed); omitted when every id is what the server sampled.
+    #[serde(skip_serializing_if = "SampleSource::is_sampled")]
+    pub plinth_token_source: SampleSource,
 }
 
 /// Why a finished group has no scored group.
@@ -59,8 +64,10 @@ pub fn scored_group(group: &[(u32, &Trajectory)]) -> Result<ScoredGroup, Unscore
         group_overrides: GroupOrigin {
             plinth_task: group.first().map(|(_, t)| t.id.clone()).unwrap_or_default(),
             plinth_rollouts: Vec::new(),
+            plinth_token_source: SampleSource::Sampled,
         },
     };
+    let mut sources = Vec::new();
     for (rollout, trajectory) in group {
         if trajectory.exit_status.is_error() {
             continue;
@@ -74,6 +81,7 @@ pub fn scored_group(group: &[(u32, &Trajectory)]) -> Result<ScoredGroup, Unscore
         }
         let reward = trajectory.score.as_ref().map_or(0.0, |s| s.reward);
         for sample in assembly.samples() {
+            sources.push(sample.source);
             scored.tokens.push(sample.tokens.clone());
             scored.masks.push(sample.masks.clone());
             scored.scores.push(reward);
@@ -90,6 +98,10 @@ pub fn scored_group(group: &[(u32, &Trajectory)]) -> Result<ScoredGroup, Unscore
     if scored.tokens.is_empty() {
         return Err(Unscored::NoValidRollout);
     }
+    scored.group_overrides.plinth_token_source = sources
+        .into_iter()
+        .reduce(SampleSource::and)
+        .unwrap_or_default();
     Ok(scored)
 }
 
@@ -211,6 +223,7 @@ mod tests {
             completion_ids: completion.to_vec(),
             logprobs: Some(vec![-0.5; completion.len()]),
             finish_reason: Some("stop".into()),
+            source: Default::default(),
         })
     }
 

@@ -15,12 +15,19 @@
 //! - when it does not, one sample per call, and the record says why;
 //! - when the server returned no ids, no samples, and the record says so.
 //!
-//! Nothing here tokenizes text.
+//! Nothing here tokenizes text. With `--tokenizer`, a call the server
+//! returned no ids for is recorded with ids recomputed from its text
+//! ([`crate::tokenize`]) instead, flagged [`TokenSource::Recomputed`], and
+//! every sample, note and scored group built from them says so: they are
+//! what the template and tokenizer give, not what the model sampled, and
+//! come without logprobs. Server ids always win; a run with both kinds says
+//! it is [`SampleSource::Mixed`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::model::ModelReply;
+use crate::tokenize::CallIds;
 use crate::trajectory::{Message, Role};
 
 /// Mask of a position the trainer must not learn from (atroposlib's, and the
@@ -54,6 +61,58 @@ pub struct TokenRecord {
     /// Why sampling stopped (`stop`, `length`, `tool_calls`, ...).
     #[serde(default)]
     pub finish_reason: Option<String>,
+    /// Where the ids came from; omitted for the server's, so records of
+    /// runs without `--tokenizer` are as they were.
+    #[serde(default, skip_serializing_if = "TokenSource::is_sampled")]
+    pub source: TokenSource,
+}
+
+/// Where a call's ids came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// The server returned them: what the model sampled.
+    #[default]
+    Sampled,
+    /// The server returned none; `--tokenizer` computed them from the text.
+    Recomputed,
+}
+
+impl TokenSource {
+    fn is_sampled(&self) -> bool {
+        *self == Self::Sampled
+    }
+}
+
+/// Where a sample's ids came from: its calls' [`TokenSource`]s together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleSource {
+    #[default]
+    Sampled,
+    Recomputed,
+    /// Some calls' ids are the server's, some recomputed.
+    Mixed,
+}
+
+impl SampleSource {
+    pub fn is_sampled(&self) -> bool {
+        *self == Self::Sampled
+    }
+
+    /// The source of a sample holding ids from `self` and from `other`.
+    pub fn and(self, other: Self) -> Self {
+        if self == other { self } else { Self::Mixed }
+    }
+}
+
+impl From<TokenSource> for SampleSource {
+    fn from(source: TokenSource) -> Self {
+        match source {
+            TokenSource::Sampled => Self::Sampled,
+            TokenSource::Recomputed => Self::Recomputed,
+        }
+    }
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -65,30 +124,86 @@ fn is_zero(n: &usize) -> bool {
 pub(crate) struct TokenChain {
     /// The previous recorded call's prompt + completion.
     previous: Vec<u32>,
+    /// Calls made so far.
+    calls: usize,
+    /// The first call whose ids could not be recomputed, and why.
+    not_recomputed: Option<String>,
 }
 
 impl TokenChain {
     /// The record of `reply`'s call; `None` when the server sent no ids.
     pub(crate) fn record(&mut self, reply: &ModelReply) -> Option<TokenRecord> {
+        self.calls += 1;
         let (Some(prompt), Some(completion)) =
             (&reply.prompt_token_ids, &reply.completion_token_ids)
         else {
             return None;
         };
-        let shared = common_prefix(&self.previous, prompt);
         let logprobs = reply
             .logprobs
             .clone()
             .filter(|logprobs| logprobs.len() == completion.len());
-        self.previous.clone_from(prompt);
-        self.previous.extend_from_slice(completion);
-        Some(TokenRecord {
+        Some(self.push(
+            prompt,
+            completion.clone(),
+            logprobs,
+            reply.finish_reason.clone(),
+            TokenSource::Sampled,
+        ))
+    }
+
+    /// The record of the last call (which [`Self::record`] found without
+    /// ids) from ids the tokenizer computed.
+    pub(crate) fn recomputed(&mut self, ids: CallIds, reply: &ModelReply) -> TokenRecord {
+        self.push(
+            &ids.prompt,
+            ids.completion,
+            None,
+            reply.finish_reason.clone(),
+            TokenSource::Recomputed,
+        )
+    }
+
+    /// Notes that the last call's ids could not be recomputed either.
+    pub(crate) fn not_recomputed(&mut self, why: &str) {
+        if self.not_recomputed.is_none() {
+            self.not_recomputed = Some(format!(
+                "call {}: the server returned no token ids, and recomputing them failed: {why}",
+                self.calls
+            ));
+        }
+    }
+
+    /// What the record says of `assembly`: an unavailable one says why
+    /// recomputing the missing ids failed, when it did.
+    pub(crate) fn note(&self, assembly: &Assembly) -> TrainingNote {
+        match (assembly, &self.not_recomputed) {
+            (Assembly::Unavailable { .. }, Some(reason)) => TrainingNote::Unavailable {
+                reason: reason.clone(),
+            },
+            _ => assembly.note(),
+        }
+    }
+
+    fn push(
+        &mut self,
+        prompt: &[u32],
+        completion: Vec<u32>,
+        logprobs: Option<Vec<f64>>,
+        finish_reason: Option<String>,
+        source: TokenSource,
+    ) -> TokenRecord {
+        let shared = common_prefix(&self.previous, prompt);
+        self.previous = prompt.to_vec();
+        self.previous.extend_from_slice(&completion);
+        TokenRecord {
             prompt_shared: shared,
             prompt_ids: prompt[shared..].to_vec(),
-            completion_ids: completion.clone(),
+            completion_ids: completion,
             logprobs,
-            finish_reason: reply.finish_reason.clone(),
-        })
+            finish_reason,
+            source,
+        }
     }
 }
 
@@ -106,6 +221,7 @@ pub struct Sample {
     /// The sampling logprob where the trainer learns, [`MASKED_LOGPROB`]
     /// elsewhere; absent when a call came without logprobs.
     pub logprobs: Option<Vec<f64>>,
+    pub source: SampleSource,
 }
 
 /// A trajectory's calls assembled for training.
@@ -131,11 +247,16 @@ pub enum TrainingNote {
     Sequence {
         tokens: usize,
         trained: usize,
+        /// Omitted when every id is the server's.
+        #[serde(default, skip_serializing_if = "SampleSource::is_sampled")]
+        source: SampleSource,
     },
     /// One sample per call.
     PerTurn {
         samples: usize,
         reason: String,
+        #[serde(default, skip_serializing_if = "SampleSource::is_sampled")]
+        source: SampleSource,
     },
     Unavailable {
         reason: String,
@@ -147,6 +268,7 @@ struct Call {
     prompt: Vec<u32>,
     completion: Vec<u32>,
     logprobs: Option<Vec<f64>>,
+    source: TokenSource,
     /// The prompt extends the previous call's prompt + completion.
     extends: bool,
     /// Where it parts from them (when it does not extend them).
@@ -188,6 +310,7 @@ fn calls(messages: &[Message]) -> Result<Vec<Call>, String> {
                 .clone()
                 .filter(|l| l.len() == record.completion_ids.len()),
             completion: record.completion_ids.clone(),
+            source: record.source,
             prompt: prompt.clone(),
         });
         previous = prompt;
@@ -242,10 +365,16 @@ fn sample(last: &Call, trained: &[Call]) -> Sample {
             out[start..start + sampled.len()].copy_from_slice(sampled);
         }
     }
+    let source = trained
+        .iter()
+        .map(|c| SampleSource::from(c.source))
+        .reduce(SampleSource::and)
+        .unwrap_or_default();
     Sample {
         tokens,
         masks,
         logprobs,
+        source,
     }
 }
 
@@ -256,15 +385,26 @@ impl Assembly {
             Self::Sequence(sample) => TrainingNote::Sequence {
                 tokens: sample.tokens.len(),
                 trained: sample.masks.iter().filter(|m| **m != MASKED).count(),
+                source: sample.source,
             },
             Self::PerTurn { samples, reason } => TrainingNote::PerTurn {
                 samples: samples.len(),
                 reason: reason.clone(),
+                source: self.source(),
             },
             Self::Unavailable { reason } => TrainingNote::Unavailable {
                 reason: reason.clone(),
             },
         }
+    }
+
+    /// Where the samples' ids came from.
+    pub fn source(&self) -> SampleSource {
+        self.samples()
+            .iter()
+            .map(|s| s.source)
+            .reduce(SampleSource::and)
+            .unwrap_or_default()
     }
 
     /// The samples (none when unavailable).

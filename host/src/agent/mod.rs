@@ -25,6 +25,7 @@ use crate::plugin::{GuestError, PluginError};
 use crate::sandbox::{Sandbox, Shell};
 use crate::settings::defaults;
 use crate::task::Task;
+use crate::tokenize::ChatTokenizer;
 use crate::training::{self, TokenChain};
 use crate::trajectory::{ExitStatus, FunctionCall, Message, Role, ToolCall, Trajectory, now_secs};
 use toolbox::CallProblem;
@@ -59,6 +60,9 @@ pub struct AgentConfig {
     /// Record each call's token ids and logprobs (the model client asks the
     /// server for them) and how they assemble for training.
     pub capture_tokens: bool,
+    /// With `capture_tokens`: computes the ids of calls the server returned
+    /// none for (`--tokenizer`).
+    pub tokenizer: Option<Arc<ChatTokenizer>>,
     /// Whether the agent's commands share one shell session (`--shell`).
     pub shell: Shell,
 }
@@ -76,6 +80,7 @@ impl Default for AgentConfig {
             command_timeout: defaults::COMMAND_TIMEOUT,
             completion_markers: CompletionMarker::defaults(),
             capture_tokens: false,
+            tokenizer: None,
             shell: Shell::default(),
         }
     }
@@ -156,6 +161,7 @@ impl Agent {
     ) {
         let started = Instant::now();
         trajectory.tools = self.tools.specs().to_vec();
+        let mut tokens = TokenChain::default();
         let ending = match self.start(task, sandbox.as_ref(), trajectory) {
             Err(e) => Ending::error(
                 ExitStatus::InfrastructureError,
@@ -171,6 +177,7 @@ impl Agent {
                     &sandboxes,
                     trajectory,
                     &mut api_messages,
+                    &mut tokens,
                     checkpoint,
                     started,
                 );
@@ -188,7 +195,7 @@ impl Agent {
         trajectory.error = ending.error;
         trajectory.duration_secs = started.elapsed().as_secs_f64();
         if self.config.capture_tokens {
-            trajectory.training = Some(training::assemble(&trajectory.messages).note());
+            trajectory.training = Some(tokens.note(&training::assemble(&trajectory.messages)));
         }
         checkpoint.save(trajectory).await;
     }
@@ -220,12 +227,12 @@ impl Agent {
         sandboxes: &ToolSandboxes,
         trajectory: &mut Trajectory,
         api_messages: &mut Vec<Value>,
+        tokens: &mut TokenChain,
         checkpoint: &mut dyn Checkpoint,
         started: Instant,
     ) -> Ending {
         let config = &self.config;
         let mut format_errors = 0u32;
-        let mut tokens = TokenChain::default();
         loop {
             if config.step_limit > 0 && trajectory.api_calls >= config.step_limit {
                 return Ending::status(ExitStatus::LimitsExceeded);
@@ -246,7 +253,7 @@ impl Agent {
             trajectory.cost += reply.cost;
 
             let calls = self.calls_of(&reply, trajectory.api_calls);
-            let assistant = Message {
+            let mut assistant = Message {
                 role: Role::Assistant,
                 content: reply.content.clone(),
                 reasoning: reply.reasoning.clone(),
@@ -256,13 +263,20 @@ impl Agent {
                 timestamp: now_secs(),
                 cost: Some(reply.cost),
                 interrupt: None,
-                tokens: if config.capture_tokens {
-                    tokens.record(&reply)
-                } else {
-                    None
-                },
+                tokens: None,
             };
-            api_messages.push(api_message(&assistant));
+            let sent_back = api_message(&assistant);
+            if config.capture_tokens {
+                assistant.tokens = match (tokens.record(&reply), &config.tokenizer) {
+                    (Some(record), _) => Some(record),
+                    (None, None) => None,
+                    (None, Some(tokenizer)) => {
+                        self.recompute(tokenizer, tokens, api_messages, &sent_back, &reply)
+                            .await
+                    }
+                };
+            }
+            api_messages.push(sent_back);
             trajectory.messages.push(assistant);
 
             if calls.is_empty() {
@@ -320,6 +334,45 @@ impl Agent {
             }
             trajectory.duration_secs = started.elapsed().as_secs_f64();
             checkpoint.save(trajectory).await;
+        }
+    }
+
+    /// The record of a call the server returned no ids for, from ids
+    /// `tokenizer` computes: the conversation as `sent`, answered by the
+    /// reply as it is sent back (`sent_back`) with the reasoning the model
+    /// produced, which it sampled even though the client does not send it
+    /// back. Tokenizing a long conversation takes a while: off the async
+    /// workers.
+    async fn recompute(
+        &self,
+        tokenizer: &Arc<ChatTokenizer>,
+        tokens: &mut TokenChain,
+        sent: &[Value],
+        sent_back: &Value,
+        reply: &ModelReply,
+    ) -> Option<training::TokenRecord> {
+        let mut answer = sent_back.clone();
+        if let Some(reasoning) = &reply.reasoning {
+            answer["reasoning_content"] = reasoning.clone().into();
+        }
+        let (tokenizer, sent, tools) = (
+            tokenizer.clone(),
+            sent.to_vec(),
+            self.tools.specs().to_vec(),
+        );
+        let computed =
+            tokio::task::spawn_blocking(move || tokenizer.call_ids(&sent, &tools, &answer)).await;
+        match computed {
+            Ok(Ok(ids)) => Some(tokens.recomputed(ids, reply)),
+            Ok(Err(e)) => {
+                tracing::warn!("recomputing a call's token ids failed: {e}");
+                tokens.not_recomputed(&e.to_string());
+                None
+            }
+            Err(e) => {
+                tokens.not_recomputed(&format!("the tokenizer task failed: {e}"));
+                None
+            }
         }
     }
 

@@ -296,6 +296,9 @@ impl Manifest {
 #[serde(deny_unknown_fields)]
 struct RolloutsSection {
     capture_tokens: Option<bool>,
+    /// `--tokenizer` and `--chat-template`, relative to the bundle.
+    tokenizer: Option<PathBuf>,
+    chat_template: Option<PathBuf>,
     extra_body: Option<toml::Table>,
     retry_infra: Option<u32>,
     min_valid_rollouts: Option<u32>,
@@ -517,6 +520,8 @@ impl Bundle {
                 ..SandboxOptions::default()
             },
             capture_tokens: m.rollouts.capture_tokens,
+            tokenizer: m.rollouts.tokenizer.as_deref().map(|p| self.path(p)),
+            chat_template: m.rollouts.chat_template.as_deref().map(|p| self.path(p)),
             retry_infra: m.rollouts.retry_infra,
             min_valid_rollouts: m.rollouts.min_valid_rollouts,
             drop_all_equal: m.rollouts.drop_all_equal,

@@ -21,7 +21,7 @@ pub use options::{GrantOptions, PluginLimitOptions, RunOptions, SandboxOptions, 
 pub use plugin_limits::{InvalidLimit, LimitField, plugin_runtime};
 pub use recorded::{
     RecordedAgent, RecordedLimits, RecordedModel, RecordedPluginLimits, RecordedSandbox,
-    RecordedScorer, RecordedScoring, RecordedSettings, TemplateHashes,
+    RecordedScorer, RecordedScoring, RecordedSettings, RecordedTokenizer, TemplateHashes,
 };
 pub use sandbox::{SandboxKind, SandboxSettings};
 
@@ -34,6 +34,7 @@ use crate::model::{
 use crate::plugin::RuntimeConfig;
 use crate::shard::Shard;
 use crate::store::Resume;
+use crate::tokenize::{ChatTokenizer, TokenizerError};
 
 /// A setting that cannot be used, named as the user wrote it.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,8 @@ pub enum SettingsError {
     Price(#[from] PriceError),
     #[error(transparent)]
     Environment(#[from] ManifestError),
+    #[error("--tokenizer: {0}")]
+    Tokenizer(#[from] TokenizerError),
 }
 
 fn invalid(setting: &'static str, reason: impl Into<String>) -> SettingsError {
@@ -319,7 +322,29 @@ impl RunSettings {
             command_timeout: sandbox.command_timeout,
             completion_markers,
             capture_tokens: options.capture_tokens.unwrap_or(false),
+            tokenizer: None,
             shell: sandbox.shell,
+        };
+        let agent = AgentConfig {
+            tokenizer: match (&options.tokenizer, agent.capture_tokens) {
+                (None, _) => {
+                    if options.chat_template.is_some() {
+                        return Err(invalid("--chat-template", "needs --tokenizer"));
+                    }
+                    None
+                }
+                (Some(_), false) => {
+                    return Err(invalid(
+                        "--tokenizer",
+                        "needs --capture-tokens: it computes the ids of captured calls",
+                    ));
+                }
+                (Some(path), true) => Some(std::sync::Arc::new(ChatTokenizer::load(
+                    path,
+                    options.chat_template.as_deref(),
+                )?)),
+            },
+            ..agent
         };
         if options.atropos_url.is_some() && !agent.capture_tokens {
             return Err(invalid(

@@ -265,6 +265,17 @@ pub struct RunOptions {
     /// into training sequences with masks.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "capture_tokens")]
     pub capture_tokens: Option<bool>,
+    /// With --capture-tokens: a Hugging Face tokenizer.json, loaded locally,
+    /// that computes the ids of calls the server returned none for from
+    /// their text (flagged `recomputed`, without logprobs). The chat
+    /// template is the `chat_template` of tokenizer_config.json (or
+    /// chat_template.jinja) beside it, unless --chat-template is given.
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+    /// The chat template (a Jinja file) --tokenizer renders conversations
+    /// with, instead of the one beside the tokenizer.
+    #[arg(long, alias = "chat_template")]
+    pub chat_template: Option<PathBuf>,
     /// Extra fields for every chat request (JSON object), sent as given
     /// (e.g. '{"top_k": 20}'); they win over --capture-tokens' fields.
     #[arg(long, alias = "extra_body")]
@@ -469,7 +480,7 @@ impl RunOptions {
         layered!(RunOptions, self, lower;
             config, environment, bundle, task, prompts_file, output_file, output_dir, format, format_options, model,
             base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table,
-            capture_tokens, extra_body, sandbox,
+            capture_tokens, tokenizer, chat_template, extra_body, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
             text_actions, max_format_errors, completion_marker, system_template, instance_template,
             format_error_template, observation_template, scoring,

@@ -95,6 +95,23 @@ pub struct RecordedModel {
     /// `--extra-body`, secret-looking values redacted; omitted when empty.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_body: Option<Value>,
+    /// `--tokenizer`: what computed the ids of calls the server returned
+    /// none for; omitted without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<RecordedTokenizer>,
+}
+
+/// The tokenizer and chat template that recomputed ids, by content hash.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecordedTokenizer {
+    /// The tokenizer.json as given.
+    pub path: String,
+    pub sha256: String,
+    /// The `--chat-template` file, or where beside the tokenizer the
+    /// template was found.
+    pub chat_template: String,
+    pub chat_template_sha256: String,
 }
 
 /// When a task stops (0: no limit).
@@ -229,7 +246,7 @@ pub struct RecordedScorer {
 impl RecordedSettings {
     /// The record of `settings`: call once per run and share the result.
     pub fn of(settings: &RunSettings) -> Self {
-        let model = match &settings.model {
+        let mut model = match &settings.model {
             ModelChoice::Api(config) => RecordedModel {
                 name: config.model.clone(),
                 base_url: Some(without_credentials(&config.base_url)),
@@ -243,6 +260,7 @@ impl RecordedSettings {
                 capture_tokens: config.capture_tokens,
                 extra_body: (!config.extra_body.is_empty())
                     .then(|| redact_secrets(&Value::Object(config.extra_body.clone()))),
+                tokenizer: None,
             },
             ModelChoice::Replay(path) => RecordedModel {
                 name: format!("replay:{}", path.display()),
@@ -250,6 +268,15 @@ impl RecordedSettings {
             },
         };
         let agent = &settings.agent;
+        model.tokenizer = agent.tokenizer.as_ref().map(|tokenizer| {
+            let origin = tokenizer.origin();
+            RecordedTokenizer {
+                path: display(&origin.path),
+                sha256: origin.sha256.clone(),
+                chat_template: origin.chat_template.clone(),
+                chat_template_sha256: origin.chat_template_sha256.clone(),
+            }
+        });
         let sandbox = &settings.sandbox;
         let containers = sandbox.kind != SandboxKind::Local;
         let terminal = settings.terminal.then(|| "terminal".to_string());
