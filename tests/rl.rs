@@ -674,3 +674,180 @@ async fn a_live_atropos_environment_survives_the_api_server_restarting() {
     assert_eq!(summary["atropos"]["posted"], 8, "{summary}");
     assert_eq!(summary["atropos"]["unposted"], 0, "{summary}");
 }
+
+/// The toy tokenizer.json and chat template equal to the mock's
+/// (`tests/golden/tokenizer/make_tokenizers.py`).
+fn toy_tokenizer() -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/golden/tokenizer/toy/tokenizer.json");
+    path.to_str().unwrap().to_string()
+}
+
+/// With `--tokenizer`, a server that returns no ids gives the same training
+/// rows (tokens and masks) as one that does, flagged as recomputed and
+/// without logprobs: for a consistent run (one sequence) and for one whose
+/// dropped reasoning breaks the prefix (one row per call).
+#[tokio::test]
+async fn recomputed_ids_equal_the_servers_and_say_so() {
+    let cases = [
+        (
+            vec![
+                vec![run_cmd("echo one")],
+                vec![Attempt::tool_calls(&[
+                    ("terminal", &json!({"command": "echo zwei"}).to_string()),
+                    ("terminal", &json!({"command": "echo drei"}).to_string()),
+                ])],
+                vec![Attempt::text("all done ✓")],
+            ],
+            "sequence",
+        ),
+        (
+            vec![
+                vec![run_cmd("echo one").reasoning("let me look first")],
+                vec![Attempt::text("finished").reasoning("that was it")],
+            ],
+            "per_turn",
+        ),
+    ];
+    // One working directory for both runs: the system prompt names it.
+    let cwd = tempfile::tempdir().unwrap();
+    let cwd = cwd.path().to_str().unwrap();
+    let tokenizer = toy_tokenizer();
+    for (steps, assembly) in cases {
+        let script = || Script::new().task("t", steps.clone()).default_task("t");
+        let server = Ctx::new(script()).await;
+        let served = server.run_task(&["--capture-tokens", "--cwd", cwd]).await;
+        let without = Ctx::with_config(MockConfig {
+            token_ids: false,
+            ..MockConfig::scripted(script())
+        })
+        .await;
+        let recomputed = without
+            .run_task(&["--capture-tokens", "--cwd", cwd, "--tokenizer", &tokenizer])
+            .await;
+        assert!(
+            without
+                .requests()
+                .iter()
+                .all(|r| r.json()["return_token_ids"] == true),
+            "ids are still asked for"
+        );
+
+        // Each call's record: the server's ids, flagged, without logprobs.
+        let (served_calls, recomputed_calls) = (assistants(&served), assistants(&recomputed));
+        assert_eq!(served_calls.len(), recomputed_calls.len());
+        for (s, r) in served_calls.iter().zip(&recomputed_calls) {
+            let (s, r) = (&s["tokens"], &r["tokens"]);
+            assert!(s.get("source").is_none(), "server ids are not flagged: {s}");
+            assert_eq!(r["source"], "recomputed", "{r}");
+            assert!(r.get("logprobs").is_none(), "{r}");
+            for key in [
+                "prompt_shared",
+                "prompt_ids",
+                "completion_ids",
+                "finish_reason",
+            ] {
+                assert_eq!(s.get(key), r.get(key), "{assembly}: {key}");
+            }
+        }
+        assert_eq!(served["training"]["assembly"], assembly);
+        assert!(served["training"].get("source").is_none());
+        let mut expected = served["training"].clone();
+        expected["source"] = "recomputed".into();
+        assert_eq!(recomputed["training"], expected);
+        assert!(
+            recomputed["settings"]["model"]["tokenizer"]["sha256"]
+                .as_str()
+                .is_some_and(|h| h.len() == 64),
+            "{}",
+            recomputed["settings"]["model"]
+        );
+
+        // The scored groups: the same rows, flagged, no logprobs.
+        let (served, recomputed) = (&scored(&server)[0], &scored(&without)[0]);
+        assert_eq!(served["tokens"], recomputed["tokens"], "{assembly}");
+        assert_eq!(served["masks"], recomputed["masks"], "{assembly}");
+        assert!(served.get("inference_logprobs").is_some());
+        assert!(recomputed.get("inference_logprobs").is_none());
+        assert!(
+            served["group_overrides"]
+                .get("plinth_token_source")
+                .is_none()
+        );
+        assert_eq!(
+            recomputed["group_overrides"]["plinth_token_source"],
+            "recomputed"
+        );
+    }
+}
+
+/// A tokenizer or chat template that cannot work fails the run at start,
+/// naming the file and what is wrong, before any model call.
+#[tokio::test]
+async fn a_broken_tokenizer_or_template_fails_at_start() {
+    let ctx = Ctx::with_steps(vec![vec![Attempt::text("hi")]]).await;
+    let toy = std::path::PathBuf::from(toy_tokenizer());
+    let broken = ctx.path("broken");
+    std::fs::create_dir(&broken).unwrap();
+    let tokenizer = broken.join("tokenizer.json");
+    std::fs::write(&tokenizer, r#"{"model": {"type": "Nope"}}"#).unwrap();
+    let template = ctx.path("raises.jinja");
+    std::fs::write(&template, "{{ raise_exception('roles must alternate') }}").unwrap();
+    let toy_arg = toy.to_str().unwrap();
+    let cases: [(Vec<&str>, &[&str]); 4] = [
+        (
+            vec!["--tokenizer", tokenizer.to_str().unwrap()],
+            &[
+                "--tokenizer",
+                "broken/tokenizer.json",
+                "not a Hugging Face tokenizer.json",
+            ],
+        ),
+        (
+            vec![
+                "--tokenizer",
+                toy_arg,
+                "--chat-template",
+                template.to_str().unwrap(),
+            ],
+            &["raises.jinja", "message 0", "roles must alternate"],
+        ),
+        (
+            vec![
+                "--tokenizer",
+                toy_arg,
+                "--chat-template",
+                "/nonexistent/t.jinja",
+            ],
+            &["/nonexistent/t.jinja"],
+        ),
+        (
+            vec![
+                "--tokenizer",
+                toy.parent().unwrap().join("cases.jsonl").to_str().unwrap(),
+            ],
+            &["cases.jsonl", "not a Hugging Face tokenizer.json"],
+        ),
+    ];
+    for (flags, expected) in cases {
+        let mut args = vec!["--task", "x", "--capture-tokens"];
+        args.extend(flags);
+        let outcome = ctx.run(&args).await;
+        assert_ne!(outcome.code, Some(0), "{}", outcome.describe());
+        for text in expected {
+            assert!(
+                outcome.stderr.contains(text),
+                "{text}: {}",
+                outcome.describe()
+            );
+        }
+    }
+    let without_capture = ctx.run(&["--task", "x", "--tokenizer", toy_arg]).await;
+    assert!(
+        without_capture.stderr.contains("needs --capture-tokens"),
+        "{}",
+        without_capture.describe()
+    );
+    assert!(ctx.requests().is_empty(), "no model call was made");
+    assert!(!ctx.output().exists(), "no run was made");
+}

@@ -248,6 +248,35 @@ mod tests {
     }
 
     #[test]
+    fn recomputed_rows_are_flagged_in_the_group() {
+        let recomputed = |completion: &[u32]| {
+            let mut record = ids(&[1], completion).unwrap();
+            record.logprobs = None;
+            record.source = training::TokenSource::Recomputed;
+            Some(record)
+        };
+        let (a, b) = (
+            rollout(1.0, ExitStatus::Submitted, recomputed(&[2])),
+            rollout(0.0, ExitStatus::Submitted, recomputed(&[3])),
+        );
+        let group = scored_group(&[(0, &a), (1, &b)]).unwrap();
+        assert_eq!(group.inference_logprobs, None);
+        let line = serde_json::to_value(&group).unwrap();
+        assert_eq!(line["group_overrides"]["plinth_token_source"], "recomputed");
+        let served = rollout(0.5, ExitStatus::Submitted, ids(&[1], &[4]));
+        let group = scored_group(&[(0, &a), (1, &served)]).unwrap();
+        assert_eq!(
+            group.group_overrides.plinth_token_source,
+            SampleSource::Mixed
+        );
+        let line = serde_json::to_value(scored_group(&[(0, &served)]).unwrap()).unwrap();
+        assert!(
+            line["group_overrides"].get("plinth_token_source").is_none(),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn a_task_whose_group_is_in_the_file_is_not_written_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("run.scored.jsonl");

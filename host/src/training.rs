@@ -515,6 +515,73 @@ mod tests {
     }
 
     #[test]
+    fn recomputed_ids_are_flagged_and_a_mix_says_so() {
+        let recomputed = |chain: &mut TokenChain, prompt: &[u32], completion: &[u32]| {
+            let mut without = reply(prompt, completion, None);
+            (without.prompt_token_ids, without.completion_token_ids) = (None, None);
+            assert_eq!(chain.record(&without), None, "no server ids");
+            let ids = CallIds {
+                prompt: prompt.to_vec(),
+                completion: completion.to_vec(),
+            };
+            Some(chain.recomputed(ids, &without))
+        };
+        // Every call recomputed: one sequence, flagged, without logprobs.
+        let mut chain = TokenChain::default();
+        let first = recomputed(&mut chain, &[1, 2], &[10]);
+        let second = recomputed(&mut chain, &[1, 2, 10, 3], &[11]);
+        assert_eq!(second.as_ref().unwrap().prompt_shared, 3);
+        let messages = [assistant(first.clone()), assistant(second)];
+        let assembly = assemble(&messages);
+        let Assembly::Sequence(sample) = &assembly else {
+            panic!("{assembly:?}")
+        };
+        assert_eq!(sample.masks, [MASKED, MASKED, 10, MASKED, 11]);
+        assert_eq!(sample.logprobs, None);
+        assert_eq!(sample.source, SampleSource::Recomputed);
+        let note = serde_json::to_value(assembly.note()).unwrap();
+        assert_eq!(note["source"], "recomputed");
+        let record = serde_json::to_value(first.unwrap()).unwrap();
+        assert_eq!(record["source"], "recomputed");
+
+        // The server's ids for one call, recomputed for the next: mixed.
+        let mut chain = TokenChain::default();
+        let served = chain.record(&reply(&[1, 2], &[10], Some(&[-0.5])));
+        let next = recomputed(&mut chain, &[1, 2, 10, 3], &[11]);
+        let assembly = assemble(&[assistant(served.clone()), assistant(next)]);
+        assert_eq!(assembly.source(), SampleSource::Mixed);
+        assert_eq!(
+            assembly.samples()[0].logprobs,
+            None,
+            "not every call has them"
+        );
+        let view = for_formatters(&[assistant(served.clone())]).unwrap();
+        assert!(
+            view.get("source").is_none(),
+            "server ids are not flagged: {view}"
+        );
+        let record = serde_json::to_value(served.unwrap()).unwrap();
+        assert!(record.get("source").is_none(), "{record}");
+    }
+
+    #[test]
+    fn a_call_that_could_not_be_recomputed_says_why() {
+        let mut chain = TokenChain::default();
+        let mut without = reply(&[1], &[2], None);
+        without.prompt_token_ids = None;
+        assert_eq!(chain.record(&without), None);
+        chain.not_recomputed("the template broke");
+        assert_eq!(
+            chain.note(&assemble(&[assistant(None)])),
+            TrainingNote::Unavailable {
+                reason: "call 1: the server returned no token ids, and recomputing them \
+                         failed: the template broke"
+                    .into()
+            }
+        );
+    }
+
+    #[test]
     fn a_call_without_ids_is_named() {
         let mut chain = TokenChain::default();
         let mut without = reply(&[1], &[2], None);
