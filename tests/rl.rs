@@ -794,6 +794,7 @@ async fn a_broken_tokenizer_or_template_fails_at_start() {
     let template = ctx.path("raises.jinja");
     std::fs::write(&template, "{{ raise_exception('roles must alternate') }}").unwrap();
     let toy_arg = toy.to_str().unwrap();
+    let not_a_tokenizer = toy.parent().unwrap().join("cases.jsonl");
     let cases: [(Vec<&str>, &[&str]); 4] = [
         (
             vec!["--tokenizer", tokenizer.to_str().unwrap()],
@@ -822,10 +823,7 @@ async fn a_broken_tokenizer_or_template_fails_at_start() {
             &["/nonexistent/t.jinja"],
         ),
         (
-            vec![
-                "--tokenizer",
-                toy.parent().unwrap().join("cases.jsonl").to_str().unwrap(),
-            ],
+            vec!["--tokenizer", not_a_tokenizer.to_str().unwrap()],
             &["cases.jsonl", "not a Hugging Face tokenizer.json"],
         ),
     ];
