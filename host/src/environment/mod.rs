@@ -645,6 +645,10 @@ protect = ["docs/**"]
 [plugin_limits]
 memory = "128m"
 cpu = 5
+[rollouts]
+capture_tokens = true
+tokenizer = "tok/tokenizer.json"
+chat_template = "tok/chat.jinja"
 "#
         );
         let (dir, loaded) = bundle(&text);
@@ -659,6 +663,8 @@ cpu = 5
             Some(at("templates/observation.j2"))
         );
         assert_eq!(options.completion_marker, ["anywhere:DONE"]);
+        assert_eq!(options.tokenizer, Some(at("tok/tokenizer.json")));
+        assert_eq!(options.chat_template, Some(at("tok/chat.jinja")));
         assert_eq!(options.sandbox.sandbox.as_deref(), Some("docker"));
         assert_eq!(options.sandbox.setup, ["pip install -e ."]);
         assert_eq!(options.no_terminal, Some(true));

@@ -553,6 +553,50 @@ mod tests {
     }
 
     #[test]
+    fn a_tokenizer_is_loaded_once_recorded_and_needs_capture() {
+        let toy = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/golden/tokenizer/toy/tokenizer.json");
+        let toy = toy.to_str().unwrap();
+        let settings = resolve(&["--task", "t", "--capture-tokens", "--tokenizer", toy]).unwrap();
+        let loaded = settings.agent.tokenizer.as_ref().expect("a tokenizer");
+        assert_eq!(loaded.origin().path, Path::new(toy));
+        let recorded = RecordedSettings::of(&settings).model.tokenizer.unwrap();
+        assert_eq!(recorded.path, toy);
+        assert_eq!(recorded.sha256.len(), 64);
+        assert!(
+            recorded.chat_template.contains("tokenizer_config.json"),
+            "{recorded:?}"
+        );
+        let without = resolve(&["--task", "t", "--capture-tokens"]).unwrap();
+        assert!(without.agent.tokenizer.is_none());
+        assert_eq!(RecordedSettings::of(&without).model.tokenizer, None);
+
+        let error = |flags: &[&str]| resolve(flags).unwrap_err().to_string();
+        assert!(error(&["--task", "t", "--tokenizer", toy]).contains("needs --capture-tokens"));
+        assert!(
+            error(&[
+                "--task",
+                "t",
+                "--capture-tokens",
+                "--chat-template",
+                "c.jinja"
+            ])
+            .starts_with("--chat-template")
+        );
+        let missing = error(&[
+            "--task",
+            "t",
+            "--capture-tokens",
+            "--tokenizer",
+            "/no/tok.json",
+        ]);
+        assert!(
+            missing.starts_with("--tokenizer") && missing.contains("/no/tok.json"),
+            "{missing}"
+        );
+    }
+
+    #[test]
     fn scorer_weights_and_replay_models() {
         let settings = resolve(&[
             "--task",
