@@ -107,6 +107,9 @@ pub struct ChatTokenizer {
     special_tokens: Vec<(&'static str, String)>,
     /// The id that ends an assistant turn (`eos_token`), when it is one token.
     end_of_turn: Option<u32>,
+    /// The request's `chat_template_kwargs` (`--extra-body`), which servers
+    /// hand the template (`enable_thinking`, ...).
+    template_kwargs: Vec<(String, Value)>,
     origin: TokenizerOrigin,
 }
 
@@ -200,6 +203,7 @@ impl ChatTokenizer {
             templates,
             special_tokens,
             end_of_turn,
+            template_kwargs: Vec::new(),
             origin: TokenizerOrigin {
                 path: tokenizer.to_path_buf(),
                 sha256: sha256_hex(&bytes),
@@ -207,9 +211,30 @@ impl ChatTokenizer {
                 chat_template_sha256: sha256_hex(hashed.as_bytes()),
             },
         };
-        let probe = [serde_json::json!({"role": "user", "content": "Hello."})];
-        this.apply(&probe, &[], true)?;
+        this.probe()?;
         Ok(this)
+    }
+
+    /// Hands the template `kwargs` too, as vLLM and SGLang do with a
+    /// request's `chat_template_kwargs`; the names the template is always
+    /// given keep their values.
+    pub fn with_template_kwargs(
+        mut self,
+        kwargs: &serde_json::Map<String, Json>,
+    ) -> Result<Self, TokenizerError> {
+        self.template_kwargs = kwargs
+            .iter()
+            .map(|(name, value)| (name.clone(), ordered(value)))
+            .collect();
+        self.probe()?;
+        Ok(self)
+    }
+
+    /// Renders and encodes a one-message conversation, so a template that
+    /// cannot work fails before any task runs.
+    fn probe(&self) -> Result<(), TokenizerError> {
+        let probe = [serde_json::json!({"role": "user", "content": "Hello."})];
+        self.apply(&probe, &[], true).map(drop)
     }
 
     pub fn origin(&self) -> &TokenizerOrigin {
@@ -256,7 +281,13 @@ impl ChatTokenizer {
             DEFAULT_TEMPLATE
         };
         let template = self.templates.get_template(name)?;
-        let mut context: Vec<(&str, Value)> = vec![
+        let mut context: Vec<(&str, Value)> = self
+            .template_kwargs
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.clone()))
+            .collect();
+        // Later entries win: these over the kwargs.
+        context.extend([
             ("messages", messages.iter().map(ordered).collect()),
             (
                 "tools",
@@ -267,7 +298,7 @@ impl ChatTokenizer {
                 },
             ),
             ("add_generation_prompt", Value::from(add_generation_prompt)),
-        ];
+        ]);
         for (name, token) in &self.special_tokens {
             context.push((name, Value::from(token.as_str())));
         }
@@ -824,6 +855,23 @@ mod tests {
         // The newline after `</s>` is the template's, not sampled.
         assert_eq!(ids.completion, tok.encode("yo</s>").unwrap());
         assert_eq!(*ids.completion.last().unwrap(), 101);
+    }
+
+    #[test]
+    fn chat_template_kwargs_reach_the_template() {
+        let template = "{% if enable_thinking is defined and not enable_thinking %}no{% endif %}{{ add_generation_prompt }}";
+        let (_dir, tok) = load(&json!({"chat_template": template}));
+        let tok = tok.unwrap();
+        assert_eq!(
+            tok.render(&[], &[], true).unwrap(),
+            "True",
+            "as Jinja2 writes it"
+        );
+        let kwargs = json!({"enable_thinking": false, "add_generation_prompt": "x"});
+        let tok = tok
+            .with_template_kwargs(kwargs.as_object().unwrap())
+            .unwrap();
+        assert_eq!(tok.render(&[], &[], true).unwrap(), "noTrue");
     }
 
     #[test]

@@ -339,10 +339,26 @@ impl RunSettings {
                         "needs --capture-tokens: it computes the ids of captured calls",
                     ));
                 }
-                (Some(path), true) => Some(std::sync::Arc::new(ChatTokenizer::load(
-                    path,
-                    options.chat_template.as_deref(),
-                )?)),
+                (Some(path), true) => {
+                    // What the server's template gets with every request.
+                    let kwargs = match &model {
+                        ModelChoice::Api(config) => config.extra_body.get("chat_template_kwargs"),
+                        ModelChoice::Replay(_) => None,
+                    };
+                    let kwargs = match kwargs {
+                        None => Map::new(),
+                        Some(Value::Object(kwargs)) => kwargs.clone(),
+                        Some(_) => {
+                            return Err(invalid(
+                                "--extra-body",
+                                "`chat_template_kwargs` must be a JSON object",
+                            ));
+                        }
+                    };
+                    let tokenizer = ChatTokenizer::load(path, options.chat_template.as_deref())?
+                        .with_template_kwargs(&kwargs)?;
+                    Some(std::sync::Arc::new(tokenizer))
+                }
             },
             ..agent
         };

@@ -268,8 +268,9 @@ pub struct RunOptions {
     /// With --capture-tokens: a Hugging Face tokenizer.json, loaded locally,
     /// that computes the ids of calls the server returned none for from
     /// their text (flagged `recomputed`, without logprobs). The chat
-    /// template is the `chat_template` of tokenizer_config.json (or
-    /// chat_template.jinja) beside it, unless --chat-template is given.
+    /// template is chat_template.jinja, or else the `chat_template` of
+    /// tokenizer_config.json, beside it, unless --chat-template is given;
+    /// --extra-body's `chat_template_kwargs` are passed to it.
     #[arg(long)]
     pub tokenizer: Option<PathBuf>,
     /// The chat template (a Jinja file) --tokenizer renders conversations
