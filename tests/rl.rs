@@ -778,6 +778,22 @@ async fn recomputed_ids_equal_the_servers_and_say_so() {
             recomputed["group_overrides"]["plinth_token_source"],
             "recomputed"
         );
+
+        // The atropos formatter gets the flag in its `training` and says so.
+        let rows = recomputed["tokens"].clone();
+        let formatted = without
+            .run_task(&[
+                "--capture-tokens",
+                "--cwd",
+                cwd,
+                "--tokenizer",
+                &tokenizer,
+                "--format",
+                "atropos",
+            ])
+            .await;
+        assert_eq!(formatted["tokens"], rows, "{assembly}");
+        assert_eq!(formatted["token_source"], "recomputed", "{assembly}");
     }
 }
 

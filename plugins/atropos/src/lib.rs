@@ -14,6 +14,9 @@
 //! another; `scores` and `messages` then have one entry per row (a per-call
 //! row's messages end at that call's reply). A group where a valid rollout
 //! has no ids gets no token rows and says why in `tokens_unavailable`.
+//! Rows whose ids `--tokenizer` recomputed from the text (the server
+//! returned none) are flagged: `token_source` is `recomputed`, or `mixed`
+//! when some ids are the server's (omitted when all are).
 //!
 //! Option: `messages` (default true): false leaves them out, as trainers
 //! that read only token rows prefer.
@@ -71,6 +74,8 @@ struct Row<'a> {
     tokens: &'a Value,
     masks: &'a Value,
     logprobs: &'a Value,
+    /// The view's `source`: `recomputed`, `mixed`, or absent (the server's).
+    source: Option<&'a str>,
 }
 
 /// What the options' `training` gives a group.
@@ -128,6 +133,7 @@ fn token_rows<'a>(
                 tokens: field("tokens"),
                 masks: field("masks"),
                 logprobs: field("logprobs"),
+                source: view.get("source").and_then(Value::as_str),
             });
         }
     }
@@ -176,6 +182,9 @@ fn record(
         if rows.iter().all(|r| !r.logprobs.is_null()) {
             record.insert("inference_logprobs".into(), column(&|r| r.logprobs.clone()));
         }
+        if let Some(source) = token_source(rows) {
+            record.insert("token_source".into(), string(source));
+        }
     }
     if with_messages {
         record.insert("messages".into(), Value::Array(messages));
@@ -198,6 +207,17 @@ fn record(
         record.insert("tokens_unavailable".into(), Value::String(why.clone()));
     }
     Value::Object(record)
+}
+
+/// Where the rows' ids came from, when not all from the server.
+fn token_source<'a>(rows: &[Row<'a>]) -> Option<&'a str> {
+    let first = rows.first()?.source;
+    let source = if rows.iter().all(|r| r.source == first) {
+        first?
+    } else {
+        "mixed"
+    };
+    Some(source)
 }
 
 #[cfg(test)]
@@ -368,6 +388,24 @@ mod tests {
         assert_eq!(lengths, [3, 5, 5]);
         // A row without logprobs: no inference_logprobs rather than ragged ones.
         assert!(record.get("inference_logprobs").is_none(), "{text}");
+        assert!(record.get("token_source").is_none(), "{text}");
+    }
+
+    #[test]
+    fn recomputed_rows_are_flagged() {
+        let mut recomputed = sequence(&[4], false);
+        recomputed["source"] = "recomputed".into();
+        let options = with_training(serde_json::json!([recomputed.clone(), recomputed]), "");
+        let group = || vec![testing::trajectory(), testing::trajectory()];
+        let text = testing::format_group::<Atropos>(group(), &options).unwrap();
+        let record: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(record["token_source"], "recomputed");
+        let mut recomputed = sequence(&[4], false);
+        recomputed["source"] = "recomputed".into();
+        let options = with_training(serde_json::json!([sequence(&[1], true), recomputed]), "");
+        let text = testing::format_group::<Atropos>(group(), &options).unwrap();
+        let record: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(record["token_source"], "mixed");
     }
 
     #[test]
