@@ -1040,6 +1040,60 @@ mod tests {
         }
     }
 
+    /// On the trained BPE and its ChatML-style template: a reply's ids are
+    /// what it adds up to `<|im_end|>`, and the next call's prompt starts
+    /// with the previous prompt and completion (so calls assemble into one
+    /// sequence), unless the reasoning the template renders for the reply
+    /// is not sent back.
+    #[test]
+    fn call_ids_chain_on_a_real_bpe() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/golden/tokenizer/chatml/tokenizer.json");
+        let tok = ChatTokenizer::load(&path, None).unwrap();
+        let im_end = tok.tokenizer.token_to_id("<|im_end|>").unwrap();
+        let tools = [json!({"type": "function", "function": {"name": "terminal"}})];
+        let call = json!({"id": "c1", "type": "function",
+            "function": {"name": "terminal", "arguments": "{\"command\": \"ls\"}"}});
+        let mut sent = vec![
+            json!({"role": "system", "content": "Work in /workspace."}),
+            json!({"role": "user", "content": "List the files, café."}),
+        ];
+        let reply = json!({"role": "assistant", "content": "Looking.", "tool_calls": [call]});
+        let first = tok.call_ids(&sent, &tools, &reply).unwrap();
+        assert_eq!(first.completion.last(), Some(&im_end));
+        let text = tok.tokenizer.decode(&first.completion, false).unwrap();
+        assert!(
+            text.starts_with("Looking.\n<tool_call>\n{\"name\": \"terminal\"")
+                && text.ends_with("</tool_call><|im_end|>"),
+            "{text}"
+        );
+        sent.push(reply.clone());
+        sent.push(json!({"role": "tool", "tool_call_id": "c1", "content": "a.py\n"}));
+        let second = tok
+            .call_ids(
+                &sent,
+                &tools,
+                &json!({"role": "assistant", "content": "Done."}),
+            )
+            .unwrap();
+        let mut previous = first.prompt.clone();
+        previous.extend(&first.completion);
+        assert!(second.prompt.starts_with(&previous));
+        assert_eq!(
+            tok.tokenizer.decode(&second.completion, false).unwrap(),
+            "Done.<|im_end|>"
+        );
+
+        // Reasoning is rendered for the reply but not sent back: the next
+        // prompt parts from it, as with a server's ids.
+        let mut thinking = reply;
+        thinking["reasoning_content"] = "Check first.".into();
+        let with_thought = tok.call_ids(&sent[..2], &tools, &thinking).unwrap();
+        let mut previous = with_thought.prompt.clone();
+        previous.extend(&with_thought.completion);
+        assert!(!second.prompt.starts_with(&previous));
+    }
+
     #[test]
     fn strftime_writes_python_directives() {
         // 2024-02-29 13:05:09 UTC, a Thursday.
