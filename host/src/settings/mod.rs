@@ -322,45 +322,8 @@ impl RunSettings {
             command_timeout: sandbox.command_timeout,
             completion_markers,
             capture_tokens: options.capture_tokens.unwrap_or(false),
-            tokenizer: None,
+            tokenizer: chat_tokenizer(&options, &model)?,
             shell: sandbox.shell,
-        };
-        let agent = AgentConfig {
-            tokenizer: match (&options.tokenizer, agent.capture_tokens) {
-                (None, _) => {
-                    if options.chat_template.is_some() {
-                        return Err(invalid("--chat-template", "needs --tokenizer"));
-                    }
-                    None
-                }
-                (Some(_), false) => {
-                    return Err(invalid(
-                        "--tokenizer",
-                        "needs --capture-tokens: it computes the ids of captured calls",
-                    ));
-                }
-                (Some(path), true) => {
-                    // What the server's template gets with every request.
-                    let kwargs = match &model {
-                        ModelChoice::Api(config) => config.extra_body.get("chat_template_kwargs"),
-                        ModelChoice::Replay(_) => None,
-                    };
-                    let kwargs = match kwargs {
-                        None => Map::new(),
-                        Some(Value::Object(kwargs)) => kwargs.clone(),
-                        Some(_) => {
-                            return Err(invalid(
-                                "--extra-body",
-                                "`chat_template_kwargs` must be a JSON object",
-                            ));
-                        }
-                    };
-                    let tokenizer = ChatTokenizer::load(path, options.chat_template.as_deref())?
-                        .with_template_kwargs(&kwargs)?;
-                    Some(std::sync::Arc::new(tokenizer))
-                }
-            },
-            ..agent
         };
         if options.atropos_url.is_some() && !agent.capture_tokens {
             return Err(invalid(
@@ -411,6 +374,43 @@ impl RunSettings {
             shard,
         })
     }
+}
+
+/// `--tokenizer` (with `--chat-template`), loaded and tried once.
+fn chat_tokenizer(
+    options: &RunOptions,
+    model: &ModelChoice,
+) -> Result<Option<std::sync::Arc<ChatTokenizer>>, SettingsError> {
+    let Some(path) = &options.tokenizer else {
+        return match options.chat_template {
+            Some(_) => Err(invalid("--chat-template", "needs --tokenizer")),
+            None => Ok(None),
+        };
+    };
+    if !options.capture_tokens.unwrap_or(false) {
+        return Err(invalid(
+            "--tokenizer",
+            "needs --capture-tokens: it computes the ids of captured calls",
+        ));
+    }
+    // What the server's template gets with every request.
+    let kwargs = match model {
+        ModelChoice::Api(config) => config.extra_body.get("chat_template_kwargs"),
+        ModelChoice::Replay(_) => None,
+    };
+    let kwargs = match kwargs {
+        None => Map::new(),
+        Some(Value::Object(kwargs)) => kwargs.clone(),
+        Some(_) => {
+            return Err(invalid(
+                "--extra-body",
+                "`chat_template_kwargs` must be a JSON object",
+            ));
+        }
+    };
+    let tokenizer = ChatTokenizer::load(path, options.chat_template.as_deref())?
+        .with_template_kwargs(&kwargs)?;
+    Ok(Some(std::sync::Arc::new(tokenizer)))
 }
 
 /// `text` as a JSON object (an empty one when not given), or an error
