@@ -85,7 +85,7 @@ fn at_message(message: Option<usize>) -> String {
 
 /// What a record says of the tokenizer that recomputed its ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenizerOrigin {
+pub(crate) struct TokenizerOrigin {
     /// The `tokenizer.json` as given.
     pub path: PathBuf,
     pub sha256: String,
@@ -123,7 +123,7 @@ impl std::fmt::Debug for ChatTokenizer {
 
 /// A call's ids as the tokenizer and template give them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallIds {
+pub(crate) struct CallIds {
     pub prompt: Vec<u32>,
     pub completion: Vec<u32>,
 }
@@ -134,7 +134,10 @@ impl ChatTokenizer {
     /// `chat_template` of `tokenizer_config.json` beside it. The template is
     /// compiled and rendered once over a one-message conversation, so a
     /// template that cannot work fails here, before any task runs.
-    pub fn load(tokenizer: &Path, chat_template: Option<&Path>) -> Result<Self, TokenizerError> {
+    pub(crate) fn load(
+        tokenizer: &Path,
+        chat_template: Option<&Path>,
+    ) -> Result<Self, TokenizerError> {
         let bytes = read(tokenizer)?;
         let loaded =
             tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| TokenizerError::Tokenizer {
@@ -218,7 +221,7 @@ impl ChatTokenizer {
     /// Hands the template `kwargs` too, as vLLM and SGLang do with a
     /// request's `chat_template_kwargs`; the names the template is always
     /// given keep their values.
-    pub fn with_template_kwargs(
+    pub(crate) fn with_template_kwargs(
         mut self,
         kwargs: &serde_json::Map<String, Json>,
     ) -> Result<Self, TokenizerError> {
@@ -237,13 +240,13 @@ impl ChatTokenizer {
         self.apply(&probe, &[], true).map(drop)
     }
 
-    pub fn origin(&self) -> &TokenizerOrigin {
+    pub(crate) fn origin(&self) -> &TokenizerOrigin {
         &self.origin
     }
 
     /// The template's text for `messages` (chat-completions messages as
     /// the client sends them) and `tools` (none when empty).
-    pub fn render(
+    pub(crate) fn render(
         &self,
         messages: &[Json],
         tools: &[Json],
@@ -306,7 +309,7 @@ impl ChatTokenizer {
     }
 
     /// The ids of `text`, with no special tokens added.
-    pub fn encode(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
+    pub(crate) fn encode(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
         self.tokenizer
             .encode(text, false)
             .map(|encoding| encoding.get_ids().to_vec())
@@ -318,7 +321,7 @@ impl ChatTokenizer {
 
     /// `apply_chat_template(messages, tools=tools, add_generation_prompt=...,
     /// tokenize=True)`.
-    pub fn apply(
+    pub(crate) fn apply(
         &self,
         messages: &[Json],
         tools: &[Json],
@@ -338,7 +341,7 @@ impl ChatTokenizer {
     /// reply adds. The completion ends at the end-of-turn token
     /// (`eos_token`): what a template writes after it (a newline) was never
     /// sampled, and belongs to the next prompt.
-    pub fn call_ids(
+    pub(crate) fn call_ids(
         &self,
         sent: &[Json],
         tools: &[Json],
