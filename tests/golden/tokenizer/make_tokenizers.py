@@ -24,7 +24,12 @@ It writes two tokenizer directories, each with `tokenizer.json`,
              normalizer, GPT-2 byte-level split, single digits), with a
              ChatML-style template written for these tests: a system prompt,
              tools listed as JSON, tool calls, tool responses grouped into
-             one turn, reasoning in <think> blocks.
+             one turn, reasoning in <think> blocks; and a second, named
+             `tool_use` (transformers picks it for requests with tools),
+             that uses more of Python's string methods the way recent
+             reasoning models' templates do: reasoning is shown only after
+             the last user query, split out of the content when it is
+             inlined, arguments given as objects written with `tojson`.
 
 Needs `tokenizers`, `transformers` and `jinja2` (the atroposlib venv that
 tests/run.sh installs has them):
@@ -69,23 +74,27 @@ def byte_chars():
     return chars
 
 
+def added_token(content):
+    """A special token as tokenizer_config.json files spell them (an
+    AddedToken object, which `transformers` reads by its `__type`)."""
+    return {"__type": "AddedToken", "content": content, "lstrip": False, "normalized": False,
+            "rstrip": False, "single_word": False, "special": True}
+
+
 def write_dir(name, tokenizer, config, cases):
     out = HERE / name
     out.mkdir(exist_ok=True)
     tokenizer.save(str(out / "tokenizer.json"))
     (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
-    fast = PreTrainedTokenizerFast(tokenizer_file=str(out / "tokenizer.json"))
+    # transformers reads the directory as it reads a model's: the template
+    # (a string, or named templates it picks from) and the special tokens
+    # come from tokenizer_config.json.
+    fast = PreTrainedTokenizerFast.from_pretrained(str(out))
     lines = []
     for case in cases:
-        kwargs = dict(
-            tools=case.get("tools") or None,
-            add_generation_prompt=case["add_generation_prompt"],
-            chat_template=config["chat_template"],
-        )
-        special = {k: v if isinstance(v, str) else v["content"] for k, v in config.items()
-                   if k.endswith("_token") and v is not None}
-        text = fast.apply_chat_template(case["messages"], tokenize=False, **kwargs, **special)
-        ids = fast.apply_chat_template(case["messages"], tokenize=True, return_dict=False, **kwargs, **special)
+        kwargs = dict(tools=case.get("tools") or None, add_generation_prompt=case["add_generation_prompt"])
+        text = fast.apply_chat_template(case["messages"], tokenize=False, **kwargs)
+        ids = fast.apply_chat_template(case["messages"], tokenize=True, return_dict=False, **kwargs)
         assert ids == fast.encode(text, add_special_tokens=False), name
         lines.append(json.dumps({**case, "text": text, "ids": ids}, ensure_ascii=False))
     (out / "cases.jsonl").write_text("\n".join(lines) + "\n")
@@ -163,7 +172,7 @@ def toy():
             {"role": "assistant", "content": "done"}]},
     ]
     config = {"chat_template": TOY_TEMPLATE, "bos_token": None,
-              "eos_token": {"content": "<|im_end|>", "special": True}}
+              "eos_token": added_token("<|im_end|>")}
     fast = write_dir("toy", tok, config, cases)
     # One id per byte: the mock's tokenizer.
     assert fast.encode("é", add_special_tokens=False) == list("é".encode())
@@ -240,6 +249,83 @@ Call one as <tool_call>{"name": NAME, "arguments": ARGUMENTS}</tool_call>.<|im_e
 """
 
 
+# For requests with tools. Written for these tests in the manner of recent
+# reasoning models' templates.
+CHATML_TOOL_USE_TEMPLATE = """\
+{%- set ns = namespace(last_query=messages | length - 1, multi_step=true) %}
+{%- for message in messages[::-1] %}
+{%- set index = messages | length - 1 - loop.index0 %}
+{%- if ns.multi_step and message.role == 'user' and message.content is string
+      and not (message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) %}
+{%- set ns.multi_step = false %}
+{%- set ns.last_query = index %}
+{%- endif %}
+{%- endfor %}
+<|im_start|>system
+{{ messages[0].content.strip() if messages[0].role == 'system' else 'You are a coding agent.' }}
+
+# Tools
+{% for tool in tools %}
+- {{ tool.function.name }}: {{ tool.function.description | default('') }}
+  {{ tool.function.parameters | tojson(sort_keys=true) }}
+{% endfor %}
+<|im_end|>
+{% for message in messages %}
+{%- if message.role == 'system' %}
+{%- elif message.role == 'assistant' %}
+{%- set content = message.content if message.content is string else '' %}
+{%- set reasoning = '' %}
+{%- if message.reasoning_content is string %}
+{%- set reasoning = message.reasoning_content %}
+{%- elif '</think>' in content %}
+{%- set reasoning = content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') %}
+{%- set content = content.split('</think>')[-1].lstrip('\\n') %}
+{%- endif %}
+<|im_start|>assistant
+{% if loop.index0 > ns.last_query and reasoning %}
+<think>
+{{ reasoning.strip('\\n') }}
+</think>
+
+{% endif %}
+{{- content }}
+{%- if message.tool_calls %}
+{%- for call in message.tool_calls %}
+{%- set fn = call.function if call.function is defined else call %}
+{{- '\\n' if (loop.first and content) or not loop.first else '' }}<tool_call>
+{"name": {{ fn.name | tojson }}, "arguments": {{ fn.arguments if fn.arguments is string else fn.arguments | tojson }}}
+</tool_call>
+{%- endfor %}
+{%- endif %}
+<|im_end|>
+{% elif message.role == 'tool' %}
+{%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}
+<|im_start|>user
+{%- endif %}
+
+<tool_response>
+{{ message.content | trim }}
+</tool_response>
+{%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}
+<|im_end|>
+{% endif %}
+{%- else %}
+<|im_start|>{{ message.role | lower }}
+{{ message.content }}<|im_end|>
+{% endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+<|im_start|>assistant
+{% if enable_thinking is defined and not enable_thinking %}
+<think>
+
+</think>
+
+{% endif %}
+{%- endif %}
+"""
+
+
 def corpus():
     """Deterministic text like what agents see: prose, shell, Python, JSON."""
     words = ("the agent runs a command in the sandbox and reads its output before it "
@@ -305,8 +391,29 @@ def chatml():
               "tool_calls": [call(3, {"command": "echo 'ü\"\\'", "timeout": 1e-07, "flags": [True, None, 3]})]},
              {"role": "tool", "tool_call_id": "call_3", "content": "ü\"\\\n"}]},
     ]
-    config = {"chat_template": CHATML_TEMPLATE, "bos_token": None, "eos_token": "<|im_end|>",
-              "pad_token": {"content": "<|endoftext|>", "special": True}}
+    cases += [
+        {"name": "tool_use: reasoning only after the last query, inlined reasoning split out",
+         "add_generation_prompt": True, "tools": tools, "messages": [
+             {"role": "system", "content": "  Work in /workspace.\n"},
+             {"role": "user", "content": "Where is the bug?"},
+             {"role": "assistant", "content": "<think>\nOld thought.\n</think>\n\nIn parse()."},
+             {"role": "user", "content": "Fix it."},
+             {"role": "assistant", "content": "<think>Plan: edit.</think>Editing.",
+              "tool_calls": [call(4, {"command": "sed -i 's/a/b/' src/parse.py", "timeout": 30})]},
+             {"role": "tool", "tool_call_id": "call_4", "content": "  \n"},
+             {"role": "assistant", "content": None, "reasoning_content": "\nNow test.\n",
+              "tool_calls": [call(5, "{\"command\": \"pytest\"}"), call(6, {"command": "git diff"})]},
+             {"role": "tool", "tool_call_id": "call_5", "content": "1 passed"},
+             {"role": "tool", "tool_call_id": "call_6", "content": "diff --git a/src/parse.py"}]},
+        {"name": "tool_use: a finished conversation without a system message",
+         "add_generation_prompt": False, "tools": tools, "messages": [
+             {"role": "user", "content": "Say hi."},
+             {"role": "assistant", "content": "Hi — 👋", "reasoning_content": "Easy."}]},
+    ]
+    templates = [{"name": "default", "template": CHATML_TEMPLATE},
+                 {"name": "tool_use", "template": CHATML_TOOL_USE_TEMPLATE}]
+    config = {"chat_template": templates, "bos_token": None, "eos_token": "<|im_end|>",
+              "pad_token": added_token("<|endoftext|>")}
     write_dir("chatml", tok, config, cases)
 
 
