@@ -139,11 +139,16 @@ impl ChatTokenizer {
         chat_template: Option<&Path>,
     ) -> Result<Self, TokenizerError> {
         let bytes = read(tokenizer)?;
-        let loaded =
-            tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| TokenizerError::Tokenizer {
-                path: tokenizer.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        let invalid = |e: tokenizers::Error| TokenizerError::Tokenizer {
+            path: tokenizer.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let mut loaded = tokenizers::Tokenizer::from_bytes(&bytes).map_err(invalid)?;
+        // A tokenizer.json may carry the truncation and padding its model was
+        // trained with; `apply_chat_template` turns both off, and a cut or
+        // padded conversation would not be the prompt the server saw.
+        loaded.with_truncation(None).map_err(invalid)?;
+        loaded.with_padding(None);
         let dir = tokenizer.parent().unwrap_or(Path::new("."));
         let config_path = dir.join(CONFIG_FILE);
         let config = match std::fs::read(&config_path) {
@@ -817,8 +822,13 @@ mod tests {
             json!({"id": id, "content": content, "single_word": false, "lstrip": false,
                    "rstrip": false, "normalized": false, "special": true})
         };
+        // Truncation and padding as some tokenizer.json files carry them:
+        // recomputed ids are neither cut nor padded.
         let tokenizer = json!({
-            "version": "1.0", "truncation": null, "padding": null,
+            "version": "1.0",
+            "truncation": {"direction": "Right", "max_length": 4, "strategy": "LongestFirst", "stride": 0},
+            "padding": {"strategy": {"Fixed": 64}, "direction": "Right", "pad_to_multiple_of": null,
+                        "pad_id": 0, "pad_type_id": 0, "pad_token": "a"},
             "added_tokens": [added(100, "<s>"), added(101, "</s>")],
             "normalizer": null,
             "pre_tokenizer": {"type": "Split", "pattern": {"String": ""}, "behavior": "Isolated", "invert": false},
@@ -855,8 +865,11 @@ mod tests {
             ids.prompt,
             tok.encode("<s>user:hi</s>\n<s>assistant:").unwrap()
         );
+        // One id per character or special token: not cut, not padded.
+        assert_eq!(ids.prompt.len(), 21);
         // The newline after `</s>` is the template's, not sampled.
         assert_eq!(ids.completion, tok.encode("yo</s>").unwrap());
+        assert_eq!(ids.completion.len(), 3);
         assert_eq!(*ids.completion.last().unwrap(), 101);
     }
 
