@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use plinth::model::{Endpoint, ModelClient, ModelConfig, ModelError, Price};
+use plinth::model::{
+    Conversation, Endpoint, ModelClient, ModelConfig, ModelError, Price, ToolSchemas,
+};
 use plinth_mock_llm::{Attempt, Fault, MockConfig, MockServer, Script};
 use serde_json::{Value, json};
 
@@ -33,18 +35,30 @@ fn client(config: ModelConfig) -> ModelClient {
     ModelClient::new(config).unwrap()
 }
 
-fn messages() -> Vec<Value> {
+fn message_values() -> Vec<Value> {
     vec![
         json!({"role": "system", "content": "You are a test."}),
         json!({"role": "user", "content": "fix the bug"}),
     ]
 }
 
-fn tools() -> Vec<Value> {
+fn messages() -> Conversation {
+    Conversation::from_values(&message_values())
+}
+
+fn tool_values() -> Vec<Value> {
     vec![
         json!({"type": "function", "function": {"name": "bash", "description": "run",
         "parameters": {"type": "object", "properties": {"command": {"type": "string"}}}}}),
     ]
+}
+
+fn tools() -> ToolSchemas {
+    ToolSchemas::new(&tool_values())
+}
+
+fn no_tools() -> ToolSchemas {
+    ToolSchemas::new(&[])
 }
 
 #[tokio::test]
@@ -78,7 +92,7 @@ async fn reads_reasoning_content_and_text() {
     ]])
     .await;
     let reply = client(config(&server))
-        .chat(&messages(), &[])
+        .chat(&messages(), &no_tools())
         .await
         .unwrap();
     assert_eq!(reply.content.as_deref(), Some("all done"));
@@ -107,7 +121,7 @@ async fn waits_for_retry_after_on_429() {
     .await;
     let started = Instant::now();
     let reply = client(config(&server))
-        .chat(&messages(), &[])
+        .chat(&messages(), &no_tools())
         .await
         .unwrap();
     assert!(
@@ -129,7 +143,7 @@ async fn retries_server_errors() {
     ]])
     .await;
     let reply = client(config(&server))
-        .chat(&messages(), &[])
+        .chat(&messages(), &no_tools())
         .await
         .unwrap();
     assert_eq!(reply.content.as_deref(), Some("ok"));
@@ -151,7 +165,7 @@ async fn retries_replies_that_cannot_be_used() {
     ]])
     .await;
     let reply = client(config(&server))
-        .chat(&messages(), &[])
+        .chat(&messages(), &no_tools())
         .await
         .unwrap();
     assert_eq!(reply.content.as_deref(), Some("ok"));
@@ -161,7 +175,10 @@ async fn retries_replies_that_cannot_be_used() {
     let server = serve(vec![vec![Attempt::http_error(200, None, Some("{\"choi"))]]).await;
     let mut config = config(&server);
     config.max_retries = 2;
-    let error = client(config).chat(&messages(), &[]).await.unwrap_err();
+    let error = client(config)
+        .chat(&messages(), &no_tools())
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, ModelError::InvalidReply { attempts: 3, .. }),
         "{error:?}"
@@ -180,7 +197,7 @@ async fn retries_every_kind_of_fault() {
     let mut config = config(&server);
     config.max_retries = Fault::ALL.len() as u32;
     config.retry_base_delay = Duration::from_millis(1);
-    let reply = client(config).chat(&messages(), &[]).await.unwrap();
+    let reply = client(config).chat(&messages(), &no_tools()).await.unwrap();
     assert_eq!(reply.content.as_deref(), Some("ok"));
     assert_eq!(reply.attempts, Fault::ALL.len() as u32 + 1);
     assert_eq!(server.stats().faults_injected, Fault::ALL.len() as u64);
@@ -196,7 +213,10 @@ async fn gives_up_when_server_errors_persist() {
     .await;
     let mut config = config(&server);
     config.max_retries = 2;
-    let error = client(config).chat(&messages(), &[]).await.unwrap_err();
+    let error = client(config)
+        .chat(&messages(), &no_tools())
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             error,
@@ -221,7 +241,7 @@ async fn retries_a_reply_slower_than_the_timeout() {
     .await;
     let mut config = config(&server);
     config.request_timeout = Duration::from_millis(300);
-    let reply = client(config).chat(&messages(), &[]).await.unwrap();
+    let reply = client(config).chat(&messages(), &no_tools()).await.unwrap();
     assert_eq!(reply.content.as_deref(), Some("in time"));
     assert_eq!(reply.attempts, 2);
 }
@@ -236,7 +256,10 @@ async fn times_out_when_retries_run_out() {
     config.request_timeout = Duration::from_millis(200);
     config.max_retries = 1;
     let started = Instant::now();
-    let error = client(config).chat(&messages(), &[]).await.unwrap_err();
+    let error = client(config)
+        .chat(&messages(), &no_tools())
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, ModelError::Timeout { attempts: 2, .. }),
         "{error:?}"
@@ -257,7 +280,7 @@ async fn does_not_retry_client_errors() {
     ]])
     .await;
     let error = client(config(&server))
-        .chat(&messages(), &[])
+        .chat(&messages(), &no_tools())
         .await
         .unwrap_err();
     assert!(
@@ -292,7 +315,10 @@ async fn reports_usage_cost_and_token_ids() {
         input_per_million: 3.0,
         output_per_million: 15.0,
     });
-    let reply = client(config.clone()).chat(&messages(), &[]).await.unwrap();
+    let reply = client(config.clone())
+        .chat(&messages(), &no_tools())
+        .await
+        .unwrap();
     assert_eq!(
         (reply.usage.prompt_tokens, reply.usage.completion_tokens),
         (1_000, 500)
@@ -302,7 +328,7 @@ async fn reports_usage_cost_and_token_ids() {
     assert_eq!(reply.completion_token_ids, Some(vec![7, 8]));
 
     config.price = None;
-    let reply = client(config).chat(&messages(), &[]).await.unwrap();
+    let reply = client(config).chat(&messages(), &no_tools()).await.unwrap();
     assert_eq!(reply.cost, 0.0);
 }
 
@@ -310,7 +336,10 @@ async fn reports_usage_cost_and_token_ids() {
 async fn sends_only_what_is_set() {
     let server = serve(vec![vec![Attempt::text("ok")]]).await;
     let mut config = config(&server);
-    client(config.clone()).chat(&messages(), &[]).await.unwrap();
+    client(config.clone())
+        .chat(&messages(), &no_tools())
+        .await
+        .unwrap();
     config.temperature = Some(0.25);
     config.api_key = None;
     client(config).chat(&messages(), &tools()).await.unwrap();
@@ -323,14 +352,14 @@ async fn sends_only_what_is_set() {
     );
     let body = plain.json();
     assert_eq!(body["model"], "test-model");
-    assert_eq!(body["messages"], json!(messages()));
+    assert_eq!(body["messages"], json!(message_values()));
     assert!(body.get("temperature").is_none(), "{body}");
     assert!(body.get("tools").is_none(), "{body}");
 
     assert_eq!(full.header("authorization"), None);
     let body = full.json();
     assert_eq!(body["temperature"], 0.25);
-    assert_eq!(body["tools"], json!(tools()));
+    assert_eq!(body["tools"], json!(tool_values()));
 }
 
 #[tokio::test]
@@ -341,14 +370,17 @@ async fn api_key_never_shows() {
     let mut config = config(&server);
     config.max_retries = 1;
     let client_ = client(config.clone());
-    let status_error = client_.chat(&messages(), &[]).await.unwrap_err();
+    let status_error = client_.chat(&messages(), &no_tools()).await.unwrap_err();
 
     // Nothing listens on this port once the server is gone.
     let addr = server.addr();
     drop(server);
     tokio::time::sleep(Duration::from_millis(50)).await;
     config.base_url = format!("http://{addr}/v1");
-    let transport_error = client(config).chat(&messages(), &[]).await.unwrap_err();
+    let transport_error = client(config)
+        .chat(&messages(), &no_tools())
+        .await
+        .unwrap_err();
     assert!(
         matches!(transport_error, ModelError::Transport { attempts: 2, .. }),
         "{transport_error:?}"
@@ -375,8 +407,11 @@ async fn one_client_serves_many_concurrent_calls() {
     let calls = (0..200).map(|i| {
         let client = client.clone();
         tokio::spawn(async move {
-            let messages = vec![json!({"role": "user", "content": format!("task {i}")})];
-            client.chat(&messages, &[]).await.unwrap()
+            let messages = [json!({"role": "user", "content": format!("task {i}")})];
+            client
+                .chat(&Conversation::from_values(&messages), &no_tools())
+                .await
+                .unwrap()
         })
     });
     let started = Instant::now();

@@ -8,6 +8,7 @@
 mod chat;
 mod client;
 mod config;
+mod conversation;
 mod error;
 mod price;
 mod replay;
@@ -17,6 +18,7 @@ pub use chat::ChatModel;
 pub use client::ModelClient;
 pub(crate) use config::{API_KEY_VARS, RESERVED_REQUEST_FIELDS, resolve_endpoint};
 pub use config::{Endpoint, ModelConfig};
+pub use conversation::{Conversation, ToolSchemas};
 pub use error::ModelError;
 pub(crate) use price::PriceTable;
 pub use price::{Price, PriceError};

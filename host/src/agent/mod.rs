@@ -13,14 +13,14 @@ mod toolbox;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub use completion::{CompletionMarker, MarkerPlace};
 pub use prompts::Prompts;
 pub(crate) use prompts::TemplateError;
 pub use toolbox::{Toolbox, ToolboxError};
 
-use crate::model::{ChatModel, ModelReply};
+use crate::model::{ChatModel, Conversation, ModelReply, ToolSchemas};
 use crate::plugin::{GuestError, PluginError};
 use crate::sandbox::{Sandbox, Shell};
 use crate::settings::defaults;
@@ -98,6 +98,8 @@ pub struct Agent {
     config: AgentConfig,
     model: Arc<dyn ChatModel>,
     tools: Arc<Toolbox>,
+    /// The tools' schemas as every request sends them.
+    tool_schemas: ToolSchemas,
     /// Tool that ```bash blocks become in text mode.
     shell_tool: String,
 }
@@ -137,6 +139,7 @@ impl Agent {
         Self {
             config,
             model,
+            tool_schemas: ToolSchemas::new(tools.specs()),
             tools,
             shell_tool,
         }
@@ -167,7 +170,7 @@ impl Agent {
                 ExitStatus::InfrastructureError,
                 format!("rendering the prompts failed: {e}"),
             ),
-            Ok(mut api_messages) => {
+            Ok(mut conversation) => {
                 checkpoint.save(trajectory).await;
                 let sandboxes = ToolSandboxes {
                     shell: self.config.shell.for_agent(sandbox.clone()),
@@ -176,7 +179,7 @@ impl Agent {
                 let steps = self.steps(
                     &sandboxes,
                     trajectory,
-                    &mut api_messages,
+                    &mut conversation,
                     &mut tokens,
                     checkpoint,
                     started,
@@ -206,7 +209,7 @@ impl Agent {
         task: &Task,
         sandbox: &dyn Sandbox,
         trajectory: &mut Trajectory,
-    ) -> Result<Vec<Value>, TemplateError> {
+    ) -> Result<Conversation, TemplateError> {
         let vars = prompts::Vars {
             task,
             cwd: sandbox.cwd(),
@@ -219,14 +222,18 @@ impl Agent {
             Message::new(Role::System, system),
             Message::new(Role::User, user),
         ];
-        Ok(trajectory.messages.iter().map(api_message).collect())
+        let mut conversation = Conversation::default();
+        for message in &trajectory.messages {
+            conversation.push(message);
+        }
+        Ok(conversation)
     }
 
     async fn steps(
         &self,
         sandboxes: &ToolSandboxes,
         trajectory: &mut Trajectory,
-        api_messages: &mut Vec<Value>,
+        conversation: &mut Conversation,
         tokens: &mut TokenChain,
         checkpoint: &mut dyn Checkpoint,
         started: Instant,
@@ -242,7 +249,7 @@ impl Agent {
             }
             let reply = match self
                 .model
-                .chat(&trajectory.id, api_messages, self.tools.specs())
+                .chat(&trajectory.id, conversation, &self.tool_schemas)
                 .await
             {
                 Ok(reply) => reply,
@@ -265,18 +272,17 @@ impl Agent {
                 interrupt: None,
                 tokens: None,
             };
-            let sent_back = api_message(&assistant);
+            conversation.push(&assistant);
             if config.capture_tokens {
                 assistant.tokens = match (tokens.record(&reply), &config.tokenizer) {
                     (Some(record), _) => Some(record),
                     (None, None) => None,
                     (None, Some(tokenizer)) => {
-                        self.recompute(tokenizer, tokens, api_messages, &sent_back, &reply)
+                        self.recompute(tokenizer, tokens, conversation, &reply)
                             .await
                     }
                 };
             }
-            api_messages.push(sent_back);
             trajectory.messages.push(assistant);
 
             if calls.is_empty() {
@@ -292,7 +298,7 @@ impl Agent {
                         let text = config.prompts.format_error(&self.tools.names());
                         let mut message = Message::new(Role::User, text);
                         message.interrupt = Some("FormatError".into());
-                        api_messages.push(api_message(&message));
+                        conversation.push(&message);
                         trajectory.messages.push(message);
                         format_errors += 1;
                     }
@@ -313,7 +319,7 @@ impl Agent {
                         interrupt: None,
                         tokens: None,
                     };
-                    api_messages.push(api_message(&message));
+                    conversation.push(&message);
                     trajectory.messages.push(message);
                     turn_had_format_error |= outcome.format_error;
                     if let Some(ending) = outcome.ending {
@@ -338,28 +344,24 @@ impl Agent {
     }
 
     /// The record of a call the server returned no ids for, from ids
-    /// `tokenizer` computes: the conversation as `sent`, answered by the
-    /// reply as it is sent back (`sent_back`) with the reasoning the model
-    /// produced, which it sampled even though the client does not send it
-    /// back. Tokenizing a long conversation takes a while: off the async
-    /// workers.
+    /// `tokenizer` computes: the conversation as it was sent, answered by
+    /// the reply (its last message) as it is sent back, with the reasoning
+    /// the model produced, which it sampled even though the client does not
+    /// send it back. Tokenizing a long conversation takes a while: off the
+    /// async workers.
     async fn recompute(
         &self,
         tokenizer: &Arc<ChatTokenizer>,
         tokens: &mut TokenChain,
-        sent: &[Value],
-        sent_back: &Value,
+        conversation: &Conversation,
         reply: &ModelReply,
     ) -> Option<training::TokenRecord> {
-        let mut answer = sent_back.clone();
+        let mut sent = conversation.values();
+        let mut answer = sent.pop().expect("the reply was just added");
         if let Some(reasoning) = &reply.reasoning {
             answer["reasoning_content"] = reasoning.clone().into();
         }
-        let (tokenizer, sent, tools) = (
-            tokenizer.clone(),
-            sent.to_vec(),
-            self.tools.specs().to_vec(),
-        );
+        let (tokenizer, tools) = (tokenizer.clone(), self.tools.specs().to_vec());
         let computed =
             tokio::task::spawn_blocking(move || tokenizer.call_ids(&sent, &tools, &answer)).await;
         match computed {
@@ -506,23 +508,4 @@ impl CallOutcome {
             ending: Some(ending),
         }
     }
-}
-
-/// A canonical message as the chat API wants it.
-fn api_message(message: &Message) -> Value {
-    let role = match message.role {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::Tool => "tool",
-    };
-    let mut out = json!({ "role": role, "content": message.content });
-    if !message.tool_calls.is_empty() {
-        out["tool_calls"] =
-            serde_json::to_value(&message.tool_calls).expect("tool calls serialise");
-    }
-    if let Some(id) = &message.tool_call_id {
-        out["tool_call_id"] = id.clone().into();
-    }
-    out
 }

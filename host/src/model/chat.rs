@@ -1,8 +1,6 @@
 //! The model as the agent loop sees it.
 
-use serde_json::Value;
-
-use super::{ModelClient, ModelError, ModelReply};
+use super::{Conversation, ModelClient, ModelError, ModelReply, ToolSchemas};
 
 /// Something that answers chat turns: the HTTP client, or a replay of
 /// recorded trajectories.
@@ -14,8 +12,8 @@ pub trait ChatModel: Send + Sync {
     async fn chat(
         &self,
         task_id: &str,
-        messages: &[Value],
-        tools: &[Value],
+        conversation: &Conversation,
+        tools: &ToolSchemas,
     ) -> Result<ModelReply, ModelError>;
 }
 
@@ -28,9 +26,9 @@ impl ChatModel for ModelClient {
     async fn chat(
         &self,
         _task_id: &str,
-        messages: &[Value],
-        tools: &[Value],
+        conversation: &Conversation,
+        tools: &ToolSchemas,
     ) -> Result<ModelReply, ModelError> {
-        ModelClient::chat(self, messages, tools).await
+        ModelClient::chat(self, conversation, tools).await
     }
 }

@@ -15,9 +15,11 @@ use backon::{ExponentialBuilder, Retryable};
 use reqwest::StatusCode;
 use reqwest::header::RETRY_AFTER;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::config::ModelConfig;
+use super::conversation::{Conversation, ToolSchemas};
 use super::error::ModelError;
 use super::reply::{self, ModelReply, ReplyProblem};
 
@@ -48,9 +50,9 @@ struct Inner {
 #[derive(Serialize)]
 struct ChatRequest<'a> {
     model: &'a str,
-    messages: &'a [Value],
-    #[serde(skip_serializing_if = "<[Value]>::is_empty")]
-    tools: &'a [Value],
+    messages: &'a [Box<RawValue>],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tools: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f64>,
     #[serde(flatten)]
@@ -161,14 +163,14 @@ impl ModelClient {
     /// `tools` is omitted from the request when empty (text-mode agents).
     pub async fn chat(
         &self,
-        messages: &[Value],
-        tools: &[Value],
+        conversation: &Conversation,
+        tools: &ToolSchemas,
     ) -> Result<ModelReply, ModelError> {
         let config = &self.inner.config;
         let request = ChatRequest {
             model: &config.model,
-            messages,
-            tools,
+            messages: conversation.messages(),
+            tools: tools.json(),
             temperature: config.temperature,
             extras: &self.inner.extras,
         };

@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
-use super::{ChatModel, ModelError, ModelReply};
+use super::{ChatModel, Conversation, ModelError, ModelReply, ToolSchemas};
 use crate::trajectory::Usage;
 use crate::trajectory::{Message, Role, Trajectory};
 
@@ -77,16 +75,13 @@ impl ChatModel for ReplayModel {
     async fn chat(
         &self,
         task_id: &str,
-        messages: &[Value],
-        _tools: &[Value],
+        conversation: &Conversation,
+        _tools: &ToolSchemas,
     ) -> Result<ModelReply, ModelError> {
         let turns = self.turns.get(task_id).ok_or_else(|| {
             ModelError::Replay(format!("no recorded trajectory for task `{task_id}`"))
         })?;
-        let step = messages
-            .iter()
-            .filter(|m| m.get("role").and_then(Value::as_str) == Some("assistant"))
-            .count();
+        let step = conversation.assistant_turns();
         let turn = turns.get(step).ok_or_else(|| {
             ModelError::Replay(format!(
                 "task `{task_id}` has {} recorded turn(s); turn {} was asked for",

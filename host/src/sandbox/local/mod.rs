@@ -22,6 +22,11 @@ use session::BashSession;
 /// How long output is still read after the command exits, for background
 /// processes that hold the pipe open (their output is not waited for).
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(100);
+/// The most one read of a command's output takes (a pipe's default
+/// capacity). Read buffers are reserved, not zeroed: a command that prints
+/// a line touches one page of it, so a thousand sessions in flight do not
+/// each hold 64 KiB of resident memory.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Settings shared by every local sandbox of a run.
 #[derive(Debug, Clone)]
@@ -215,15 +220,18 @@ impl Sandbox for LocalSandbox {
         let timeout = request.timeout.unwrap_or(self.config.default_timeout);
         let deadline = Instant::now() + timeout;
         let mut captured = HeadTail::new(self.config.output.capture_limit());
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = Vec::with_capacity(READ_CHUNK);
         let mut status = None;
         let mut stop_at = deadline;
         let mut timed_out = false;
         loop {
             tokio::select! {
-                read = pipe.read(&mut buf) => match read {
+                read = pipe.read_buf(&mut buf) => match read {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => captured.push(&buf[..n]),
+                    Ok(_) => {
+                        captured.push(&buf);
+                        buf.clear();
+                    }
                 },
                 exited = child.wait(), if status.is_none() => {
                     status = Some(exited);

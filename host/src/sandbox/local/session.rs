@@ -58,7 +58,7 @@ impl BashSession {
             input,
             output,
             pgid,
-            buf: vec![0u8; 64 * 1024],
+            buf: Vec::with_capacity(super::READ_CHUNK),
         })
     }
 
@@ -78,7 +78,8 @@ impl BashSession {
     ) -> Result<(ExecOutput, bool), SandboxError> {
         // What background processes wrote since the last command is no
         // command's output.
-        while let Ok(n) = self.output.try_read(&mut self.buf) {
+        while let Ok(n) = self.output.try_read_buf(&mut self.buf) {
+            self.buf.clear();
             if n == 0 {
                 break;
             }
@@ -95,10 +96,12 @@ impl BashSession {
         let mut stop_at = deadline;
         loop {
             tokio::select! {
-                read = self.output.read(&mut self.buf) => match read {
+                read = self.output.read_buf(&mut self.buf) => match read {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if let Some(code) = reply.feed(&self.buf[..n]) {
+                    Ok(_) => {
+                        let code = reply.feed(&self.buf);
+                        self.buf.clear();
+                        if let Some(code) = code {
                             return Ok((reply.observation(policy, code, None), true));
                         }
                     }
