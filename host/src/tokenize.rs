@@ -610,56 +610,15 @@ fn python_number(value: &Value) -> String {
     if value.is_integer() {
         return value.to_string();
     }
-    let Ok(float) = f64::try_from(value.clone()) else {
-        return value.to_string();
-    };
-    if !float.is_finite() {
-        return if float.is_nan() {
-            "NaN".into()
-        } else if float > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
-    }
-    let magnitude = float.abs();
-    if magnitude != 0.0 && !(1e-4..1e16).contains(&magnitude) {
-        // Rust's `{:e}` is the shortest round trip too, spelled `1e-7`.
-        let text = format!("{float:e}");
-        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-        let (sign, digits) = match exponent.strip_prefix('-') {
-            Some(digits) => ('-', digits),
-            None => ('+', exponent),
-        };
-        return format!("{mantissa}e{sign}{digits:0>2}");
-    }
-    let text = float.to_string();
-    if text.contains('.') {
-        text
-    } else {
-        format!("{text}.0")
+    match f64::try_from(value.clone()) {
+        Ok(float) => plinth_pyjson::float_repr(float),
+        Err(_) => value.to_string(),
     }
 }
 
 /// A JSON string as Python writes it with `ensure_ascii=False`.
 fn python_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    plinth_pyjson::write_str(out, text, false);
 }
 
 /// Today's date and time (UTC) in `format`, as Python's `strftime` writes
