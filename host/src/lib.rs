@@ -11,6 +11,7 @@ pub mod atropos;
 pub mod batch;
 pub mod builtins;
 pub mod catalog;
+mod causes;
 pub mod digest;
 pub mod environment;
 pub mod fuzz;

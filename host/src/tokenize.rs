@@ -23,6 +23,7 @@ use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, ValueKind};
 use minijinja::{Environment, Error as JinjaError, ErrorKind, Value};
 use serde_json::Value as Json;
 
+use crate::causes;
 use crate::digest::sha256_hex;
 
 /// The file beside `tokenizer.json` that names its special tokens and,
@@ -197,7 +198,7 @@ impl ChatTokenizer {
                 .add_template_owned(name.clone(), source.clone())
                 .map_err(|e| TokenizerError::Syntax {
                     origin: origin.clone(),
-                    reason: describe(&e),
+                    reason: causes::chain(&e),
                 })?;
         }
         let special_tokens = config.map(|c| c.special_tokens).unwrap_or_default();
@@ -272,7 +273,7 @@ impl ChatTokenizer {
                 TokenizerError::Render {
                     origin: self.origin.chat_template.clone(),
                     message,
-                    reason: describe(&error),
+                    reason: causes::chain(&error),
                 }
             })
     }
@@ -396,17 +397,6 @@ fn read_text(path: &Path) -> Result<String, TokenizerError> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// A minijinja error with the causes it wraps and where in the template.
-fn describe(error: &JinjaError) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
-    }
-    text
 }
 
 /// What `tokenizer_config.json` says that templates use.

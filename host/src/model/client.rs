@@ -5,7 +5,6 @@
 //! lengthens the computed delay (it is a floor, capped so a hostile value can't stall a
 //! run).
 
-use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
@@ -22,6 +21,7 @@ use super::config::ModelConfig;
 use super::conversation::{Conversation, ToolSchemas};
 use super::error::ModelError;
 use super::reply::{self, ModelReply, ReplyProblem};
+use crate::causes;
 
 /// Back-off never waits longer than this between attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -103,23 +103,11 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Transport(e) => f.write_str(&error_chain(e)),
+            Failure::Transport(e) => f.write_str(&causes::chain(e)),
             Failure::Status { status, .. } => write!(f, "HTTP {status}"),
             Failure::Invalid { reason, .. } => f.write_str(reason),
         }
     }
-}
-
-/// An error with its causes, which is where reqwest keeps the useful part.
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare from APIs and is ignored).
@@ -267,7 +255,7 @@ impl ModelClient {
             Failure::Transport(e) => ModelError::Transport {
                 url,
                 attempts,
-                message: error_chain(&e),
+                message: causes::chain(&e),
             },
             Failure::Status { status, body, .. } => ModelError::Status {
                 url,
