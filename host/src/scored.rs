@@ -98,10 +98,7 @@ pub fn scored_group(group: &[(u32, &Trajectory)]) -> Result<ScoredGroup, Unscore
     if scored.tokens.is_empty() {
         return Err(Unscored::NoValidRollout);
     }
-    scored.group_overrides.plinth_token_source = sources
-        .into_iter()
-        .reduce(SampleSource::and)
-        .unwrap_or_default();
+    scored.group_overrides.plinth_token_source = sources.into_iter().collect();
     Ok(scored)
 }
 

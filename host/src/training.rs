@@ -101,8 +101,16 @@ impl SampleSource {
     }
 
     /// The source of a sample holding ids from `self` and from `other`.
-    pub fn and(self, other: Self) -> Self {
+    fn and(self, other: Self) -> Self {
         if self == other { self } else { Self::Mixed }
+    }
+}
+
+/// The sources of several samples or calls together (the server's when
+/// there are none).
+impl FromIterator<SampleSource> for SampleSource {
+    fn from_iter<I: IntoIterator<Item = SampleSource>>(sources: I) -> Self {
+        sources.into_iter().reduce(Self::and).unwrap_or_default()
     }
 }
 
@@ -368,8 +376,7 @@ fn sample(last: &Call, trained: &[Call]) -> Sample {
     let source = trained
         .iter()
         .map(|c| SampleSource::from(c.source))
-        .reduce(SampleSource::and)
-        .unwrap_or_default();
+        .collect();
     Sample {
         tokens,
         masks,
@@ -400,11 +407,7 @@ impl Assembly {
 
     /// Where the samples' ids came from.
     pub fn source(&self) -> SampleSource {
-        self.samples()
-            .iter()
-            .map(|s| s.source)
-            .reduce(SampleSource::and)
-            .unwrap_or_default()
+        self.samples().iter().map(|s| s.source).collect()
     }
 
     /// The samples (none when unavailable).
