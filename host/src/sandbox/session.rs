@@ -6,9 +6,10 @@
 //! that reads stdin gets end-of-file at once and cannot eat the next request.
 //! Each request is one line ([`request`]): the command, quoted as `$'...'`,
 //! run by `eval` in the session shell itself (so builtins start no process,
-//! and `cd`, variables and functions carry over), then stdout and stderr are
-//! put back on the session's stream (a command may have redirected them with
-//! `exec`), then the end marker with the exit status and a fresh nonce
+//! and `cd`, variables and functions carry over), then two functions the
+//! session defined at its start ([`preamble`]) put stdout and stderr back on
+//! the session's stream (a command may have redirected them with `exec`) and
+//! write the end marker with the exit status and a fresh nonce
 //! ([`super::marker`]). stdout and stderr share one stream, so the output
 //! keeps the order it was written in, and the marker needs no newline before
 //! it.
@@ -38,10 +39,28 @@ const STREAM_FD: u8 = 19;
 pub(crate) const START: &str = "exec bash --norc --noprofile /dev/fd/3 3<&0 </dev/null 2>&1";
 
 /// The first lines a session reads: the stream's copy on [`STREAM_FD`],
-/// fd 3 closed (bash reads the script through its own descriptor), and no
-/// tracing flag to carry into the first command.
+/// fd 3 closed (bash reads the script through its own descriptor), no
+/// tracing flag to carry into the first command, and the two functions every
+/// request ends with.
+///
+/// They are functions, not text in each request, because bash reads a script
+/// from a pipe one byte per `read(2)` (it must not read past the line it
+/// runs): each byte of a request costs the shell a system call, and the
+/// statements below, inline, were ~170 of them per command.
+/// - `__plinth_status` keeps the command's status and turns `set -x` off
+///   (to be turned back on inside the next `eval`); it is called with its
+///   stderr on `/dev/null`, so neither the call nor its body is traced.
+/// - `__plinth_end` puts stdout and stderr back on the stream (a command may
+///   have redirected them with `exec`, or shadowed `exec` with a function)
+///   and writes the end marker. It is not called inside a redirected group:
+///   bash would undo its `exec` redirections when the group ends.
 pub(crate) fn preamble() -> String {
-    format!("exec 3<&- {STREAM_FD}>&1\n__plinth_x=\n")
+    format!(
+        "exec 3<&- {STREAM_FD}>&1\n__plinth_x=\n\
+         __plinth_status() {{ __plinth_s=$? __plinth_x=; [[ $- == *x* ]] && __plinth_x='set -x;'; set +x; }}\n\
+         __plinth_end() {{ builtin unset -f exec; exec >&{STREAM_FD} 2>&{STREAM_FD} </dev/null; \
+         builtin printf '\\036{MARKER}%s:%d\\n' \"$1\" \"$__plinth_s\"; }}\n"
+    )
 }
 
 /// A line that makes a new session answer with [`MARKER`], `nonce` and
@@ -54,14 +73,12 @@ pub(crate) fn ready(nonce: &str) -> String {
 /// off around plinth's own statements and back on inside the next `eval`, so
 /// the trace shows the model's commands only.
 pub(crate) fn request(command: &str, nonce: &str) -> String {
-    let mut line = String::with_capacity(command.len() + 256);
+    let mut line = String::with_capacity(command.len() + 96);
     line.push_str("builtin eval \"$__plinth_x\"");
     quote_into(command, &mut line);
-    line.push_str(&format!(
-        "; {{ __plinth_s=$? __plinth_x=; [[ $- == *x* ]] && __plinth_x='set -x;'; set +x; }} 2>/dev/null\
-         ; builtin unset -f exec; exec >&{STREAM_FD} 2>&{STREAM_FD} </dev/null\
-         ; builtin printf '\\036{MARKER}%s:%d\\n' {nonce} \"$__plinth_s\"\n"
-    ));
+    line.push_str("; { __plinth_status; } 2>/dev/null; __plinth_end ");
+    line.push_str(nonce);
+    line.push('\n');
     line
 }
 
@@ -173,6 +190,6 @@ mod tests {
     fn a_request_is_one_line() {
         let line = request("echo 1\necho 2", "n0nce");
         assert_eq!(line.matches('\n').count(), 1);
-        assert!(line.ends_with("n0nce \"$__plinth_s\"\n"));
+        assert!(line.ends_with("; __plinth_end n0nce\n"));
     }
 }
