@@ -33,8 +33,7 @@ impl BashSession {
         };
         let (reader, writer) = std::io::pipe().map_err(|e| failed("pipe", e))?;
         let writer2 = writer.try_clone().map_err(|e| failed("pipe", e))?;
-        bash.arg("-c")
-            .arg(session::START)
+        bash.args(session::ARGS)
             .stdin(Stdio::piped())
             .stdout(writer)
             .stderr(writer2);
