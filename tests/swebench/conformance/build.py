@@ -118,6 +118,11 @@ def build_repo(row: dict, env: dict, repo: Path, log) -> dict:
     (repo / "PKG-INFO").unlink(missing_ok=True)
     for egg in list(repo.glob("*.egg-info")) + list(repo.glob("src/*.egg-info")):
         shutil.rmtree(egg)
+    # Files the repository has and the sdist lacks, that the spec's commands run
+    # (overlays/<owner>__<name>/, e.g. sympy's bin/test): part of the base.
+    overlay = HERE / "overlays" / row["repo"].replace("/", "__")
+    if overlay.is_dir():
+        shutil.copytree(overlay, repo, dirs_exist_ok=True)
     run(["git", "init", "-q", "-b", "main"], cwd=repo, log=log)
     run(["git", "add", "-A", "-f"], cwd=repo, log=log)
     run(["git", *GIT_ID, "commit", "-q", "-m", f"sdist {env['sdist']}"], cwd=repo, log=log)
@@ -151,11 +156,12 @@ def build_repo(row: dict, env: dict, repo: Path, log) -> dict:
     return {"mode": mode, "base": base, "apply_check": checks}
 
 
-def uv_install(venv: Path, args: list[str], env: dict, log, cwd=None, check=True):
+def uv_install(venv: Path, args: list[str], env: dict, log, cwd=None, check=True, extra_env=None):
     return run(
         [str(UV), "pip", "install", "--python", str(venv / "bin" / "python"),
          "--exclude-newer", env["exclude_newer"], *args],
-        cwd=cwd, env={**os.environ, "UV_CACHE_DIR": str(CACHE / "uv-cache")}, log=log, check=check,
+        cwd=cwd, env={**os.environ, **(extra_env or {}), "UV_CACHE_DIR": str(CACHE / "uv-cache")},
+        log=log, check=check,
     )
 
 
@@ -220,14 +226,14 @@ def build_venv(row: dict, env: dict, repo: Path, venv: Path, log) -> dict:
     install = specs.get("install", "")
     version = env["sdist"].split("==")[1]
     # setuptools_scm has no tags to read in this repository: give it the sdist's version.
-    install_env = {**os.environ, "SETUPTOOLS_SCM_PRETEND_VERSION": version}
+    scm = {"SETUPTOOLS_SCM_PRETEND_VERSION": version}
     m = re.fullmatch(r"python -m pip install (.*)", install)
     if m:
         # Resolve the project's own dependencies at the era's pins first, so that the
         # spec's pip command finds them satisfied instead of taking today's releases.
-        uv_install(venv, m.group(1).split(), env, log, cwd=repo, check=False)
+        uv_install(venv, m.group(1).split(), env, log, cwd=repo, check=False, extra_env=scm)
     if install:
-        run(f"{activate} && {install}", env=install_env, log=log)
+        run(f"{activate} && {install}", env={**os.environ, **scm}, log=log)
     run(["git", *GIT_ID, "commit", "-q", "--allow-empty", "-am", "SWE-bench"], cwd=repo, log=log)
     _, freeze = run([str(venv / "bin" / "python"), "-m", "pip", "freeze", "--all"])
     _, pyver = run([str(venv / "bin" / "python"), "--version"])
@@ -239,6 +245,9 @@ def fingerprint(row: dict, env: dict) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([row, env], sort_keys=True).encode())
     h.update((HERE / "build.py").read_bytes())
+    for f in sorted((HERE / "overlays" / row["repo"].replace("/", "__")).rglob("*")):
+        if f.is_file():
+            h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
