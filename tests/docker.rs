@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::query_parameters::{KillContainerOptions, ListContainersOptions, TopOptions};
-use plinth::sandbox::docker::{
+use plinth_sandbox::docker::{
     CreateRate, DockerConfig, DockerProvider, Engines, PoolConfig, PoolProvider,
 };
-use plinth::sandbox::{
+use plinth_sandbox::{
     ExecRequest, LocalConfig, LocalSandbox, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
 };
-use plinth::task::Task;
+use plinth_record::task::Task;
 use plinth_mock_llm::{Attempt, Script};
 use serde_json::{Value, json};
 use support::mock::{Ctx, finish, run_cmd, status};
@@ -988,7 +988,7 @@ async fn a_full_pool_waits_for_a_release() {
     if engine("a_full_pool_waits_for_a_release").await.is_none() {
         return;
     }
-    use plinth::sandbox::docker::{PoolConfig, PoolProvider};
+    use plinth_sandbox::docker::{PoolConfig, PoolProvider};
     let provider = Arc::new(
         PoolProvider::start(
             Engines::connect(&[]).await.expect("engine"),
@@ -1066,7 +1066,7 @@ async fn a_pool_shrinks_when_idle_and_recycles_worn_containers() {
     let Some(docker) = engine("a_pool_shrinks_when_idle_and_recycles_worn_containers").await else {
         return;
     };
-    use plinth::sandbox::docker::{PoolConfig, PoolProvider};
+    use plinth_sandbox::docker::{PoolConfig, PoolProvider};
     let provider = Arc::new(
         PoolProvider::start(
             Engines::connect(&[]).await.expect("engine"),
@@ -1374,7 +1374,7 @@ async fn archives_unpack_into_new_awkward_directories_without_tar_in_the_image()
         skip(TEST, &format!("the image {NO_TAR_IMAGE} is missing: {e}"));
         return;
     }
-    use plinth::sandbox::docker::{PoolConfig, PoolProvider};
+    use plinth_sandbox::docker::{PoolConfig, PoolProvider};
     let task = task("archives");
     let no_tar = || DockerConfig {
         image: Some(NO_TAR_IMAGE.into()),

@@ -8,8 +8,8 @@ mod support;
 
 use std::path::Path;
 
-use plinth::builtins::BUILTINS;
-use plinth::digest::sha256_hex;
+use plinth_plugin::builtins::BUILTINS;
+use plinth_record::digest::sha256_hex;
 use serde_json::Value;
 use support::run::{Outcome, plinth, read_jsonl};
 

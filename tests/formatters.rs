@@ -33,10 +33,10 @@ const FILE_MODE_CASES: &[&str] = &["unicode"];
 
 fn golden_dir() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // Registered from host/Cargo.toml (`path = "../tests/formatters.rs"`), or
+    // Registered from host/plinth/Cargo.toml (`path = "../../tests/formatters.rs"`), or
     // from a package at the workspace root.
     for candidate in [
-        manifest.join("../tests/golden"),
+        manifest.join("../../tests/golden"),
         manifest.join("tests/golden"),
     ] {
         if candidate.join("make_expected.py").is_file() {

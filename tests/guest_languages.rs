@@ -13,12 +13,12 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use plinth::plugin::{
+use plinth_plugin::{
     Grants, GuestError, Plugin, PluginError, PluginRuntime, PluginSource, RuntimeConfig,
     ScorerPlugin, ToolPlugin,
 };
-use plinth::sandbox::{LocalSandbox, Sandbox};
-use plinth::trajectory::Trajectory;
+use plinth_sandbox::{LocalSandbox, Sandbox};
+use plinth_record::trajectory::Trajectory;
 use serde_json::{Value, json};
 use support::run::{Outcome, plinth, read_jsonl_if_any};
 use support::toolchains::{Lang, example};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use plinth::model::{
+use plinth_model::{
     Conversation, Endpoint, ModelClient, ModelConfig, ModelError, Price, ToolSchemas,
 };
 use plinth_mock_llm::{Attempt, Fault, MockConfig, MockServer, Script};

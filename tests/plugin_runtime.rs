@@ -8,13 +8,13 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use plinth::builtins::BUILTINS;
-use plinth::plugin::{
+use plinth_plugin::builtins::BUILTINS;
+use plinth_plugin::{
     ApiVersion, Capability, FormatterPlugin, Grants, GuestError, Plugin, PluginError, PluginKind,
     PluginLimits, PluginRuntime, PluginSource, RuntimeConfig, ToolPlugin,
 };
-use plinth::sandbox::{LocalSandbox, Sandbox};
-use plinth::trajectory::{ExitStatus, Trajectory};
+use plinth_sandbox::{LocalSandbox, Sandbox};
+use plinth_record::trajectory::{ExitStatus, Trajectory};
 use serde_json::json;
 
 fn runtime(cache: &std::path::Path) -> PluginRuntime {
@@ -160,7 +160,7 @@ async fn a_plugin_given_its_own_limits_runs_under_them_and_only_it() {
     let grow = json!({"mode": "grow"});
     // Selected by the path it was given its limits under: 128 MiB, more
     // than the run-wide cap (the pooled slots are sized for the largest).
-    let limited = plinth::catalog::find(&rt, &spec, PluginKind::Formatter, &[])
+    let limited = plinth_plugin::catalog::find(&rt, &spec, PluginKind::Formatter, &[])
         .await
         .unwrap()
         .into_formatter()
@@ -239,7 +239,7 @@ async fn invalid_component_and_wrong_kind_are_clear_errors() {
     assert!(err.to_string().contains("junk.wasm"), "{err}");
 
     let err = hostile(&rt).await;
-    let err = plinth::plugin::Plugin::Formatter(err)
+    let err = plinth_plugin::Plugin::Formatter(err)
         .into_tool()
         .err()
         .unwrap();
@@ -746,7 +746,7 @@ async fn tool_granted(cache: &std::path::Path, grants: &[&str]) -> (ToolPlugin, 
             .insert(spec.clone(), Grants::parse(grants).unwrap());
     }
     let rt = PluginRuntime::new(config).unwrap();
-    let tool = plinth::catalog::find(&rt, &spec, PluginKind::Tool, &[])
+    let tool = plinth_plugin::catalog::find(&rt, &spec, PluginKind::Tool, &[])
         .await
         .unwrap()
         .into_tool()

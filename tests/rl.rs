@@ -679,7 +679,7 @@ async fn a_live_atropos_environment_survives_the_api_server_restarting() {
 /// (`tests/golden/tokenizer/make_tokenizers.py`).
 fn toy_tokenizer() -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/golden/tokenizer/toy/tokenizer.json");
+        .join("../../tests/golden/tokenizer/toy/tokenizer.json");
     path.to_str().unwrap().to_string()
 }
 

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use plinth::shard::Shard;
+use plinth_run::shard::Shard;
 use plinth_mock_llm::{Attempt, Script};
 use serde_json::{Value, json};
 use support::mock::{Ctx, MODEL, run_cmd};
@@ -206,7 +206,7 @@ fn k8s_tools(test: &str) -> Option<PathBuf> {
 async fn the_kubernetes_job_manifest_validates_offline_and_its_command_runs() {
     let test = "the_kubernetes_job_manifest_validates_offline_and_its_command_runs";
     let Some(venv) = k8s_tools(test) else { return };
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/kubernetes/job.yaml");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/kubernetes/job.yaml");
     let validated = Outcome::from(
         Command::new(venv.join("bin/kubernetes-validate"))
             .arg("--strict")

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use plinth::sandbox::{ExecOutput, Sandbox};
+use plinth_sandbox::{ExecOutput, Sandbox};
 
 async fn run(sb: &dyn Sandbox, command: &str) -> ExecOutput {
     sb.exec_in_session(command, None)

@@ -1,5 +1,5 @@
 //! The fuzz targets: one per parser of untrusted input. The host's parsers
-//! are entered through [`plinth::fuzz`] (which says what each checks); the
+//! are entered through [`plinth_run::fuzz`] (which says what each checks); the
 //! pytest scorer's output parser, which runs in a guest, is called natively
 //! here.
 
@@ -54,14 +54,14 @@ impl Target {
     /// Feeds `data` to the target's parser; panics when a property breaks.
     pub fn run(self, data: &[u8]) {
         match self {
-            Target::TaskRow => plinth::fuzz::task_row(data),
-            Target::ModelReply => plinth::fuzz::model_reply(data),
-            Target::TextActions => plinth::fuzz::text_actions(data),
-            Target::CommandOutput => plinth::fuzz::command_output(data),
-            Target::ShellRequest => plinth::fuzz::shell_request(data),
-            Target::Grading => plinth::fuzz::grading(data),
-            Target::Manifest => plinth::fuzz::manifest(data),
-            Target::Records => plinth::fuzz::records(data),
+            Target::TaskRow => plinth_run::fuzz::task_row(data),
+            Target::ModelReply => plinth_run::fuzz::model_reply(data),
+            Target::TextActions => plinth_run::fuzz::text_actions(data),
+            Target::CommandOutput => plinth_run::fuzz::command_output(data),
+            Target::ShellRequest => plinth_run::fuzz::shell_request(data),
+            Target::Grading => plinth_run::fuzz::grading(data),
+            Target::Manifest => plinth_run::fuzz::manifest(data),
+            Target::Records => plinth_run::fuzz::records(data),
             Target::PytestOutput => pytest_output(data),
         }
     }

@@ -1,0 +1,239 @@
+//! Grading: what the scorers see of the agent's work ([`GradingPlan`]),
+//! the scorer components that grade it ([`scoring`]), and the rollout that
+//! holds a task's sandbox and workspace while it runs and is graded
+//! ([`rollout`]).
+//!
+//! By default ([`GradeIn::Clean`]) a task with a repository is graded in a
+//! fresh sandbox: the task's workspace made again at its base commit, the
+//! agent's patch applied without the files that decide the grade (see
+//! [`protect`]), then the row's SWE-bench `test_patch`, then any evaluation
+//! commands. Whatever else the agent did to its own sandbox (files git
+//! ignores, installed packages, processes) cannot reach the grader.
+//! [`GradeIn::Live`] grades the sandbox the agent left, as the seeds do:
+//! faster, and only as trustworthy as the agent. Either way the files a
+//! `test_patch` touches are restored to the base commit before it applies,
+//! and the record says how it was graded ([`Grading`]).
+
+mod diff;
+pub mod protect;
+pub mod rollout;
+pub mod scoring;
+
+use std::sync::Arc;
+
+use globset::GlobSet;
+use serde_json::Value;
+
+use plinth_record::grading::{GradeIn, Grading};
+use plinth_record::task::Task;
+pub use protect::BadGlob;
+use protect::GradingFiles;
+
+/// How a run grades, resolved once from its settings.
+#[derive(Debug, Clone)]
+pub struct GradingSettings {
+    pub grade_in: GradeIn,
+    /// The run's own globs (`--protect`), beside [`protect::BUILT_IN`].
+    pub protect: Vec<String>,
+    /// Commands run in the graded workspace before the scorers, after the
+    /// `test_patch` (`--eval-command`; a row's `eval_commands` follow them).
+    pub eval_commands: Vec<String>,
+    /// Every protected glob, compiled.
+    globs: Arc<GlobSet>,
+}
+
+impl GradingSettings {
+    pub fn new(
+        grade_in: GradeIn,
+        protect: Vec<String>,
+        eval_commands: Vec<String>,
+    ) -> Result<Self, BadGlob> {
+        let patterns: Vec<String> = protect::BUILT_IN
+            .iter()
+            .map(|p| p.to_string())
+            .chain(protect.iter().cloned())
+            .collect();
+        Ok(Self {
+            grade_in,
+            protect,
+            eval_commands,
+            globs: Arc::new(protect::glob_set(&patterns)?),
+        })
+    }
+}
+
+impl Default for GradingSettings {
+    fn default() -> Self {
+        Self::new(GradeIn::default(), Vec::new(), Vec::new())
+            .expect("the built-in globs are valid (unit-tested)")
+    }
+}
+
+/// What to do to a workspace before its scorers run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradingPlan {
+    /// The agent's patch without the grading files (clean grading) or whole.
+    pub patch: String,
+    pub test_patch: Option<String>,
+    pub eval_commands: Vec<String>,
+    pub grading: Grading,
+}
+
+impl GradingPlan {
+    /// The plan for `task` whose agent produced `patch`, graded `grade_in`.
+    pub fn new(
+        settings: &GradingSettings,
+        grade_in: GradeIn,
+        task: &Task,
+        patch: Option<&str>,
+    ) -> Self {
+        let test_patch = task
+            .field("test_patch")
+            .filter(|p| !p.trim().is_empty())
+            .map(str::to_string);
+        let test_patch_files: Vec<String> = test_patch
+            .as_deref()
+            .map(|p| diff::split(p).into_iter().flat_map(|f| f.paths).collect())
+            .unwrap_or_default();
+        let patch = patch.unwrap_or_default();
+        let (patch, filtered_paths) = match grade_in {
+            GradeIn::Live => (patch.to_string(), Vec::new()),
+            GradeIn::Clean => {
+                let ids = test_ids(task);
+                let files = GradingFiles::new(
+                    ids.iter().map(String::as_str),
+                    &test_patch_files,
+                    &settings.globs,
+                );
+                filter(patch, &files)
+            }
+        };
+        let mut eval_commands = settings.eval_commands.clone();
+        eval_commands.extend(task.commands("eval_commands"));
+        Self {
+            patch,
+            test_patch,
+            eval_commands,
+            grading: Grading {
+                grade_in,
+                filtered_paths,
+                test_patch_files,
+                note: None,
+            },
+        }
+    }
+}
+
+/// `patch` without the files in `files`, and the paths left out.
+fn filter(patch: &str, files: &GradingFiles) -> (String, Vec<String>) {
+    let mut kept = String::with_capacity(patch.len());
+    let mut filtered = Vec::new();
+    for file in diff::split(patch) {
+        if file.paths.iter().any(|p| files.contains(p)) {
+            filtered.extend(file.paths);
+        } else {
+            kept.push_str(file.text);
+        }
+    }
+    filtered.dedup();
+    (kept, filtered)
+}
+
+/// The row's FAIL_TO_PASS and PASS_TO_PASS ids (lists, or JSON text of
+/// lists as SWE-bench publishes them); what cannot be read gives none here,
+/// the scorer reports it.
+fn test_ids(task: &Task) -> Vec<String> {
+    ["FAIL_TO_PASS", "PASS_TO_PASS"]
+        .iter()
+        .filter_map(|key| task.row.get(*key))
+        .flat_map(|value| match value {
+            Value::String(text) => serde_json::from_str::<Vec<String>>(text).unwrap_or_default(),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn task(row: Value) -> Task {
+        Task::parse_line(0, &row.to_string()).unwrap().unwrap()
+    }
+
+    fn file_diff(path: &str) -> String {
+        format!("diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1 +1 @@\n-a\n+b\n")
+    }
+
+    #[test]
+    fn clean_plans_drop_the_grading_files_and_name_them() {
+        let settings =
+            GradingSettings::new(GradeIn::Clean, vec!["docs/**".into()], vec!["make".into()])
+                .unwrap();
+        let row = json!({
+            "prompt": "fix it",
+            "FAIL_TO_PASS": "[\"tests/test_a.py::test_x\"]",
+            "PASS_TO_PASS": ["tests/test_b.py::test_y"],
+            "test_patch": file_diff("tests/test_c.py"),
+            "eval_commands": "pip install -e .",
+        });
+        let patch = [
+            "src/a.py",
+            "tests/test_a.py",
+            "tests/test_b.py",
+            "tests/test_c.py",
+            "conftest.py",
+            "docs/x.md",
+            "src/b.py",
+        ]
+        .map(file_diff)
+        .concat();
+        let plan = GradingPlan::new(&settings, GradeIn::Clean, &task(row), Some(&patch));
+        assert_eq!(plan.patch, file_diff("src/a.py") + &file_diff("src/b.py"));
+        assert_eq!(
+            plan.grading.filtered_paths,
+            [
+                "tests/test_a.py",
+                "tests/test_b.py",
+                "tests/test_c.py",
+                "conftest.py",
+                "docs/x.md"
+            ]
+        );
+        assert_eq!(plan.grading.test_patch_files, ["tests/test_c.py"]);
+        assert_eq!(plan.eval_commands, ["make", "pip install -e ."]);
+        assert!(plan.test_patch.unwrap().contains("tests/test_c.py"));
+
+        let live = GradingPlan::new(
+            &settings,
+            GradeIn::Live,
+            &task(json!({"prompt": "p"})),
+            Some(&patch),
+        );
+        assert_eq!(live.patch, patch, "live grading keeps the whole patch");
+        assert!(live.grading.filtered_paths.is_empty());
+        assert_eq!(live.test_patch, None);
+    }
+
+    #[test]
+    fn grading_records_read_back() {
+        let grading = Grading {
+            grade_in: GradeIn::Clean,
+            filtered_paths: vec!["conftest.py".into()],
+            test_patch_files: Vec::new(),
+            note: None,
+        };
+        let text = serde_json::to_string(&grading).unwrap();
+        assert_eq!(
+            text,
+            r#"{"grade_in":"clean","filtered_paths":["conftest.py"]}"#
+        );
+        assert_eq!(serde_json::from_str::<Grading>(&text).unwrap(), grading);
+    }
+}
