@@ -84,6 +84,16 @@ enum Command {
         #[command(subcommand)]
         command: cli::sandbox::SandboxCommand,
     },
+    /// Shell completions for plinth, written to stdout.
+    ///
+    /// bash: `plinth completions bash > ~/.local/share/bash-completion/completions/plinth`;
+    /// zsh: into a directory on `$fpath` as `_plinth`; fish:
+    /// `~/.config/fish/completions/plinth.fish`.
+    Completions {
+        shell: clap_complete::Shell,
+    },
+    /// plinth's man page (roff), written to stdout: `plinth man > plinth.1`.
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -120,15 +130,19 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The command line, with every default from `plinth_record::defaults`
-/// shown in the help of the flags it applies to.
-fn parse_command_line() -> Cli {
-    let command = ["run", "rescore"]
+/// The command line's definition, with every default from
+/// `plinth_record::defaults` shown in the help of the flags it applies to:
+/// `--help`, the completions and the man page are all made from it.
+fn command() -> clap::Command {
+    ["run", "rescore"]
         .into_iter()
         .fold(Cli::command(), |cli, name| {
             cli.mut_subcommand(name, plinth_run::settings::document_defaults)
-        });
-    let matches = command.get_matches();
+        })
+}
+
+fn parse_command_line() -> Cli {
+    let matches = command().get_matches();
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
@@ -188,5 +202,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::New(args) => cli::new::run(args),
         Command::Merge(args) => cli::merge::run(args),
         Command::Slurm { command } => cli::slurm::run(command),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut command(), "plinth", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(command()).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

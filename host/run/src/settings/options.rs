@@ -19,9 +19,12 @@ use plinth_record::grading::GradeIn;
 
 /// Where commands run, shared by `plinth run` and `plinth rescore`.
 #[derive(Args, Deserialize, Default, Debug, Clone, PartialEq)]
+#[command(next_help_heading = "Sandbox")]
 pub struct SandboxOptions {
     /// Where commands run: `local` runs `bash -c` on this machine in a
-    /// per-task directory. It is NOT isolation: the agent can touch anything
+    /// per-task directory.
+    ///
+    /// It is NOT isolation: the agent can touch anything
     /// plinth can. `docker`: a hardened container per task. `docker-pool`:
     /// slots in shared containers (see --slots-per-container).
     #[arg(long, alias = "env")]
@@ -116,6 +119,7 @@ pub struct SandboxOptions {
 
 /// Which scorers grade a run, shared by `plinth run` and `plinth rescore`.
 #[derive(Args, Deserialize, Default, Debug, Clone, PartialEq)]
+#[command(next_help_heading = "Tools and scorers")]
 pub struct ScoringOptions {
     /// Score each trajectory in its live sandbox with this scorer component:
     /// a name (`pytest`) or a .wasm file, with an optional weight as
@@ -152,6 +156,7 @@ pub struct ScoringOptions {
 
 /// What one plugin call may use, for every command that runs plugins.
 #[derive(Args, Deserialize, Default, Debug, Clone, PartialEq)]
+#[command(next_help_heading = "Tools and scorers")]
 pub struct PluginLimitOptions {
     /// Linear memory one plugin instance may grow to (`256m`, `1g`).
     #[arg(long, alias = "plugin_memory")]
@@ -177,10 +182,13 @@ pub struct PluginLimitOptions {
 /// What tool and scorer plugins may do with the sandbox session they are
 /// lent: nothing unless granted (the built-ins may do everything).
 #[derive(Args, Deserialize, Default, Debug, Clone, PartialEq)]
+#[command(next_help_heading = "Tools and scorers")]
 pub struct GrantOptions {
     /// Let a plugin use its sandbox session: `PLUGIN=CAP,CAP`, PLUGIN as
     /// given to --tool/--scorer, CAP one of exec, read, write, read:PREFIX,
-    /// write:PREFIX (paths under the workspace). Repeatable; for a plugin an
+    /// write:PREFIX (paths under the workspace).
+    ///
+    /// Repeatable; for a plugin an
     /// environment bundle grants, this replaces the bundle's grant.
     #[arg(long = "grant")]
     #[serde(default)]
@@ -201,13 +209,15 @@ pub struct GrantOptions {
 #[derive(Args, Deserialize, Default, Debug, Clone, PartialEq)]
 pub struct RunOptions {
     /// A TOML file with any of these settings (underscored names); flags win.
-    #[arg(long)]
+    #[arg(help_heading = "Task input", long)]
     #[serde(skip)]
     pub config: Option<PathBuf>,
     /// An environment bundle: a directory with a `plinth-env.toml` manifest
-    /// (tools, scorers, templates, sandbox, limits, tasks). Flags and the
+    /// (tools, scorers, templates, sandbox, limits, tasks).
+    ///
+    /// Flags and the
     /// config file override it.
-    #[arg(long)]
+    #[arg(help_heading = "Task input", long)]
     pub environment: Option<PathBuf>,
     /// The bundle whose settings are the lowest layer, once read (set by
     /// [`crate::environment::Bundle::options`]).
@@ -216,71 +226,73 @@ pub struct RunOptions {
     pub bundle: Option<RecordedEnvironment>,
 
     /// One task to run.
-    #[arg(long, conflicts_with = "prompts_file")]
+    #[arg(help_heading = "Task input", long, conflicts_with = "prompts_file")]
     pub task: Option<String>,
     /// JSONL tasks: rows with `prompt` or `task` (optional `id`, `cwd`, any
     /// fields for templates); a raw non-JSON line is a prompt.
-    #[arg(long, alias = "prompts_file", alias = "prompts")]
+    #[arg(help_heading = "Task input", long, alias = "prompts_file", alias = "prompts")]
     pub prompts_file: Option<PathBuf>,
     /// Where records go (JSONL).
-    #[arg(long, alias = "output_file", alias = "output")]
+    #[arg(help_heading = "Output", long, alias = "output_file", alias = "output")]
     pub output_file: Option<PathBuf>,
     /// Write one file per trajectory here instead (e.g. mswea `.traj.json`).
-    #[arg(long, alias = "output_dir", conflicts_with = "output_file")]
+    #[arg(help_heading = "Output", long, alias = "output_dir", conflicts_with = "output_file")]
     pub output_dir: Option<PathBuf>,
     /// hermes, mswea, openai, atropos, canonical, or a formatter .wasm.
-    #[arg(long)]
+    #[arg(help_heading = "Output", long)]
     pub format: Option<String>,
     /// Formatter options (JSON object), e.g. '{"variant": "batch_runner"}'.
-    #[arg(long, alias = "format_options", alias = "options")]
+    #[arg(help_heading = "Output", long, alias = "format_options", alias = "options")]
     pub format_options: Option<String>,
 
     /// Model name, or `replay:FILE` to replay the assistant turns of recorded
     /// canonical trajectories (matched by task id) instead of calling an API.
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub model: Option<String>,
     /// OpenAI-compatible base URL [default: $OPENAI_BASE_URL, else OpenRouter].
-    #[arg(long, alias = "base_url")]
+    #[arg(help_heading = "Model", long, alias = "base_url")]
     pub base_url: Option<String>,
     /// API key [default: $OPENROUTER_API_KEY, $ANTHROPIC_API_KEY, $OPENAI_API_KEY].
-    #[arg(long, alias = "api_key")]
+    #[arg(help_heading = "Model", long, alias = "api_key")]
     pub api_key: Option<String>,
     /// Sampling temperature (omitted from requests when unset).
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub temperature: Option<f64>,
     /// Seconds one model request may take.
-    #[arg(long, alias = "request_timeout")]
+    #[arg(help_heading = "Model", long, alias = "request_timeout")]
     pub request_timeout: Option<f64>,
     /// Retries of a failed model request.
-    #[arg(long, alias = "max_retries")]
+    #[arg(help_heading = "Model", long, alias = "max_retries")]
     pub max_retries: Option<u32>,
     /// Seconds before the first retry of a failed model request; the wait
     /// doubles (with jitter) per retry, up to a minute.
-    #[arg(long, alias = "retry_delay")]
+    #[arg(help_heading = "Model", long, alias = "retry_delay")]
     pub retry_delay: Option<f64>,
     /// Prices per million input/output tokens by model (TOML or JSON).
-    #[arg(long, alias = "price_table")]
+    #[arg(help_heading = "Model", long, alias = "price_table")]
     pub price_table: Option<PathBuf>,
     /// Record the token ids and logprobs the server sampled for every call
     /// (asks for vLLM's `return_token_ids` and `logprobs`) and assemble them
     /// into training sequences with masks.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "capture_tokens")]
+    #[arg(help_heading = "RL", long, num_args = 0..=1, default_missing_value = "true", alias = "capture_tokens")]
     pub capture_tokens: Option<bool>,
     /// With --capture-tokens: a Hugging Face tokenizer.json, loaded locally,
     /// that computes the ids of calls the server returned none for from
-    /// their text (flagged `recomputed`, without logprobs). The chat
+    /// their text (flagged `recomputed`, without logprobs).
+    ///
+    /// The chat
     /// template is chat_template.jinja, or else the `chat_template` of
     /// tokenizer_config.json, beside it, unless --chat-template is given;
     /// --extra-body's `chat_template_kwargs` are passed to it.
-    #[arg(long)]
+    #[arg(help_heading = "RL", long)]
     pub tokenizer: Option<PathBuf>,
     /// The chat template (a Jinja file) --tokenizer renders conversations
     /// with, instead of the one beside the tokenizer.
-    #[arg(long, alias = "chat_template")]
+    #[arg(help_heading = "RL", long, alias = "chat_template")]
     pub chat_template: Option<PathBuf>,
     /// Extra fields for every chat request (JSON object), sent as given
     /// (e.g. '{"top_k": 20}'); they win over --capture-tokens' fields.
-    #[arg(long, alias = "extra_body")]
+    #[arg(help_heading = "Model", long, alias = "extra_body")]
     pub extra_body: Option<String>,
 
     #[command(flatten)]
@@ -288,55 +300,55 @@ pub struct RunOptions {
     pub sandbox: SandboxOptions,
 
     /// Most model calls per task (0: no limit).
-    #[arg(long, alias = "max_iterations", alias = "step-limit")]
+    #[arg(help_heading = "Agent limits and prompts", long, alias = "max_iterations", alias = "step-limit")]
     pub max_iterations: Option<u32>,
     /// Most dollars per task (0: no limit; needs --price-table).
-    #[arg(long, alias = "cost_limit")]
+    #[arg(help_heading = "Agent limits and prompts", long, alias = "cost_limit")]
     pub cost_limit: Option<f64>,
     /// Wall-clock seconds per task (0: no limit).
-    #[arg(long, alias = "time_limit")]
+    #[arg(help_heading = "Agent limits and prompts", long, alias = "time_limit")]
     pub time_limit: Option<f64>,
 
     /// Add a tool component (repeatable); the built-in terminal is always on
     /// unless --no-terminal.
-    #[arg(long = "tool")]
+    #[arg(help_heading = "Tools and scorers", long = "tool")]
     #[serde(default)]
     pub tool: Vec<PathBuf>,
     /// Do not offer the built-in terminal tool.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "no_terminal")]
+    #[arg(help_heading = "Tools and scorers", long, num_args = 0..=1, default_missing_value = "true", alias = "no_terminal")]
     pub no_terminal: Option<bool>,
     /// A reply without tool calls is a format error the model is told about
     /// (mini-swe-agent) instead of the final answer (Hermes).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "require_tool_calls")]
+    #[arg(help_heading = "Agent limits and prompts", long, num_args = 0..=1, default_missing_value = "true", alias = "require_tool_calls")]
     pub require_tool_calls: Option<bool>,
     /// Parse ```bash blocks and <tool_call> tags from plain replies, for
     /// models served without tool-call parsing.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "text_actions")]
+    #[arg(help_heading = "Agent limits and prompts", long, num_args = 0..=1, default_missing_value = "true", alias = "text_actions")]
     pub text_actions: Option<bool>,
     /// Consecutive format errors that end a task.
-    #[arg(long, alias = "max_format_errors")]
+    #[arg(help_heading = "Agent limits and prompts", long, alias = "max_format_errors")]
     pub max_format_errors: Option<u32>,
     /// What a command prints to submit (repeatable; replaces the defaults):
     /// `first-line:TEXT` (the output's first line is TEXT, the rest is the
     /// submission; a bare TEXT means this) or `anywhere:TEXT` (what follows
     /// TEXT is the submission).
-    #[arg(long = "completion-marker", alias = "completion_marker")]
+    #[arg(help_heading = "Agent limits and prompts", long = "completion-marker", alias = "completion_marker")]
     #[serde(default)]
     pub completion_marker: Vec<String>,
     /// System prompt template file (minijinja).
-    #[arg(long, alias = "system_template")]
+    #[arg(help_heading = "Agent limits and prompts", long, alias = "system_template")]
     pub system_template: Option<PathBuf>,
     /// First user message template file (minijinja; `{{ task }}` is the prompt).
-    #[arg(long, alias = "instance_template")]
+    #[arg(help_heading = "Agent limits and prompts", long, alias = "instance_template")]
     pub instance_template: Option<PathBuf>,
     /// Template file (minijinja) of the message sent back when a reply has
     /// no action (`{{ tools }}` lists the tools).
-    #[arg(long, alias = "format_error_template")]
+    #[arg(help_heading = "Agent limits and prompts", long, alias = "format_error_template")]
     pub format_error_template: Option<PathBuf>,
     /// Template file (minijinja) wrapping every tool result the model sees
     /// (`{{ output }}`, `{{ tool }}`, `{{ step }}`, `{{ returncode }}`,
     /// `{{ timed_out }}`); without it the result is sent as is.
-    #[arg(long, alias = "observation_template")]
+    #[arg(help_heading = "Agent limits and prompts", long, alias = "observation_template")]
     pub observation_template: Option<PathBuf>,
 
     #[command(flatten)]
@@ -350,45 +362,47 @@ pub struct RunOptions {
     pub grants: GrantOptions,
     /// Rollouts per task, each in its own sandbox; records carry group reward
     /// statistics, and per-group formats (atropos) write one record per group.
-    #[arg(long, alias = "group_size")]
+    #[arg(help_heading = "RL", long, alias = "group_size")]
     pub group_size: Option<u32>,
     /// Run a rollout that ended in an infrastructure error again, in a fresh
     /// sandbox, up to this many times; one still failing is left out of its
     /// group's statistics (never scored 0).
-    #[arg(long, alias = "retry_infra")]
+    #[arg(help_heading = "Batch", long, alias = "retry_infra")]
     pub retry_infra: Option<u32>,
     /// A group with fewer rollouts that did not end in an error is left out
     /// of per-group outputs (atropos records, scored groups); the summary
     /// counts it.
-    #[arg(long, alias = "min_valid_rollouts")]
+    #[arg(help_heading = "RL", long, alias = "min_valid_rollouts")]
     pub min_valid_rollouts: Option<u32>,
     /// Leave groups whose valid rollouts all got the same reward out of
     /// per-group outputs (no signal for relative-advantage training).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "drop_all_equal")]
+    #[arg(help_heading = "RL", long, num_args = 0..=1, default_missing_value = "true", alias = "drop_all_equal")]
     pub drop_all_equal: Option<bool>,
     /// Be a live Atropos environment: register with the atroposlib API
     /// server at this URL (`run-api`) and post each scored group as it is
     /// written, at the pace the trainer takes them (needs --capture-tokens).
-    #[arg(long, alias = "atropos_url")]
+    #[arg(help_heading = "RL", long, alias = "atropos_url")]
     pub atropos_url: Option<String>,
 
     /// Run one share of the tasks: `I/N` (0 <= I < N; a task's share is
     /// set by its id), or `auto` in a Slurm job array or a Kubernetes
-    /// Indexed Job. The output's name gets `.shard-I-of-N`; `plinth merge`
+    /// Indexed Job.
+    ///
+    /// The output's name gets `.shard-I-of-N`; `plinth merge`
     /// joins the shards' outputs.
-    #[arg(long)]
+    #[arg(help_heading = "Batch", long)]
     pub shard: Option<String>,
     /// Trajectories in flight at once.
-    #[arg(long, alias = "workers")]
+    #[arg(help_heading = "Batch", long, alias = "workers")]
     pub concurrency: Option<usize>,
     /// Skip tasks a previous run of the same output already finished; those
     /// whose records ended in an error (InfrastructureError, ModelError,
     /// PluginError) run again and their records are replaced.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(help_heading = "Batch", long, num_args = 0..=1, default_missing_value = "true")]
     pub resume: Option<bool>,
     /// With --resume, keep the records that ended in an error and skip their
     /// tasks too, instead of running them again.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", alias = "resume_keep_errors")]
+    #[arg(help_heading = "Batch", long, num_args = 0..=1, default_missing_value = "true", alias = "resume_keep_errors")]
     pub resume_keep_errors: Option<bool>,
 }
 
