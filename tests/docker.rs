@@ -19,14 +19,14 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::query_parameters::{KillContainerOptions, ListContainersOptions, TopOptions};
+use plinth_mock_llm::{Attempt, Script};
+use plinth_record::task::Task;
 use plinth_sandbox::docker::{
     CreateRate, DockerConfig, DockerProvider, Engines, PoolConfig, PoolProvider,
 };
 use plinth_sandbox::{
     ExecRequest, LocalConfig, LocalSandbox, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
 };
-use plinth_record::task::Task;
-use plinth_mock_llm::{Attempt, Script};
 use serde_json::{Value, json};
 use support::mock::{Ctx, finish, run_cmd, status};
 use support::run::{Outcome, plinth};

@@ -17,8 +17,8 @@ use plinth_plugin::{
     Grants, GuestError, Plugin, PluginError, PluginRuntime, PluginSource, RuntimeConfig,
     ScorerPlugin, ToolPlugin,
 };
-use plinth_sandbox::{LocalSandbox, Sandbox};
 use plinth_record::trajectory::Trajectory;
+use plinth_sandbox::{LocalSandbox, Sandbox};
 use serde_json::{Value, json};
 use support::run::{Outcome, plinth, read_jsonl_if_any};
 use support::toolchains::{Lang, example};

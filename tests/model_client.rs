@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use plinth_mock_llm::{Attempt, Fault, MockConfig, MockServer, Script};
 use plinth_model::{
     Conversation, Endpoint, ModelClient, ModelConfig, ModelError, Price, ToolSchemas,
 };
-use plinth_mock_llm::{Attempt, Fault, MockConfig, MockServer, Script};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-test-very-secret-0123456789";

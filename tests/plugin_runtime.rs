@@ -13,8 +13,8 @@ use plinth_plugin::{
     ApiVersion, Capability, FormatterPlugin, Grants, GuestError, Plugin, PluginError, PluginKind,
     PluginLimits, PluginRuntime, PluginSource, RuntimeConfig, ToolPlugin,
 };
-use plinth_sandbox::{LocalSandbox, Sandbox};
 use plinth_record::trajectory::{ExitStatus, Trajectory};
+use plinth_sandbox::{LocalSandbox, Sandbox};
 use serde_json::json;
 
 fn runtime(cache: &std::path::Path) -> PluginRuntime {

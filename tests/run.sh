@@ -85,6 +85,19 @@ else
     echo "tests/run.sh: Chromium could not be installed: the report's browser checks will be skipped" >&2
 fi
 
+# The book (docs/): mdBook from crates.io (cached), built with no warnings and
+# every internal link checked. tests/book.rs runs every command it shows.
+docs/build.sh
+
+# SWE-bench's own harness (PyPI swebench 4.1.0, in a venv of its own) is the
+# oracle the SWE-bench parsers and grading are compared with
+# (plugins/swebench/tests/live.rs). Once installed the comparison must run.
+if PLINTH_SWEBENCH_PYTHON="$(tests/swebench-setup.sh)"; then
+    export PLINTH_SWEBENCH_PYTHON PLINTH_REQUIRE_SWEBENCH=1
+else
+    echo "tests/run.sh: swebench could not be installed: the live comparison with the harness will be skipped" >&2
+fi
+
 # Every crate: the host's unit and end-to-end tests, the mock LLM server, and
 # the plugins' own unit tests (they compile natively too). The components
 # themselves are built for wasm32-wasip2 by host/build.rs and the tests.

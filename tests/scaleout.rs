@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use plinth_run::shard::Shard;
 use plinth_mock_llm::{Attempt, Script};
+use plinth_run::shard::Shard;
 use serde_json::{Value, json};
 use support::mock::{Ctx, MODEL, run_cmd};
 use support::run::{Outcome, plinth, read_jsonl, read_jsonl_if_any};

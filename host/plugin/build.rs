@@ -12,6 +12,23 @@ const BUILTINS: &[(&str, &str)] = &[
     ("plinth-plugin-openai", "openai.wasm"),
     ("plinth-plugin-atropos", "atropos.wasm"),
     ("plinth-plugin-pytest", "pytest.wasm"),
+    // SWE-bench's log parsers, one component per log format (plugins/swebench).
+    ("plinth-plugin-swebench-pytest", "swebench-pytest.wasm"),
+    (
+        "plinth-plugin-swebench-pytest-options",
+        "swebench-pytest-options.wasm",
+    ),
+    (
+        "plinth-plugin-swebench-pytest-v2",
+        "swebench-pytest-v2.wasm",
+    ),
+    ("plinth-plugin-swebench-django", "swebench-django.wasm"),
+    ("plinth-plugin-swebench-sympy", "swebench-sympy.wasm"),
+    (
+        "plinth-plugin-swebench-matplotlib",
+        "swebench-matplotlib.wasm",
+    ),
+    ("plinth-plugin-swebench-seaborn", "swebench-seaborn.wasm"),
 ];
 
 fn main() {

@@ -20,17 +20,19 @@ pub use prompts::Prompts;
 pub(crate) use prompts::TemplateError;
 pub use toolbox::{Toolbox, ToolboxError};
 
+use plinth_model::capture::TokenChain;
+use plinth_model::tokenize::ChatTokenizer;
 use plinth_model::{ChatModel, Conversation, ModelReply, ToolSchemas};
 use plinth_plugin::{GuestError, PluginError};
-use plinth_record::settings::Shell;
-use plinth_sandbox::Sandbox;
 use plinth_record::defaults;
+use plinth_record::settings::Shell;
 use plinth_record::task::Task;
-use plinth_model::tokenize::ChatTokenizer;
-use plinth_model::capture::TokenChain;
-use plinth_record::training;
 use plinth_record::tokens::TokenRecord;
-use plinth_record::trajectory::{ExitStatus, FunctionCall, Message, Role, ToolCall, Trajectory, now_secs};
+use plinth_record::training;
+use plinth_record::trajectory::{
+    ExitStatus, FunctionCall, Message, Role, ToolCall, Trajectory, now_secs,
+};
+use plinth_sandbox::Sandbox;
 use toolbox::CallProblem;
 
 /// What to do with a reply that has no tool call.

@@ -8,8 +8,8 @@
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 use super::AgentConfig;
-use plinth_sandbox::ExecOutput;
 use plinth_record::task::Task;
+use plinth_sandbox::ExecOutput;
 
 pub(crate) const DEFAULT_SYSTEM: &str = "You are an AI agent that can execute bash commands to complete tasks.
 When you need to run commands, use the 'terminal' tool with your bash command.
@@ -100,7 +100,7 @@ impl Prompts {
     }
 
     /// The system and first user message.
-    pub fn render(&self, vars: &Vars<'_>) -> Result<(String, String), TemplateError> {
+    pub(crate) fn render(&self, vars: &Vars<'_>) -> Result<(String, String), TemplateError> {
         let env = environment();
         let mut ctx = serde_json::Map::new();
         for (k, v) in &vars.task.row {

@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
-use crate::{GradeIn, Grading, GradingPlan, GradingSettings};
-use plinth_sandbox::{Sandbox, SandboxError, SandboxProvider};
 use crate::scoring::{Scorers, ScoringError};
+use crate::{GradeIn, Grading, GradingPlan, GradingSettings};
 use plinth_record::task::Task;
 use plinth_record::trajectory::{ExitStatus, Score, Trajectory};
 use plinth_sandbox::workspace::{self, RepoCache, RepoSpec, Workspace, WorkspaceError};
+use plinth_sandbox::{Sandbox, SandboxError, SandboxProvider};
 
 /// What every rollout of a run shares.
 pub struct Rollouts {
@@ -163,12 +163,7 @@ impl Rollouts {
     /// could not be graded is never reward 0. `live` is the agent's rollout
     /// (`None` when rescoring a record); it is released here, before a clean
     /// grading sandbox is made, so a task never holds two sandboxes.
-    pub async fn grade(
-        &self,
-        task: &Task,
-        trajectory: &mut Trajectory,
-        live: Option<Rollout<'_>>,
-    ) {
+    pub async fn grade(&self, task: &Task, trajectory: &mut Trajectory, live: Option<Rollout<'_>>) {
         if self.scorers.is_empty() {
             if let Some(live) = live {
                 live.release().await;

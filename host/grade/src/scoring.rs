@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use crate::GradingSettings;
 use plinth_plugin::catalog::{self, CatalogError};
 use plinth_plugin::{GuestError, PluginError, PluginKind, PluginMeta, PluginRuntime, ScorerPlugin};
-use plinth_sandbox::Sandbox;
-use crate::GradingSettings;
 use plinth_record::task::Task;
 use plinth_record::trajectory::{ExitStatus, Score, Trajectory};
+use plinth_sandbox::Sandbox;
 
 /// One `--scorer NAME[:WEIGHT]`.
 #[derive(Debug, Clone, PartialEq)]

@@ -102,6 +102,10 @@ fn common_prefix(a: &[u32], b: &[u32]) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use plinth_record::tokens::{MASKED, SampleSource};
+    use plinth_record::training::{assemble, for_formatters};
+    use plinth_record::trajectory::{Message, Role};
+
     use super::*;
 
     fn reply(prompt: &[u32], completion: &[u32], logprobs: Option<&[f64]>) -> ModelReply {

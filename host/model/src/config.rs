@@ -11,8 +11,7 @@ pub(crate) const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 
 /// Environment variables searched for an API key, in order (the order Hermes'
 /// `mini_swe_runner` uses, so the same environment works for both).
-pub const API_KEY_VARS: [&str; 3] =
-    ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"];
+pub const API_KEY_VARS: [&str; 3] = ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"];
 
 /// Where requests go and the key they carry.
 #[derive(Clone, PartialEq)]

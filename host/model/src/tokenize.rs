@@ -135,10 +135,7 @@ impl ChatTokenizer {
     /// `chat_template` of `tokenizer_config.json` beside it. The template is
     /// compiled and rendered once over a one-message conversation, so a
     /// template that cannot work fails here, before any task runs.
-    pub fn load(
-        tokenizer: &Path,
-        chat_template: Option<&Path>,
-    ) -> Result<Self, TokenizerError> {
+    pub fn load(tokenizer: &Path, chat_template: Option<&Path>) -> Result<Self, TokenizerError> {
         let bytes = read(tokenizer)?;
         let invalid = |e: tokenizers::Error| TokenizerError::Tokenizer {
             path: tokenizer.to_path_buf(),

@@ -25,9 +25,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use plinth_record::task::Task;
 use plinth_sandbox::docker::{DockerConfig, DockerProvider, Engines, PoolConfig, PoolProvider};
 use plinth_sandbox::{ExecRequest, SandboxProvider};
-use plinth_record::task::Task;
 use serde_json::json;
 
 struct Options {

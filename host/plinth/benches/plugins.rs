@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use plinth_plugin::builtins::BUILTINS;
 use plinth_plugin::{PluginRuntime, PluginSource, RuntimeConfig, ToolPlugin};
-use plinth_sandbox::{ExecRequest, LocalSandbox, Sandbox};
 use plinth_record::trajectory::{FunctionCall, Message, Role, ToolCall, Trajectory};
+use plinth_sandbox::{ExecRequest, LocalSandbox, Sandbox};
 use serde_json::{Value, json};
 
 struct Options {

@@ -89,9 +89,7 @@ enum Command {
     /// bash: `plinth completions bash > ~/.local/share/bash-completion/completions/plinth`;
     /// zsh: into a directory on `$fpath` as `_plinth`; fish:
     /// `~/.config/fish/completions/plinth.fish`.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
     /// plinth's man page (roff), written to stdout: `plinth man > plinth.1`.
     Man,
 }

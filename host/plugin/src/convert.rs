@@ -12,8 +12,8 @@
 use serde_json::Value;
 
 use super::{FormatterInfo, GuestError, PluginInfo, ToolResult, ToolSpec};
-use plinth_sandbox::ExecOutput;
 use plinth_record::trajectory::{ExitStatus, Message, Role, Score, Trajectory};
+use plinth_sandbox::ExecOutput;
 
 /// A tool a plugin declared whose parameters are not a JSON Schema document.
 #[derive(Debug, thiserror::Error)]
@@ -251,10 +251,8 @@ macro_rules! record_conversions {
 }
 
 /// A 0.1 formatter says in its info whether it formats whole groups.
-impl
-    From<
-        crate::bindings::v0_1::formatter::exports::plinth::plugin::formatter::FormatterInfo,
-    > for FormatterInfo
+impl From<crate::bindings::v0_1::formatter::exports::plinth::plugin::formatter::FormatterInfo>
+    for FormatterInfo
 {
     fn from(
         info: crate::bindings::v0_1::formatter::exports::plinth::plugin::formatter::FormatterInfo,
@@ -269,10 +267,8 @@ impl
 
 /// From 0.2 on, a formatter formats whole groups when it exports
 /// `group-formatter`: this one does not.
-impl
-    From<
-        crate::bindings::v0_2::formatter::exports::plinth::plugin::formatter::FormatterInfo,
-    > for FormatterInfo
+impl From<crate::bindings::v0_2::formatter::exports::plinth::plugin::formatter::FormatterInfo>
+    for FormatterInfo
 {
     fn from(
         info: crate::bindings::v0_2::formatter::exports::plinth::plugin::formatter::FormatterInfo,
@@ -286,10 +282,8 @@ impl
 }
 
 /// A 0.2 formatter that exports `group-formatter`: per group.
-impl
-    From<
-        crate::bindings::v0_2::group_formatter::exports::plinth::plugin::formatter::FormatterInfo,
-    > for FormatterInfo
+impl From<crate::bindings::v0_2::group_formatter::exports::plinth::plugin::formatter::FormatterInfo>
+    for FormatterInfo
 {
     fn from(
         info: crate::bindings::v0_2::group_formatter::exports::plinth::plugin::formatter::FormatterInfo,

@@ -63,9 +63,9 @@ use state::StoreState;
 pub use stats::{CallStats, measured};
 pub use tool::{ToolPlugin, ToolResult, ToolSpec};
 
+use plinth_record::defaults;
 use plinth_record::digest::sha256_hex;
 use plinth_sandbox::Sandbox;
-use plinth_record::defaults;
 
 /// How often the epoch ticks; the CPU budget is checked at this granularity.
 const EPOCH_TICK: Duration = Duration::from_millis(10);

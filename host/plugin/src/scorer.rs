@@ -7,8 +7,8 @@ use wasmtime::component::InstancePre;
 use super::bindings::{v0_1, v0_2};
 use super::state::StoreState;
 use super::{ApiVersion, GuestError, PluginError, PluginInfo, PluginMeta, PluginRuntime};
-use plinth_sandbox::Sandbox;
 use plinth_record::trajectory::{Score, Trajectory};
+use plinth_sandbox::Sandbox;
 
 /// A linked scorer component, by the API version it was built against.
 #[derive(Clone)]

@@ -13,8 +13,8 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::grants::{Denied, Grants};
-use plinth_sandbox::Sandbox;
 use plinth_record::sync::Locked;
+use plinth_sandbox::Sandbox;
 
 /// The `session` resource as the host sees it: the task's sandbox.
 pub struct SessionHandle(pub Arc<dyn Sandbox>);
@@ -184,10 +184,7 @@ impl StoreState {
     }
 
     /// The sandbox behind a session the guest was lent.
-    pub fn session(
-        &self,
-        session: &Resource<SessionHandle>,
-    ) -> wasmtime::Result<Arc<dyn Sandbox>> {
+    pub fn session(&self, session: &Resource<SessionHandle>) -> wasmtime::Result<Arc<dyn Sandbox>> {
         Ok(self.table.get(session)?.0.clone())
     }
 }

@@ -40,4 +40,3 @@ pub struct Grading {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
-

@@ -38,7 +38,6 @@ pub fn cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("plinth"))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

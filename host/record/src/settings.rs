@@ -29,16 +29,7 @@ pub enum SandboxKind {
 }
 
 /// How the agent's commands run.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Shell {
@@ -265,4 +256,3 @@ pub struct RecordedScorer {
     pub name: String,
     pub weight: f64,
 }
-

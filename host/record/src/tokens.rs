@@ -126,4 +126,3 @@ pub enum TrainingNote {
         reason: String,
     },
 }
-

@@ -23,7 +23,6 @@
 //! come without logprobs. Server ids always win; a run with both kinds says
 //! it is [`SampleSource::Mixed`].
 
-
 use serde_json::{Value, json};
 
 use crate::tokens::{MASKED, MASKED_LOGPROB, SampleSource, TokenSource, TrainingNote};
@@ -228,4 +227,3 @@ pub fn for_formatters(messages: &[Message]) -> Option<Value> {
     }
     Some(view)
 }
-

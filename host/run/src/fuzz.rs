@@ -25,17 +25,17 @@
 
 use std::path::Path;
 
-use plinth_agent::{CompletionMarker, text_actions};
 use crate::settings::environment::Bundle;
+use plinth_agent::{CompletionMarker, text_actions};
 use plinth_grade::{GradingPlan, GradingSettings};
-use plinth_record::grading::GradeIn;
 use plinth_model::parse_reply;
-use plinth_sandbox::marker::MarkerScan;
-use plinth_sandbox::output::{HeadTail, OutputPolicy, strip_ansi};
-use plinth_sandbox::session;
+use plinth_record::grading::GradeIn;
 use plinth_record::task::Task;
 use plinth_record::training;
 use plinth_record::trajectory::{Trajectory, read_records};
+use plinth_sandbox::marker::MarkerScan;
+use plinth_sandbox::output::{HeadTail, OutputPolicy, strip_ansi};
+use plinth_sandbox::session;
 
 /// One line of a prompts file.
 pub fn task_row(data: &[u8]) {

@@ -1,6 +1,5 @@
 //! A plinth run: settings resolved once ([`settings`], from flags, a config
-//! file and an environment bundle, [`settings::environment`]; `plinth env
-//! check` is [`env_check`]), many rollouts in flight
+//! file and an environment bundle, [`settings::environment`]), many rollouts in flight
 //! ([`batch`]), every record safe on disk ([`store`]), scored groups for RL
 //! ([`scored`], [`atropos`]), and what reads runs back ([`stats`],
 //! [`report`], [`merge`], [`swebench`]) or grades them again ([`rescore`]).
@@ -12,7 +11,6 @@
 
 pub mod atropos;
 pub mod batch;
-pub mod env_check;
 pub mod fuzz;
 pub mod merge;
 pub mod report;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use plinth_grade::rollout::Rollouts;
 use plinth_record::settings::RecordedScoring;
-use plinth_record::task::Task;
+
 use plinth_record::trajectory::Trajectory;
 
 /// The record with a new score (the previous one dropped). A record that

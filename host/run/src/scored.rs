@@ -197,7 +197,7 @@ fn written_tasks(lines: &[u8]) -> std::collections::HashSet<String> {
 mod tests {
     use super::*;
     use plinth_record::task::Task;
-    use plinth_record::training::{MASKED, TokenRecord};
+    use plinth_record::tokens::{MASKED, TokenRecord, TokenSource};
     use plinth_record::trajectory::{ExitStatus, Message, Role, Score};
 
     fn rollout(reward: f64, status: ExitStatus, tokens: Option<TokenRecord>) -> Trajectory {
@@ -250,7 +250,7 @@ mod tests {
         let recomputed = |completion: &[u32]| {
             let mut record = ids(&[1], completion).unwrap();
             record.logprobs = None;
-            record.source = training::TokenSource::Recomputed;
+            record.source = TokenSource::Recomputed;
             Some(record)
         };
         let (a, b) = (

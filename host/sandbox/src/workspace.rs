@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use plinth_record::digest::sha256_hex;
 use crate::{ExecRequest, Sandbox, SandboxError};
+use plinth_record::digest::sha256_hex;
 use plinth_record::sync::Locked;
 use plinth_record::task::Task;
 
@@ -303,10 +303,7 @@ impl RepoCache {
 }
 
 /// The workspace's changes since the baseline, untracked files included.
-pub async fn patch(
-    sandbox: &dyn Sandbox,
-    workspace: &Workspace,
-) -> Result<String, WorkspaceError> {
+pub async fn patch(sandbox: &dyn Sandbox, workspace: &Workspace) -> Result<String, WorkspaceError> {
     run(
         sandbox,
         &format!(
@@ -362,10 +359,7 @@ pub async fn restore(
 }
 
 /// Runs a command of the task's evaluation (before its scorers).
-pub async fn run_command(
-    sandbox: &dyn Sandbox,
-    command: &str,
-) -> Result<(), WorkspaceError> {
+pub async fn run_command(sandbox: &dyn Sandbox, command: &str) -> Result<(), WorkspaceError> {
     run(sandbox, command).await.map(drop)
 }
 

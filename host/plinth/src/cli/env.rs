@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Subcommand;
 
-use plinth_run::env_check::check;
-use plinth_run::settings::environment::Bundle;
 use plinth_plugin::PluginRuntime;
 use plinth_record::settings::RecordedSettings;
+use plinth_run::settings::environment::{Bundle, check};
 use plinth_run::settings::{RunSettings, plugin_runtime, record_plugins};
 
 #[derive(Subcommand)]

@@ -9,8 +9,8 @@ use clap::Args;
 
 use plinth_plugin::catalog;
 use plinth_plugin::{PluginKind, PluginRuntime};
-use plinth_run::settings::{PluginLimitOptions, json_object, plugin_runtime};
 use plinth_record::trajectory::{RecordError, read_records};
+use plinth_run::settings::{PluginLimitOptions, json_object, plugin_runtime};
 
 #[derive(Args)]
 pub struct FormatArgs {

@@ -7,8 +7,8 @@ use anyhow::Result;
 
 use plinth_plugin::catalog;
 use plinth_plugin::{ApiVersion, CallStats, Plugin, PluginRuntime, measured};
-use plinth_run::settings::{PluginLimitOptions, plugin_runtime};
 use plinth_record::trajectory::Trajectory;
+use plinth_run::settings::{PluginLimitOptions, plugin_runtime};
 
 pub async fn list(runtime: &PluginRuntime, extra: &[PathBuf]) -> Result<ExitCode> {
     let mut rows = vec![[

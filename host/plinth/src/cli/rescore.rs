@@ -10,16 +10,16 @@ use clap::Args;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use plinth_plugin::PluginRuntime;
-use plinth_run::rescore::rescore;
 use plinth_grade::rollout::Rollouts;
 use plinth_grade::scoring::Scorers;
+use plinth_plugin::PluginRuntime;
 use plinth_record::defaults;
+use plinth_record::trajectory::{RecordError, read_records};
+use plinth_run::rescore::rescore;
 use plinth_run::settings::{
     GrantOptions, PluginLimitOptions, SandboxOptions, SandboxSettings, ScoringOptions, grant,
     plugin_runtime, recorded_scoring,
 };
-use plinth_record::trajectory::{RecordError, read_records};
 use plinth_sandbox::workspace::RepoCache;
 
 #[derive(Args)]

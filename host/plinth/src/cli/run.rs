@@ -11,20 +11,20 @@ use anyhow::{Context, Result, bail};
 use super::swebench::{PREDS, REPORT};
 
 use plinth_agent::{Agent, Toolbox};
+use plinth_grade::rollout::Rollouts;
+use plinth_grade::scoring::Scorers;
+use plinth_model::{ChatModel, ModelClient, ReplayModel};
+use plinth_plugin::catalog;
+use plinth_plugin::{PluginKind, PluginRuntime};
+use plinth_record::settings::RecordedSettings;
+use plinth_record::task::Task;
 use plinth_run::atropos::{self, AtroposConfig};
 use plinth_run::batch::{BatchConfig, OutputFormat, RunContext, Summary, run_batch};
-use plinth_plugin::catalog;
-use plinth_model::{ChatModel, ModelClient, ReplayModel};
-use plinth_plugin::{PluginKind, PluginRuntime};
-use plinth_grade::rollout::Rollouts;
 use plinth_run::scored::ScoredFile;
-use plinth_grade::scoring::Scorers;
-use plinth_record::settings::RecordedSettings;
 use plinth_run::settings::{
     ModelChoice, OutputTarget, RunOptions, RunSettings, TaskSource, record_plugins,
 };
 use plinth_run::store::{Layout, Resume, TrajectoryStore, save_json};
-use plinth_record::task::Task;
 use plinth_sandbox::workspace::RepoCache;
 
 pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitCode> {

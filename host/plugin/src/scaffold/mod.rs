@@ -407,8 +407,9 @@ mod tests {
             .find(|f| f.path == "Cargo.toml")
             .unwrap()
             .contents;
-        let sdk =
-            plinth_record::paths::normalise(&std::path::absolute(workspace.join("plugins/sdk")).unwrap());
+        let sdk = plinth_record::paths::normalise(
+            &std::path::absolute(workspace.join("plugins/sdk")).unwrap(),
+        );
         assert!(
             manifest.contains(&format!("plinth-sdk = {{ path = \"{}\" }}", sdk.display())),
             "{manifest}"

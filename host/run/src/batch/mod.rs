@@ -18,16 +18,16 @@ use tokio::task::JoinSet;
 pub use output::OutputFormat;
 pub use summary::Summary;
 
-use plinth_agent::{Agent, Checkpoint};
 use crate::atropos::Outbox;
-use plinth_grade::rollout::{Rollout, Rollouts};
 use crate::scored::{self, ScoredFile};
-use plinth_record::settings::RecordedSettings;
 use crate::stats::Tally;
 use crate::store::{Journal, Record, StoreError, TrajectoryStore};
+use group::{Dropped, GroupFilter, Groups};
+use plinth_agent::{Agent, Checkpoint};
+use plinth_grade::rollout::{Rollout, Rollouts};
+use plinth_record::settings::RecordedSettings;
 use plinth_record::task::Task;
 use plinth_record::trajectory::{ExitStatus, Trajectory};
-use group::{Dropped, GroupFilter, Groups};
 use summary::Progress;
 
 /// What every task of a run shares.

@@ -4,8 +4,8 @@
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use plinth_plugin::{FormatterPlugin, PluginError};
 use crate::store::{Record, StoreError, TrajectoryStore};
+use plinth_plugin::{FormatterPlugin, PluginError};
 use plinth_record::trajectory::Trajectory;
 
 /// How trajectories are turned into output records.

@@ -22,19 +22,19 @@ pub use plugin_limits::{InvalidLimit, LimitField, plugin_runtime};
 pub use recorded::{record_plugins, recorded_scoring};
 pub use sandbox::SandboxSettings;
 
-use plinth_agent::{AgentConfig, CompletionMarker, OnTextReply, Prompts};
+use crate::shard::Shard;
+use crate::store::Resume;
 use environment::ManifestError;
-use plinth_grade::scoring::{ScorerSpec, ScoringSettings};
-use plinth_record::defaults;
-use plinth_record::settings::{RecordedEnvironment, SandboxKind};
+use plinth_agent::{AgentConfig, CompletionMarker, OnTextReply, Prompts};
 use plinth_grade::GradingSettings;
+use plinth_grade::scoring::{ScorerSpec, ScoringSettings};
+use plinth_model::tokenize::{ChatTokenizer, TokenizerError};
 use plinth_model::{
     ModelConfig, PriceError, PriceTable, RESERVED_REQUEST_FIELDS, resolve_endpoint,
 };
 use plinth_plugin::RuntimeConfig;
-use crate::shard::Shard;
-use crate::store::Resume;
-use plinth_model::tokenize::{ChatTokenizer, TokenizerError};
+use plinth_record::defaults;
+use plinth_record::settings::RecordedEnvironment;
 
 /// A setting that cannot be used, named as the user wrote it.
 #[derive(Debug, thiserror::Error)]
@@ -96,51 +96,51 @@ pub enum ModelChoice {
 
 /// The scorers, their options and the grading `options` ask for, checked.
 pub fn resolve_scoring(options: &ScoringOptions) -> Result<ScoringSettings, SettingsError> {
-        let config = json_object("--scorer-config", options.scorer_config.as_deref())?;
-        let grading = GradingSettings::new(
-            options.grade_in.unwrap_or(defaults::GRADE_IN),
-            options.protect.clone(),
-            options.eval_command.clone(),
-        )
-        .map_err(|e| invalid("--protect", e.to_string()))?;
-        let scorers = options
-            .scorer
-            .iter()
-            .map(|spec| {
-                parse_scorer(spec).map(|mut parsed| {
-                    parsed.config = options.scorer_configs.get(&parsed.name).cloned();
-                    parsed
-                })
+    let config = json_object("--scorer-config", options.scorer_config.as_deref())?;
+    let grading = GradingSettings::new(
+        options.grade_in.unwrap_or(defaults::GRADE_IN),
+        options.protect.clone(),
+        options.eval_command.clone(),
+    )
+    .map_err(|e| invalid("--protect", e.to_string()))?;
+    let scorers = options
+        .scorer
+        .iter()
+        .map(|spec| {
+            parse_scorer(spec).map(|mut parsed| {
+                parsed.config = options.scorer_configs.get(&parsed.name).cloned();
+                parsed
             })
-            .collect::<Result<_, _>>()?;
-        Ok(ScoringSettings {
-            scorers,
-            config,
-            grading,
         })
+        .collect::<Result<_, _>>()?;
+    Ok(ScoringSettings {
+        scorers,
+        config,
+        grading,
+    })
 }
 
 /// `NAME` or `NAME:WEIGHT` (a path may hold colons: only a numeric tail is a
 /// weight).
 fn parse_scorer(spec: &str) -> Result<ScorerSpec, SettingsError> {
-        let (name, weight) = match spec.rsplit_once(':') {
-            Some((name, weight)) => match weight.parse::<f64>() {
-                Ok(weight) => (name, weight),
-                Err(_) => (spec, 1.0),
-            },
-            None => (spec, 1.0),
-        };
-        if !(weight.is_finite() && weight >= 0.0) {
-            return Err(invalid(
-                "--scorer",
-                format!("{spec}: the weight must be a non-negative number"),
-            ));
-        }
-        Ok(ScorerSpec {
-            name: name.to_string(),
-            weight,
-            config: None,
-        })
+    let (name, weight) = match spec.rsplit_once(':') {
+        Some((name, weight)) => match weight.parse::<f64>() {
+            Ok(weight) => (name, weight),
+            Err(_) => (spec, 1.0),
+        },
+        None => (spec, 1.0),
+    };
+    if !(weight.is_finite() && weight >= 0.0) {
+        return Err(invalid(
+            "--scorer",
+            format!("{spec}: the weight must be a non-negative number"),
+        ));
+    }
+    Ok(ScorerSpec {
+        name: name.to_string(),
+        weight,
+        config: None,
+    })
 }
 
 /// Everything `plinth run` needs, complete and checked.
@@ -473,29 +473,53 @@ fn help() -> Vec<(&'static str, String)> {
                 .collect::<Vec<_>>()
                 .join(" "),
         ),
-        ("request_timeout", defaults::REQUEST_TIMEOUT.as_secs().to_string()),
+        (
+            "request_timeout",
+            defaults::REQUEST_TIMEOUT.as_secs().to_string(),
+        ),
         ("max_retries", defaults::MAX_RETRIES.to_string()),
-        ("retry_delay", defaults::RETRY_DELAY.as_secs_f64().to_string()),
+        (
+            "retry_delay",
+            defaults::RETRY_DELAY.as_secs_f64().to_string(),
+        ),
         ("timeout", defaults::COMMAND_TIMEOUT.as_secs().to_string()),
         ("shell", defaults::SHELL.as_str().into()),
         ("max_output_bytes", defaults::MAX_OUTPUT_BYTES.to_string()),
         ("memory", defaults::CONTAINER_MEMORY.into()),
         ("cpus", defaults::CONTAINER_CPUS.to_string()),
         ("pids_limit", defaults::CONTAINER_PIDS.to_string()),
-        ("slots_per_container", defaults::SLOTS_PER_CONTAINER.to_string()),
+        (
+            "slots_per_container",
+            defaults::SLOTS_PER_CONTAINER.to_string(),
+        ),
         ("min_containers", defaults::MIN_CONTAINERS.to_string()),
         ("slot_timeout", defaults::SLOT_TIMEOUT.as_secs().to_string()),
-        ("pool_idle_timeout", defaults::POOL_IDLE_TIMEOUT.as_secs().to_string()),
+        (
+            "pool_idle_timeout",
+            defaults::POOL_IDLE_TIMEOUT.as_secs().to_string(),
+        ),
         ("grade_in", defaults::GRADE_IN.as_str().into()),
         ("plugin_memory", defaults::PLUGIN_MEMORY.into()),
         ("plugin_cpu", defaults::PLUGIN_CPU.as_secs().to_string()),
-        ("plugin_timeout", defaults::PLUGIN_TIMEOUT.as_secs().to_string()),
-        ("plugin_output_bytes", defaults::PLUGIN_OUTPUT_BYTES.to_string()),
+        (
+            "plugin_timeout",
+            defaults::PLUGIN_TIMEOUT.as_secs().to_string(),
+        ),
+        (
+            "plugin_output_bytes",
+            defaults::PLUGIN_OUTPUT_BYTES.to_string(),
+        ),
         ("group_size", defaults::GROUP_SIZE.to_string()),
         ("retry_infra", defaults::RETRY_INFRA.to_string()),
-        ("min_valid_rollouts", defaults::MIN_VALID_ROLLOUTS.to_string()),
+        (
+            "min_valid_rollouts",
+            defaults::MIN_VALID_ROLLOUTS.to_string(),
+        ),
         ("concurrency", defaults::CONCURRENCY.to_string()),
-        ("resume_keep_errors", defaults::RESUME_KEEP_ERRORS.to_string()),
+        (
+            "resume_keep_errors",
+            defaults::RESUME_KEEP_ERRORS.to_string(),
+        ),
     ]
 }
 
@@ -504,8 +528,9 @@ mod tests {
     use clap::Args;
 
     use super::*;
-    use plinth_record::grading::GradeIn;
     use plinth_plugin::PluginLimits;
+    use plinth_record::grading::GradeIn;
+    use plinth_record::settings::{RecordedSettings, SandboxKind};
 
     fn resolve(flags: &[&str]) -> Result<RunSettings, SettingsError> {
         RunSettings::resolve(RunOptions::parse_flags(flags).unwrap())
@@ -600,7 +625,7 @@ mod tests {
         let settings = resolve(&["--task", "t", "--capture-tokens", "--tokenizer", toy]).unwrap();
         let loaded = settings.agent.tokenizer.as_ref().expect("a tokenizer");
         assert_eq!(loaded.origin().path, Path::new(toy));
-        let recorded = RecordedSettings::of(&settings).model.tokenizer.unwrap();
+        let recorded = RecordedSettings::from(&settings).model.tokenizer.unwrap();
         assert_eq!(recorded.path, toy);
         assert_eq!(recorded.sha256.len(), 64);
         assert!(
@@ -609,7 +634,7 @@ mod tests {
         );
         let without = resolve(&["--task", "t", "--capture-tokens"]).unwrap();
         assert!(without.agent.tokenizer.is_none());
-        assert_eq!(RecordedSettings::of(&without).model.tokenizer, None);
+        assert_eq!(RecordedSettings::from(&without).model.tokenizer, None);
 
         let error = |flags: &[&str]| resolve(flags).unwrap_err().to_string();
         assert!(error(&["--task", "t", "--tokenizer", toy]).contains("needs --capture-tokens"));

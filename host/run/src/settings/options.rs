@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::SettingsError;
 use super::environment::Bundle;
-use plinth_record::settings::RecordedEnvironment;
 use plinth_record::grading::GradeIn;
+use plinth_record::settings::RecordedEnvironment;
 
 /// Where commands run, shared by `plinth run` and `plinth rescore`.
 #[derive(Args, Deserialize, Default, Debug, Clone, PartialEq)]
@@ -230,19 +230,34 @@ pub struct RunOptions {
     pub task: Option<String>,
     /// JSONL tasks: rows with `prompt` or `task` (optional `id`, `cwd`, any
     /// fields for templates); a raw non-JSON line is a prompt.
-    #[arg(help_heading = "Task input", long, alias = "prompts_file", alias = "prompts")]
+    #[arg(
+        help_heading = "Task input",
+        long,
+        alias = "prompts_file",
+        alias = "prompts"
+    )]
     pub prompts_file: Option<PathBuf>,
     /// Where records go (JSONL).
     #[arg(help_heading = "Output", long, alias = "output_file", alias = "output")]
     pub output_file: Option<PathBuf>,
     /// Write one file per trajectory here instead (e.g. mswea `.traj.json`).
-    #[arg(help_heading = "Output", long, alias = "output_dir", conflicts_with = "output_file")]
+    #[arg(
+        help_heading = "Output",
+        long,
+        alias = "output_dir",
+        conflicts_with = "output_file"
+    )]
     pub output_dir: Option<PathBuf>,
     /// hermes, mswea, openai, atropos, canonical, or a formatter .wasm.
     #[arg(help_heading = "Output", long)]
     pub format: Option<String>,
     /// Formatter options (JSON object), e.g. '{"variant": "batch_runner"}'.
-    #[arg(help_heading = "Output", long, alias = "format_options", alias = "options")]
+    #[arg(
+        help_heading = "Output",
+        long,
+        alias = "format_options",
+        alias = "options"
+    )]
     pub format_options: Option<String>,
 
     /// Model name, or `replay:FILE` to replay the assistant turns of recorded
@@ -300,7 +315,12 @@ pub struct RunOptions {
     pub sandbox: SandboxOptions,
 
     /// Most model calls per task (0: no limit).
-    #[arg(help_heading = "Agent limits and prompts", long, alias = "max_iterations", alias = "step-limit")]
+    #[arg(
+        help_heading = "Agent limits and prompts",
+        long,
+        alias = "max_iterations",
+        alias = "step-limit"
+    )]
     pub max_iterations: Option<u32>,
     /// Most dollars per task (0: no limit; needs --price-table).
     #[arg(help_heading = "Agent limits and prompts", long, alias = "cost_limit")]
@@ -326,29 +346,53 @@ pub struct RunOptions {
     #[arg(help_heading = "Agent limits and prompts", long, num_args = 0..=1, default_missing_value = "true", alias = "text_actions")]
     pub text_actions: Option<bool>,
     /// Consecutive format errors that end a task.
-    #[arg(help_heading = "Agent limits and prompts", long, alias = "max_format_errors")]
+    #[arg(
+        help_heading = "Agent limits and prompts",
+        long,
+        alias = "max_format_errors"
+    )]
     pub max_format_errors: Option<u32>,
     /// What a command prints to submit (repeatable; replaces the defaults):
     /// `first-line:TEXT` (the output's first line is TEXT, the rest is the
     /// submission; a bare TEXT means this) or `anywhere:TEXT` (what follows
     /// TEXT is the submission).
-    #[arg(help_heading = "Agent limits and prompts", long = "completion-marker", alias = "completion_marker")]
+    #[arg(
+        help_heading = "Agent limits and prompts",
+        long = "completion-marker",
+        alias = "completion_marker"
+    )]
     #[serde(default)]
     pub completion_marker: Vec<String>,
     /// System prompt template file (minijinja).
-    #[arg(help_heading = "Agent limits and prompts", long, alias = "system_template")]
+    #[arg(
+        help_heading = "Agent limits and prompts",
+        long,
+        alias = "system_template"
+    )]
     pub system_template: Option<PathBuf>,
     /// First user message template file (minijinja; `{{ task }}` is the prompt).
-    #[arg(help_heading = "Agent limits and prompts", long, alias = "instance_template")]
+    #[arg(
+        help_heading = "Agent limits and prompts",
+        long,
+        alias = "instance_template"
+    )]
     pub instance_template: Option<PathBuf>,
     /// Template file (minijinja) of the message sent back when a reply has
     /// no action (`{{ tools }}` lists the tools).
-    #[arg(help_heading = "Agent limits and prompts", long, alias = "format_error_template")]
+    #[arg(
+        help_heading = "Agent limits and prompts",
+        long,
+        alias = "format_error_template"
+    )]
     pub format_error_template: Option<PathBuf>,
     /// Template file (minijinja) wrapping every tool result the model sees
     /// (`{{ output }}`, `{{ tool }}`, `{{ step }}`, `{{ returncode }}`,
     /// `{{ timed_out }}`); without it the result is sent as is.
-    #[arg(help_heading = "Agent limits and prompts", long, alias = "observation_template")]
+    #[arg(
+        help_heading = "Agent limits and prompts",
+        long,
+        alias = "observation_template"
+    )]
     pub observation_template: Option<PathBuf>,
 
     #[command(flatten)]

@@ -158,33 +158,33 @@ pub fn record_plugins<'a>(
 }
 
 fn template_hashes(prompts: &Prompts) -> TemplateHashes {
-        TemplateHashes {
-            system: sha256_hex(prompts.system.as_bytes()),
-            instance: sha256_hex(prompts.instance.as_bytes()),
-            format_error: sha256_hex(prompts.format_error.as_bytes()),
-            observation: prompts
-                .observation
-                .as_deref()
-                .map(|t| sha256_hex(t.as_bytes())),
-        }
+    TemplateHashes {
+        system: sha256_hex(prompts.system.as_bytes()),
+        instance: sha256_hex(prompts.instance.as_bytes()),
+        format_error: sha256_hex(prompts.format_error.as_bytes()),
+        observation: prompts
+            .observation
+            .as_deref()
+            .map(|t| sha256_hex(t.as_bytes())),
+    }
 }
 
 /// What records say of `scoring`.
 pub fn recorded_scoring(scoring: &ScoringSettings) -> RecordedScoring {
-        RecordedScoring {
-            scorers: scoring
-                .scorers
-                .iter()
-                .map(|s| RecordedScorer {
-                    name: s.name.clone(),
-                    weight: s.weight,
-                })
-                .collect(),
-            config: redact_secrets(&scoring.config),
-            grade_in: Some(scoring.grading.grade_in),
-            protect: scoring.grading.protect.clone(),
-            eval_commands: scoring.grading.eval_commands.clone(),
-        }
+    RecordedScoring {
+        scorers: scoring
+            .scorers
+            .iter()
+            .map(|s| RecordedScorer {
+                name: s.name.clone(),
+                weight: s.weight,
+            })
+            .collect(),
+        config: redact_secrets(&scoring.config),
+        grade_in: Some(scoring.grading.grade_in),
+        protect: scoring.grading.protect.clone(),
+        eval_commands: scoring.grading.eval_commands.clone(),
+    }
 }
 
 fn display(path: &Path) -> String {

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{SandboxOptions, SettingsError, defaults, invalid};
+use plinth_record::settings::{SandboxKind, Shell};
 use plinth_sandbox::docker::{
     CreateRate, DockerConfig, DockerError, DockerProvider, Engines, Limits, PoolConfig,
     PoolProvider, parse_size,
 };
-use plinth_record::settings::{SandboxKind, Shell};
-use plinth_sandbox::{LocalConfig, LocalProvider, OutputPolicy, SandboxProvider};
 use plinth_sandbox::workspace::RepoCache;
+use plinth_sandbox::{LocalConfig, LocalProvider, OutputPolicy, SandboxProvider};
 
 /// `--sandbox NAME`.
 fn sandbox_kind(name: &str) -> Result<SandboxKind, SettingsError> {

@@ -22,9 +22,7 @@ use super::container::{self, CONTROL_DIR, ContainerSpec, Images, RunIdentity, sh
 use super::engines::{Engines, Placement};
 use super::error::DockerError;
 use super::{DockerConfig, archive, exec, reap, session};
-use crate::{
-    ExecOutput, ExecRequest, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
-};
+use crate::{ExecOutput, ExecRequest, OutputPolicy, Sandbox, SandboxError, SandboxProvider};
 use plinth_record::defaults;
 use plinth_record::sync::Locked;
 use plinth_record::task::Task;

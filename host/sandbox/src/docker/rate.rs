@@ -15,8 +15,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use plinth_record::digest::sha256_hex;
 use crate::SandboxError;
+use plinth_record::digest::sha256_hex;
 
 /// Container creations per second on one engine.
 #[derive(Debug, Clone, Copy, PartialEq)]

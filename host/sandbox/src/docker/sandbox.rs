@@ -10,9 +10,7 @@ use tokio::sync::RwLock;
 use super::container::{self, CONTROL_DIR, ContainerSpec, Images, LABEL_TASK, RunIdentity};
 use super::engines::{Engines, Placement};
 use super::{DockerConfig, archive, exec, reap, session};
-use crate::{
-    ExecOutput, ExecRequest, OutputPolicy, Sandbox, SandboxError, SandboxProvider,
-};
+use crate::{ExecOutput, ExecRequest, OutputPolicy, Sandbox, SandboxError, SandboxProvider};
 use plinth_record::task::Task;
 
 /// Makes one container per task, spread over the run's engines.

@@ -10,24 +10,25 @@
 //! each plugin's and template's hash in the run's settings), so a result can
 //! be traced to exact bytes. The schema is documented in
 //! `wit/environment.md`; [`MANIFEST_VERSION`] moves when it changes
-//! incompatibly. `plinth env check` is [`crate::env_check`].
+//! incompatibly. `plinth env check` is [`check`].
 
+mod check;
+
+pub use check::{CheckReport, Finding, check};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
+use super::{GrantOptions, PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions};
 use plinth_agent::CompletionMarker;
 use plinth_plugin::catalog::is_path;
+use plinth_plugin::{Grants, PluginLimits};
 use plinth_record::digest::sha256_hex;
 use plinth_record::grading::GradeIn;
 use plinth_record::settings::RecordedEnvironment;
-use plinth_plugin::{Grants, PluginLimits};
-use super::{
-    GrantOptions, PluginLimitOptions, RunOptions, SandboxOptions, ScoringOptions,
-};
 
 /// The manifest's file name in a bundle.
 pub const MANIFEST_FILE: &str = "plinth-env.toml";

@@ -5,11 +5,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::settings::environment::Bundle;
+use super::Bundle;
+use crate::settings::RunSettings;
 use plinth_agent::Prompts;
 use plinth_plugin::catalog;
 use plinth_plugin::{ApiVersion, Grants, Plugin, PluginKind, PluginMeta, PluginRuntime};
-use crate::settings::RunSettings;
 use plinth_record::task::Task;
 
 /// One checked thing: the manifest field, and what was found.
