@@ -14,6 +14,8 @@
 //! (`docs/src/reference/book-tests.md`). This test uses the binary and the
 //! mock server only, no library of the host.
 
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
