@@ -142,6 +142,9 @@ def build_repo(row: dict, env: dict, repo: Path, log) -> dict:
     _, base = run(["git", "rev-parse", "HEAD"], cwd=repo)
     base = base.strip()
     run(["git", "update-ref", f"refs/replace/{row['base_commit']}", base], cwd=repo, log=log)
+    # A tag for setuptools_scm (pytest, xarray...): the eval script's own reinstall reads
+    # the version from git, and the real clone has its release tags.
+    run(["git", "tag", env["sdist"].split("==")[1], base], cwd=repo, log=log)
 
     checks = {
         "test_patch": git_apply_check(repo, test_patch),
