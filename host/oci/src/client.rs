@@ -125,8 +125,8 @@ impl<'a> Session<'a> {
         } else {
             &["https"]
         };
-        let mut last_error = None;
-        for scheme in schemes {
+        let mut first_error = None;
+        for (attempt, scheme) in schemes.iter().enumerate() {
             let base_text = format!("{scheme}://{}/", reference.api_host());
             let base = Url::parse(&base_text).map_err(|e| {
                 OciError::InvalidReference(crate::reference::InvalidReference {
@@ -135,34 +135,47 @@ impl<'a> Session<'a> {
                 })
             })?;
             let ping = base.join("v2/").expect("a fixed relative path joins");
-            match client.http.get(ping.clone()).send().await {
-                Ok(response) => {
-                    let mut session = Self {
-                        client,
-                        reference: reference.to_string(),
-                        registry: reference.registry().to_string(),
-                        repository: reference.repository().to_string(),
-                        base,
-                        access,
-                        authorization: None,
-                    };
-                    if response.status() == StatusCode::UNAUTHORIZED {
-                        session.authenticate(&response).await?;
-                    }
-                    tracing::debug!(registry = %session.registry, base = %session.base, "registry session open");
-                    return Ok(session);
-                }
+            let response = match client.http.get(ping.clone()).send().await {
+                Ok(response) => response,
                 Err(source) => {
-                    tracing::debug!(url = %ping, error = %source, "registry ping failed");
-                    last_error = Some(OciError::Unreachable {
-                        registry: reference.registry().to_string(),
-                        url: ping.to_string(),
-                        source,
-                    });
+                    tracing::debug!(url = %ping, error = %error_chain(&source), "registry ping failed");
+                    match &mut first_error {
+                        None => {
+                            first_error = Some(connect_error(reference.registry(), &ping, source))
+                        }
+                        // Neither scheme answered: say both were tried.
+                        Some(OciError::Unreachable { url, .. }) => {
+                            url.push_str(&format!(" and {ping}"));
+                        }
+                        Some(_) => {}
+                    }
+                    continue;
                 }
+            };
+            // The plain-HTTP fallback counts only if a registry answers there: a TLS
+            // registry answers plain HTTP with 400, and then the HTTPS failure (an
+            // unknown CA, say) is the error to report.
+            let status = response.status();
+            if attempt > 0 && status != StatusCode::OK && status != StatusCode::UNAUTHORIZED {
+                tracing::debug!(url = %ping, %status, "no registry over plain HTTP either");
+                break;
             }
+            let mut session = Self {
+                client,
+                reference: reference.to_string(),
+                registry: reference.registry().to_string(),
+                repository: reference.repository().to_string(),
+                base,
+                access,
+                authorization: None,
+            };
+            if status == StatusCode::UNAUTHORIZED {
+                session.authenticate(&response).await?;
+            }
+            tracing::debug!(registry = %session.registry, base = %session.base, "registry session open");
+            return Ok(session);
         }
-        Err(last_error.expect("at least one scheme is tried"))
+        Err(first_error.expect("a scheme failed before the loop ended"))
     }
 
     fn url(&self, path: &str) -> Url {
@@ -305,11 +318,7 @@ impl<'a> Session<'a> {
 
     fn transport(&self, url: &Url, source: reqwest::Error) -> OciError {
         if source.is_connect() {
-            OciError::Unreachable {
-                registry: self.registry.clone(),
-                url: url.to_string(),
-                source,
-            }
+            connect_error(&self.registry, url, source)
         } else {
             OciError::Transport {
                 reference: self.reference.clone(),
@@ -594,6 +603,38 @@ impl<'a> Session<'a> {
             });
         }
         Ok(())
+    }
+}
+
+/// A failed connection: TLS refused (rustls reports through `io::ErrorKind::InvalidData`),
+/// or no registry there at all.
+fn connect_error(registry: &str, url: &Url, source: reqwest::Error) -> OciError {
+    let mut cause: Option<&dyn std::error::Error> = Some(&source);
+    let mut tls = None;
+    while let Some(e) = cause {
+        // An io::Error's `source()` skips the error it wraps: look inside too.
+        let mut io = e.downcast_ref::<std::io::Error>();
+        while let Some(inner) = io {
+            if inner.kind() == std::io::ErrorKind::InvalidData {
+                tls = Some(inner.to_string());
+            }
+            io = inner
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<std::io::Error>());
+        }
+        cause = e.source();
+    }
+    match tls {
+        Some(reason) => OciError::Tls {
+            registry: registry.to_string(),
+            url: url.to_string(),
+            reason,
+        },
+        None => OciError::Unreachable {
+            registry: registry.to_string(),
+            url: url.to_string(),
+            source,
+        },
     }
 }
 

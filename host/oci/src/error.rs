@@ -25,9 +25,12 @@ pub enum OciError {
     },
 
     #[error(
-        "pushing {reference}: a push needs a tag (e.g. `{reference}:0.1.0`), not only a digest"
+        "pushing {reference}: a push needs a tag (e.g. `{repository}:0.1.0`), not only a digest"
     )]
-    PushNeedsTag { reference: String },
+    PushNeedsTag {
+        reference: String,
+        repository: String,
+    },
 
     #[error(
         "the registry {registry} is unreachable at {url} (is it running, and is the address right?)"
@@ -37,6 +40,15 @@ pub enum OciError {
         url: String,
         #[source]
         source: reqwest::Error,
+    },
+
+    #[error(
+        "TLS with the registry {registry} failed at {url}: {reason} (a private CA? give its PEM file; a plain-HTTP registry? ask for --insecure)"
+    )]
+    Tls {
+        registry: String,
+        url: String,
+        reason: String,
     },
 
     #[error("{reference}: the request to {url} failed")]

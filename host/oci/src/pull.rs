@@ -54,6 +54,16 @@ pub async fn pull(
     let mut session = Session::open(client, reference, Access::Pull).await?;
     let (bytes, digest, content_type) = session.get_manifest(&reference.manifest_target()).await?;
     let manifest = BundleManifest::parse(&reference.to_string(), &bytes, content_type.as_deref())?;
+    // The tag resolved to a bundle already cached intact: one re-hash, nothing fetched.
+    if let Ok(dir) = cache.load(&digest) {
+        return Ok(Pulled {
+            pin: pin_for(digest),
+            dir,
+            fetched: 0,
+            fetched_bytes: 0,
+            offline: false,
+        });
+    }
     cache.write_blob(&bytes, &digest)?;
     let mut fetched = 0;
     let mut fetched_bytes = 0;
@@ -69,13 +79,8 @@ pub async fn pull(
         fetched += 1;
         fetched_bytes += descriptor.size;
     }
-    let dir = match cache.load(&digest) {
-        Ok(dir) => dir,
-        Err(_) => {
-            cache.materialise(&digest, &manifest)?;
-            cache.load(&digest)?
-        }
-    };
+    cache.materialise(&digest, &manifest)?;
+    let dir = cache.load(&digest)?;
     Ok(Pulled {
         pin: pin_for(digest),
         dir,

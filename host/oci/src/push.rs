@@ -43,6 +43,7 @@ pub async fn push(client: &Client, dir: &Path, reference: &Reference) -> Result<
     let Some(tag) = reference.tag() else {
         return Err(OciError::PushNeedsTag {
             reference: reference.to_string(),
+            repository: format!("{}/{}", reference.registry(), reference.repository()),
         });
     };
     let manifest_path = dir.join(media::MANIFEST_FILE);
