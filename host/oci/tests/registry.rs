@@ -76,15 +76,25 @@ struct Registry {
 impl Registry {
     /// Plain HTTP, anonymous.
     fn anonymous(bin: &Path) -> Self {
-        Self::start(bin, false)
+        Self::start(bin, false, "")
+    }
+
+    /// Plain HTTP with the distribution token scheme: bearer tokens from `server`.
+    fn token_auth(bin: &Path, server: &TokenServer) -> Self {
+        let auth = format!(
+            "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: {TOKEN_SERVICE}\n    issuer: {TOKEN_ISSUER}\n    rootcertbundle: {}\n",
+            server.port,
+            server.cert_pem.display()
+        );
+        Self::start(bin, false, &auth)
     }
 
     /// htpasswd basic auth (USER / PASSWORD) over TLS with a CA of this test's own.
     fn basic_auth_tls(bin: &Path) -> Self {
-        Self::start(bin, true)
+        Self::start(bin, true, "")
     }
 
-    fn start(bin: &Path, secure: bool) -> Self {
+    fn start(bin: &Path, secure: bool, extra_config: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let port = free_port();
@@ -122,6 +132,7 @@ impl Registry {
                 ca_pem: d.join("ca.pem"),
             });
         }
+        config.push_str(extra_config);
         std::fs::write(d.join("config.yml"), config).unwrap();
         let log = std::fs::File::create(d.join("registry.log")).unwrap();
         let child = Command::new(bin)
@@ -730,4 +741,184 @@ async fn push_and_pull_figures() {
             load.as_secs_f64() * 1e3,
         );
     }
+}
+
+const TOKEN_SERVICE: &str = "plinth-test-registry";
+const TOKEN_ISSUER: &str = "plinth-test-issuer";
+
+/// A token service as the distribution spec describes one: `GET /token?service=&scope=`
+/// answers `{"token": JWT}`, an ES256 JWT whose `x5c` certificate the registry trusts.
+/// Basic USER / PASSWORD get every action asked for; anonymous callers get `pull` only.
+struct TokenServer {
+    port: u16,
+    cert_pem: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TokenServer {
+    fn start() -> Self {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["plinth-token".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let cert_pem = dir.path().join("token.pem");
+        std::fs::write(&cert_pem, cert.pem()).unwrap();
+        let x5c = b64.encode(cert.der());
+        let signer = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &key.serialize_der(),
+        )
+        .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let good = format!("Basic {}", b64.encode(format!("{USER}:{PASSWORD}")));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = answer_token_request(&mut stream, &signer, &x5c, &good);
+            }
+        });
+        Self {
+            port,
+            cert_pem,
+            _dir: dir,
+        }
+    }
+}
+
+fn answer_token_request(
+    stream: &mut std::net::TcpStream,
+    signer: &aws_lc_rs::signature::EcdsaKeyPair,
+    x5c: &str,
+    good_authorization: &str,
+) -> std::io::Result<()> {
+    use base64::Engine as _;
+    use std::io::{Read, Write};
+    let url64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(&buf[..n]);
+    }
+    let request = String::from_utf8_lossy(&request);
+    let target = request.split(' ').nth(1).unwrap_or("/");
+    let url = reqwest::Url::parse(&format!("http://token{target}")).unwrap();
+    let authorized = request.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("authorization:") && l[14..].trim() == good_authorization
+    });
+    let has_credentials = request.to_ascii_lowercase().contains("\r\nauthorization:");
+    let (status, body) = if has_credentials && !authorized {
+        (
+            "401 Unauthorized",
+            r#"{"details":"bad credentials"}"#.to_string(),
+        )
+    } else {
+        let access: Vec<serde_json::Value> = url
+            .query_pairs()
+            .filter(|(k, _)| k == "scope")
+            .filter_map(|(_, scope)| {
+                let mut parts = scope.splitn(3, ':');
+                let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
+                let actions: Vec<&str> = actions
+                    .split(',')
+                    .filter(|a| authorized || *a == "pull")
+                    .collect();
+                Some(serde_json::json!({"type": kind, "name": name, "actions": actions}))
+            })
+            .collect();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let header = serde_json::json!({"typ": "JWT", "alg": "ES256", "x5c": [x5c]});
+        let claims = serde_json::json!({
+            "iss": TOKEN_ISSUER, "sub": if authorized { USER } else { "" }, "aud": TOKEN_SERVICE,
+            "exp": now + 300, "nbf": now - 10, "iat": now - 10, "jti": format!("{now}-{}", access.len()),
+            "access": access,
+        });
+        let signing_input = format!(
+            "{}.{}",
+            url64.encode(header.to_string()),
+            url64.encode(claims.to_string())
+        );
+        let signature = signer
+            .sign(
+                &aws_lc_rs::rand::SystemRandom::new(),
+                signing_input.as_bytes(),
+            )
+            .unwrap();
+        let token = format!("{signing_input}.{}", url64.encode(signature.as_ref()));
+        ("200 OK", serde_json::json!({"token": token}).to_string())
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn bearer_tokens_from_the_registry_token_service() {
+    let Some(bin) = require_registry("bearer_tokens_from_the_registry_token_service") else {
+        return;
+    };
+    let tokens = TokenServer::start();
+    let registry = Registry::token_auth(&bin, &tokens);
+    let work = tempfile::tempdir().unwrap();
+    let bundle = example_bundle(work.path());
+    let reference = registry.reference("envs/minicalc:0.1.0");
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(cache_dir.path());
+
+    // Anonymous tokens carry `pull` only: a push is refused.
+    let err = push(&anonymous_client(), &bundle, &reference)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OciError::Unauthorized {
+                had_credentials: false,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Wrong credentials are refused by the token service itself.
+    let wrong = Client::new(RegistryOptions {
+        credentials: basic(USER, "wrong"),
+        ..Default::default()
+    })
+    .unwrap();
+    let err = push(&wrong, &bundle, &reference).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OciError::Unauthorized {
+                had_credentials: true,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("token service"), "{err}");
+
+    let client = Client::new(RegistryOptions {
+        credentials: basic(USER, PASSWORD),
+        ..Default::default()
+    })
+    .unwrap();
+    let pushed = push(&client, &bundle, &reference).await.unwrap();
+    // An anonymous pull is allowed (a public repository's token flow).
+    let pulled = pull(&anonymous_client(), &reference, &cache).await.unwrap();
+    assert_eq!(pulled.pin, pushed.pin);
+    assert_eq!(files(&pulled.dir), files(&bundle));
 }
