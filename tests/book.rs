@@ -356,7 +356,8 @@ fn flag_names(line: &str) -> (Option<char>, Option<String>) {
     let mut long = None;
     for word in line.split([' ', ',']).filter(|w| !w.is_empty()) {
         if let Some(name) = word.strip_prefix("--") {
-            long = Some(name.to_string());
+            // clap writes a counted flag as `--verbose...`.
+            long = Some(name.trim_end_matches("...").to_string());
             break;
         } else if let Some(letter) = word.strip_prefix('-') {
             let mut chars = letter.chars();

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use globset::GlobSet;
 use serde_json::Value;
 
-use plinth_record::grading::{GradeIn, Grading};
+use plinth_record::grading::{GradeIn, Grading, GradingProfile};
 use plinth_record::task::Task;
 pub use protect::BadGlob;
 use protect::GradingFiles;
@@ -38,6 +38,9 @@ pub struct GradingSettings {
     /// Commands run in the graded workspace before the scorers, after the
     /// `test_patch` (`--eval-command`; a row's `eval_commands` follow them).
     pub eval_commands: Vec<String>,
+    /// `--grading`; `None`: `swebench` for SWE-bench rows graded by the
+    /// harness's scorer (`--scorer swebench`), `strict` for the rest.
+    pub profile: Option<GradingProfile>,
     /// Every protected glob, compiled.
     globs: Arc<GlobSet>,
 }
@@ -57,6 +60,7 @@ impl GradingSettings {
             grade_in,
             protect,
             eval_commands,
+            profile: None,
             globs: Arc::new(protect::glob_set(&patterns)?),
         })
     }
@@ -69,6 +73,15 @@ impl Default for GradingSettings {
     }
 }
 
+/// Whether `task` is a SWE-bench instance the harness's specs know: its
+/// repository has a log parser (and so a `swebench-<parser>` scorer).
+pub fn is_swebench_row(task: &Task) -> bool {
+    task.field("repo")
+        .and_then(plinth_swebench::spec::parser_of)
+        .is_some()
+        && task.field("test_patch").is_some()
+}
+
 /// What to do to a workspace before its scorers run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradingPlan {
@@ -79,14 +92,40 @@ pub struct GradingPlan {
     pub grading: Grading,
 }
 
+/// How a plan's rules apply to one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanRules {
+    pub grade_in: GradeIn,
+    pub profile: GradingProfile,
+    /// The harness's eval script grades (the `swebench` scorer on a
+    /// SWE-bench row): it restores and applies the `test_patch` itself.
+    pub harness_eval: bool,
+}
+
+impl PlanRules {
+    /// plinth's own rules, graded `grade_in`.
+    pub fn strict(grade_in: GradeIn) -> Self {
+        Self {
+            grade_in,
+            profile: GradingProfile::Strict,
+            harness_eval: false,
+        }
+    }
+}
+
 impl GradingPlan {
-    /// The plan for `task` whose agent produced `patch`, graded `grade_in`.
+    /// The plan for `task` whose agent produced `patch`, graded by `rules`.
     pub fn new(
         settings: &GradingSettings,
-        grade_in: GradeIn,
+        rules: PlanRules,
         task: &Task,
         patch: Option<&str>,
     ) -> Self {
+        let PlanRules {
+            grade_in,
+            profile,
+            harness_eval,
+        } = rules;
         let test_patch = task
             .field("test_patch")
             .filter(|p| !p.trim().is_empty())
@@ -96,18 +135,30 @@ impl GradingPlan {
             .map(|p| diff::split(p).into_iter().flat_map(|f| f.paths).collect())
             .unwrap_or_default();
         let patch = patch.unwrap_or_default();
-        let (patch, filtered_paths) = match grade_in {
-            GradeIn::Live => (patch.to_string(), Vec::new()),
-            GradeIn::Clean => {
-                let ids = test_ids(task);
-                let files = GradingFiles::new(
-                    ids.iter().map(String::as_str),
-                    &test_patch_files,
-                    &settings.globs,
-                );
-                filter(patch, &files)
+        let grading_files = || {
+            let ids = test_ids(task);
+            let files = GradingFiles::new(
+                ids.iter().map(String::as_str),
+                &test_patch_files,
+                &settings.globs,
+            );
+            filter(patch, &files)
+        };
+        let (patch, filtered_paths, flagged_paths) = match (grade_in, profile) {
+            (GradeIn::Live, _) => (patch.to_string(), Vec::new(), Vec::new()),
+            (GradeIn::Clean, GradingProfile::Strict) => {
+                let (kept, filtered) = grading_files();
+                (kept, filtered, Vec::new())
+            }
+            // The harness applies the whole patch: what strict would leave
+            // out is named, not removed.
+            (GradeIn::Clean, GradingProfile::Swebench) => {
+                (patch.to_string(), Vec::new(), grading_files().1)
             }
         };
+        // The harness's eval script resets the test_patch's files and
+        // applies it itself, as the harness does.
+        let test_patch = test_patch.filter(|_| !harness_eval);
         let mut eval_commands = settings.eval_commands.clone();
         eval_commands.extend(task.commands("eval_commands"));
         Self {
@@ -116,8 +167,11 @@ impl GradingPlan {
             eval_commands,
             grading: Grading {
                 grade_in,
+                profile: Some(profile),
                 filtered_paths,
                 test_patch_files,
+                flagged_paths,
+                patch_applied: None,
                 note: None,
             },
         }
@@ -194,7 +248,12 @@ mod tests {
         ]
         .map(file_diff)
         .concat();
-        let plan = GradingPlan::new(&settings, GradeIn::Clean, &task(row), Some(&patch));
+        let plan = GradingPlan::new(
+            &settings,
+            PlanRules::strict(GradeIn::Clean),
+            &task(row),
+            Some(&patch),
+        );
         assert_eq!(plan.patch, file_diff("src/a.py") + &file_diff("src/b.py"));
         assert_eq!(
             plan.grading.filtered_paths,
@@ -212,7 +271,7 @@ mod tests {
 
         let live = GradingPlan::new(
             &settings,
-            GradeIn::Live,
+            PlanRules::strict(GradeIn::Live),
             &task(json!({"prompt": "p"})),
             Some(&patch),
         );
@@ -222,11 +281,62 @@ mod tests {
     }
 
     #[test]
+    fn swebench_plans_keep_the_whole_patch_and_flag_what_strict_drops() {
+        let settings = GradingSettings::default();
+        let row = json!({
+            "instance_id": "pytest-dev__pytest-5227",
+            "problem_statement": "Improve default logging format",
+            "repo": "pytest-dev/pytest",
+            "version": "4.4",
+            "FAIL_TO_PASS": ["testing/test_logging.py::test_x"],
+            "PASS_TO_PASS": [],
+            "test_patch": file_diff("testing/test_logging.py"),
+        });
+        let task = task(row);
+        assert!(is_swebench_row(&task));
+        // A reward hack: a root conftest.py beside the fix.
+        let patch = file_diff("src/_pytest/logging.py") + &file_diff("conftest.py");
+        let rules = PlanRules {
+            grade_in: GradeIn::Clean,
+            profile: GradingProfile::Swebench,
+            harness_eval: true,
+        };
+        let plan = GradingPlan::new(&settings, rules, &task, Some(&patch));
+        assert_eq!(plan.patch, patch, "the harness applies the whole patch");
+        assert!(plan.grading.filtered_paths.is_empty());
+        assert_eq!(plan.grading.flagged_paths, ["conftest.py"]);
+        assert_eq!(plan.grading.profile, Some(GradingProfile::Swebench));
+        assert_eq!(
+            plan.test_patch, None,
+            "the harness's eval script applies the test patch itself"
+        );
+        assert_eq!(plan.grading.test_patch_files, ["testing/test_logging.py"]);
+
+        // Strict on the same row: the hook is removed, the test patch applied.
+        let strict = GradingPlan::new(
+            &settings,
+            PlanRules::strict(GradeIn::Clean),
+            &task,
+            Some(&patch),
+        );
+        assert_eq!(strict.patch, file_diff("src/_pytest/logging.py"));
+        assert_eq!(strict.grading.filtered_paths, ["conftest.py"]);
+        assert!(strict.test_patch.is_some());
+
+        assert!(!is_swebench_row(&super::tests::task(
+            json!({"prompt": "p", "repo": "a/b"})
+        )));
+    }
+
+    #[test]
     fn grading_records_read_back() {
         let grading = Grading {
             grade_in: GradeIn::Clean,
+            profile: None,
             filtered_paths: vec!["conftest.py".into()],
             test_patch_files: Vec::new(),
+            flagged_paths: Vec::new(),
+            patch_applied: None,
             note: None,
         };
         let text = serde_json::to_string(&grading).unwrap();

@@ -6,8 +6,11 @@
 
 use std::sync::Arc;
 
+use serde_json::{Map, json};
+
 use crate::scoring::{Scorers, ScoringError};
-use crate::{GradeIn, Grading, GradingPlan, GradingSettings};
+use crate::{GradeIn, Grading, GradingPlan, GradingSettings, PlanRules};
+use plinth_record::grading::GradingProfile;
 use plinth_record::task::Task;
 use plinth_record::trajectory::{ExitStatus, Score, Trajectory};
 use plinth_sandbox::workspace::{self, RepoCache, RepoSpec, Workspace, WorkspaceError};
@@ -122,14 +125,27 @@ impl<'a> Rollout<'a> {
 
     /// Makes the workspace what the plan grades: the patch applied (a fresh
     /// workspace), the `test_patch`'s files restored and patched, the
-    /// evaluation commands run.
-    async fn prepare_grading(&self, plan: &GradingPlan, fresh: bool) -> Result<(), RolloutError> {
+    /// evaluation commands run. `Ok(false)`: under the `swebench` profile,
+    /// the patch applied by none of the harness's commands (unresolved, as
+    /// the harness counts it; nothing else is done).
+    async fn prepare_grading(&self, plan: &GradingPlan, fresh: bool) -> Result<bool, RolloutError> {
         let sandbox = self.sandbox.as_ref();
         if let Some(workspace) = &self.workspace {
             if fresh {
-                workspace::apply(sandbox, &plan.patch)
-                    .await
-                    .map_err(RolloutError::ApplyPatch)?;
+                match plan.grading.profile {
+                    Some(GradingProfile::Swebench) if !plan.patch.trim().is_empty() => {
+                        let commands = &plinth_swebench::spec::harness().git_apply_cmds;
+                        let applied = workspace::apply_first(sandbox, &plan.patch, commands)
+                            .await
+                            .map_err(RolloutError::ApplyPatch)?;
+                        if applied.is_none() {
+                            return Ok(false);
+                        }
+                    }
+                    _ => workspace::apply(sandbox, &plan.patch)
+                        .await
+                        .map_err(RolloutError::ApplyPatch)?,
+                }
             }
             if let Some(test_patch) = &plan.test_patch {
                 workspace::restore(sandbox, workspace, &plan.grading.test_patch_files)
@@ -145,7 +161,7 @@ impl<'a> Rollout<'a> {
                 .await
                 .map_err(RolloutError::EvalCommand)?;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Detaches the workspace from the cached clone; the sandbox goes when
@@ -178,8 +194,34 @@ impl Rollouts {
             grade_in = GradeIn::Live;
             note = Some("the task has no repository: graded in the live sandbox".to_string());
         }
-        let mut plan = GradingPlan::new(&self.grading, grade_in, task, trajectory.patch.as_deref());
+        let harness_eval = self.scorers.harness_grades(task);
+        let profile = self.grading.profile.unwrap_or(if harness_eval {
+            GradingProfile::Swebench
+        } else {
+            GradingProfile::Strict
+        });
+        let rules = PlanRules {
+            grade_in,
+            profile,
+            harness_eval,
+        };
+        let mut plan = GradingPlan::new(&self.grading, rules, task, trajectory.patch.as_deref());
         plan.grading.note = note;
+        if profile == GradingProfile::Swebench
+            && harness_eval
+            && trajectory
+                .patch
+                .as_deref()
+                .is_none_or(|p| p.trim().is_empty())
+        {
+            // The harness does not evaluate an empty patch: unresolved.
+            if let Some(live) = live {
+                live.release().await;
+            }
+            trajectory.score = Some(unresolved("empty_patch"));
+            trajectory.grading = Some(plan.grading);
+            return;
+        }
         let (result, grading) = self.grade_with(task, trajectory, live, plan).await;
         trajectory.grading = Some(grading);
         match result {
@@ -208,15 +250,30 @@ impl Rollouts {
                 }
             }
         };
+        let mut grading = plan.grading.clone();
         let result = match rollout.prepare_grading(&plan, fresh).await {
-            Ok(()) => self
+            Ok(true) => self
                 .scorers
                 .score(task, trajectory, rollout.sandbox())
                 .await
                 .map_err(GradingError::from),
+            Ok(false) => {
+                grading.patch_applied = Some(false);
+                Ok(unresolved("patch_failed_to_apply"))
+            }
             Err(e) => Err(e.into()),
         };
         rollout.release().await;
-        (result, plan.grading)
+        (result, grading)
+    }
+}
+
+/// Reward 0 without running the tests, and why (the harness's words for an
+/// instance it does not evaluate).
+fn unresolved(why: &str) -> Score {
+    Score {
+        reward: 0.0,
+        sub_scores: Map::new(),
+        details: json!({ "resolved": false, "not_evaluated": why }),
     }
 }

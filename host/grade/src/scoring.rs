@@ -1,5 +1,10 @@
 //! Rewards: scorer components run in the task's live sandbox after the agent
 //! stops, combined with weights into one reward.
+//!
+//! `--scorer swebench` names SWE-bench's harness rather than one component:
+//! each row is graded by the `swebench-<parser>` component of its
+//! repository's log parser (`MAP_REPO_TO_PARSER`), so a dataset of many
+//! repositories needs one flag.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,10 +38,22 @@ pub struct ScoringSettings {
     pub grading: GradingSettings,
 }
 
+/// The scorer name that stands for SWE-bench's harness.
+pub const SWEBENCH: &str = "swebench";
+
+/// What grades a row for one `--scorer`.
+#[derive(Clone)]
+enum ScorerChoice {
+    /// The same component for every row.
+    One(ScorerPlugin),
+    /// `swebench`: the component of the row's log parser, by parser name.
+    Swebench(Vec<(&'static str, ScorerPlugin)>),
+}
+
 /// One configured scorer.
 #[derive(Clone)]
 pub(crate) struct WeightedScorer {
-    pub plugin: ScorerPlugin,
+    choice: ScorerChoice,
     pub weight: f64,
     /// Its JSON options (the run's, with its own over them); the task row's
     /// `scorer_config` is merged over them.
@@ -72,6 +89,34 @@ pub struct Scorers {
     scorers: Vec<WeightedScorer>,
 }
 
+impl WeightedScorer {
+    /// The component that grades `task`.
+    fn plugin_for(&self, task: &Task) -> Result<&ScorerPlugin, ScoringError> {
+        match &self.choice {
+            ScorerChoice::One(plugin) => Ok(plugin),
+            ScorerChoice::Swebench(parsers) => {
+                let repo = task.field("repo").unwrap_or_default();
+                let parser =
+                    plinth_swebench::spec::parser_of(repo).ok_or_else(|| ScoringError {
+                        scorer: SWEBENCH.to_string(),
+                        source: PluginError::Guest {
+                            plugin: SWEBENCH.to_string(),
+                            error: GuestError::InvalidInput(format!(
+                                "the task's repository `{repo}` has no SWE-bench log parser \
+                             (known: the repositories of swebench 4.1.0's specs)"
+                            )),
+                        },
+                    })?;
+                Ok(parsers
+                    .iter()
+                    .find(|(name, _)| *name == parser.name())
+                    .map(|(_, plugin)| plugin)
+                    .expect("every parser's component is loaded"))
+            }
+        }
+    }
+}
+
 impl Scorers {
     /// Loads the scorers `settings` name, each with the shared options.
     pub async fn load(
@@ -81,15 +126,29 @@ impl Scorers {
     ) -> Result<Self, CatalogError> {
         let mut scorers = Vec::with_capacity(settings.scorers.len());
         for spec in &settings.scorers {
-            let plugin = catalog::find(runtime, &spec.name, PluginKind::Scorer, extra_plugins)
-                .await?
-                .into_scorer()?;
+            let choice = if spec.name == SWEBENCH {
+                let mut parsers = Vec::new();
+                for parser in plinth_swebench::Parser::ALL {
+                    let name = format!("swebench-{}", parser.name().replace('_', "-"));
+                    let plugin = catalog::find(runtime, &name, PluginKind::Scorer, extra_plugins)
+                        .await?
+                        .into_scorer()?;
+                    parsers.push((parser.name(), plugin));
+                }
+                ScorerChoice::Swebench(parsers)
+            } else {
+                ScorerChoice::One(
+                    catalog::find(runtime, &spec.name, PluginKind::Scorer, extra_plugins)
+                        .await?
+                        .into_scorer()?,
+                )
+            };
             let mut config = settings.config.clone();
             if let (Value::Object(base), Some(Value::Object(own))) = (&mut config, &spec.config) {
                 base.extend(own.clone());
             }
             scorers.push(WeightedScorer {
-                plugin,
+                choice,
                 weight: spec.weight,
                 config,
             });
@@ -103,7 +162,20 @@ impl Scorers {
 
     /// The scorer components, for the record of what a run ran with.
     pub fn plugins(&self) -> impl Iterator<Item = &PluginMeta> {
-        self.scorers.iter().map(|s| &s.plugin.meta)
+        self.scorers.iter().flat_map(|s| match &s.choice {
+            ScorerChoice::One(plugin) => vec![&plugin.meta],
+            ScorerChoice::Swebench(parsers) => parsers.iter().map(|(_, p)| &p.meta).collect(),
+        })
+    }
+
+    /// Whether SWE-bench's harness (`--scorer swebench`) grades `task`: the
+    /// run asks for it and the row is an instance its specs know.
+    pub fn harness_grades(&self, task: &Task) -> bool {
+        crate::is_swebench_row(task)
+            && self
+                .scorers
+                .iter()
+                .any(|s| matches!(s.choice, ScorerChoice::Swebench(_)))
     }
 
     /// Runs every scorer and combines them: the reward is the weighted mean;
@@ -124,12 +196,21 @@ impl Scorers {
             {
                 base.extend(row.clone());
             }
-            let score = scorer
-                .plugin
+            let plugin = scorer.plugin_for(task)?;
+            if matches!(scorer.choice, ScorerChoice::Swebench(_))
+                && let Value::Object(config) = &mut config
+            {
+                // The workspace is the repository the eval script works in,
+                // wherever the sandbox keeps it (the images' /testbed too).
+                config
+                    .entry("repo_dir")
+                    .or_insert_with(|| Value::from(sandbox.cwd()));
+            }
+            let score = plugin
                 .score(&task_json, trajectory, &config.to_string(), sandbox.clone())
                 .await
                 .map_err(|source| ScoringError {
-                    scorer: scorer.plugin.meta.name.clone(),
+                    scorer: plugin.meta.name.clone(),
                     source,
                 })?;
             results.push((scorer, score));
@@ -144,7 +225,7 @@ impl Scorers {
         let mut sub_scores = Map::new();
         let mut details = Map::new();
         for (scorer, score) in results {
-            let name = &scorer.plugin.meta.name;
+            let name = &scorer.plugin_for(task)?.meta.name;
             if total_weight > 0.0 {
                 reward += scorer.weight * score.reward / total_weight;
             }

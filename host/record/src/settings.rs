@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::grading::GradeIn;
+use crate::grading::{GradeIn, GradingProfile};
 
 /// The sandbox backends, recorded as they are named on the command line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -121,6 +121,11 @@ pub struct RecordedModel {
     pub base_url: Option<String>,
     /// Sampling temperature; none: the server's default.
     pub temperature: Option<f64>,
+    /// `max_tokens` sent with every request (`--max-tokens`); none: none
+    /// was sent (`--max-tokens 0`, a replay, or a record from before plinth
+    /// sent one), or `extra_body` set it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
     pub request_timeout_secs: Option<f64>,
     pub max_retries: Option<u32>,
     pub retry_delay_secs: Option<f64>,
@@ -228,6 +233,9 @@ pub struct RecordedScoring {
     /// modes: those were graded live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grade_in: Option<GradeIn>,
+    /// `--grading`, when given (else each record's `grading.profile` says).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grading: Option<GradingProfile>,
     /// `--protect` globs beside the built-in ones.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub protect: Vec<String>,

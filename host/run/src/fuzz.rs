@@ -27,7 +27,7 @@ use std::path::Path;
 
 use crate::settings::environment::Bundle;
 use plinth_agent::{CompletionMarker, text_actions};
-use plinth_grade::{GradingPlan, GradingSettings};
+use plinth_grade::{GradingPlan, GradingSettings, PlanRules};
 use plinth_model::parse_reply;
 use plinth_record::grading::GradeIn;
 use plinth_record::task::Task;
@@ -182,8 +182,18 @@ pub fn grading(data: &[u8]) {
         return;
     };
     let settings = GradingSettings::default();
-    let plan = GradingPlan::new(&settings, GradeIn::Clean, &task, Some(patch));
-    let again = GradingPlan::new(&settings, GradeIn::Clean, &task, Some(&plan.patch));
+    let plan = GradingPlan::new(
+        &settings,
+        PlanRules::strict(GradeIn::Clean),
+        &task,
+        Some(patch),
+    );
+    let again = GradingPlan::new(
+        &settings,
+        PlanRules::strict(GradeIn::Clean),
+        &task,
+        Some(&plan.patch),
+    );
     assert_eq!(
         again.grading.filtered_paths,
         Vec::<String>::new(),

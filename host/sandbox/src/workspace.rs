@@ -333,6 +333,35 @@ pub async fn apply(sandbox: &dyn Sandbox, patch: &str) -> Result<(), WorkspaceEr
     Ok(())
 }
 
+/// Applies a patch by the first of `commands` that succeeds, each given the
+/// patch file as its last argument (SWE-bench's harness tries `git apply`,
+/// then `git apply --reject`, then `patch --fuzz=5`): the index of the
+/// command that applied it, or `None` when none did. Later commands run on
+/// whatever an earlier one left, as in the harness.
+pub async fn apply_first(
+    sandbox: &dyn Sandbox,
+    patch: &str,
+    commands: &[String],
+) -> Result<Option<usize>, WorkspaceError> {
+    let file = format!(".plinth-{}.patch", unique_suffix());
+    sandbox.write_file(&file, patch.as_bytes()).await?;
+    let quoted = quote(&file);
+    let mut applied = None;
+    for (index, command) in commands.iter().enumerate() {
+        match run(sandbox, &format!("{command} {quoted}")).await {
+            Ok(_) => {
+                applied = Some(index);
+                break;
+            }
+            // The command ran and refused the patch: try the next one.
+            Err(WorkspaceError::Setup { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    run(sandbox, &format!("rm -f {quoted}")).await?;
+    Ok(applied)
+}
+
 /// Puts `files` back as they were at the workspace's baseline: a file that
 /// did not exist then is removed.
 pub async fn restore(

@@ -102,6 +102,10 @@ pub fn resolve_scoring(options: &ScoringOptions) -> Result<ScoringSettings, Sett
         options.protect.clone(),
         options.eval_command.clone(),
     )
+    .map(|grading| GradingSettings {
+        profile: options.grading,
+        ..grading
+    })
     .map_err(|e| invalid("--protect", e.to_string()))?;
     let scorers = options
         .scorer
@@ -226,6 +230,10 @@ impl RunSettings {
                 );
                 let mut config = ModelConfig::new(model_name.clone(), endpoint);
                 config.temperature = options.temperature;
+                config.max_tokens = match options.max_tokens.unwrap_or(defaults::MAX_TOKENS) {
+                    0 => None,
+                    max_tokens => Some(max_tokens),
+                };
                 if let Some(secs) = options.request_timeout {
                     config.request_timeout = seconds("--request-timeout", secs)?;
                 }
@@ -240,6 +248,7 @@ impl RunSettings {
                 }
                 config.capture_tokens = options.capture_tokens.unwrap_or(false);
                 config.extra_body = extra_body(options.extra_body.as_deref())?;
+                config.native_tool_calls = !options.text_actions.unwrap_or(false);
                 ModelChoice::Api(config)
             }
         };
@@ -437,7 +446,17 @@ fn read_template(path: &Path) -> Result<String, SettingsError> {
 /// code uses.
 pub fn document_defaults(mut command: clap::Command) -> clap::Command {
     for (id, value) in help() {
-        if command.get_arguments().any(|arg| arg.get_id() == id) {
+        // A flag that states its own default (`plinth rescore --output-file`
+        // writes to stdout, not `plinth run`'s file) keeps it.
+        let states_its_own = |arg: &clap::Arg| {
+            arg.get_long_help()
+                .or(arg.get_help())
+                .is_some_and(|help| help.to_string().contains("[default:"))
+        };
+        if command
+            .get_arguments()
+            .any(|arg| arg.get_id() == id && !states_its_own(arg))
+        {
             command = command.mut_arg(id, |arg| {
                 let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
                 let long = arg.get_long_help().map(ToString::to_string);
@@ -473,6 +492,7 @@ fn help() -> Vec<(&'static str, String)> {
                 .collect::<Vec<_>>()
                 .join(" "),
         ),
+        ("max_tokens", defaults::MAX_TOKENS.to_string()),
         (
             "request_timeout",
             defaults::REQUEST_TIMEOUT.as_secs().to_string(),
@@ -602,6 +622,46 @@ mod tests {
         };
         assert_eq!(model.request_timeout, defaults::REQUEST_TIMEOUT);
         assert_eq!(model.max_retries, defaults::MAX_RETRIES);
+        assert_eq!(model.max_tokens, Some(defaults::MAX_TOKENS));
+    }
+
+    #[test]
+    fn max_tokens_is_sent_recorded_and_0_sends_none() {
+        let model = |flags: &[&str]| match resolve(flags).unwrap().model {
+            ModelChoice::Api(config) => config,
+            ModelChoice::Replay(_) => panic!("an API model"),
+        };
+        let recorded = |flags: &[&str]| RecordedSettings::from(&resolve(flags).unwrap()).model;
+        assert_eq!(
+            model(&["--task", "t", "--max-tokens", "256"]).max_tokens,
+            Some(256)
+        );
+        assert_eq!(
+            recorded(&["--task", "t", "--max-tokens", "256"]).max_tokens,
+            Some(256)
+        );
+        assert_eq!(
+            recorded(&["--task", "t"]).max_tokens,
+            Some(defaults::MAX_TOKENS)
+        );
+        assert_eq!(
+            model(&["--task", "t", "--max-tokens", "0"]).max_tokens,
+            None
+        );
+        assert_eq!(
+            recorded(&["--task", "t", "--max-tokens", "0"]).max_tokens,
+            None
+        );
+        // The extra body's own bound wins, and the record says which was sent.
+        let flags = [
+            "--task",
+            "t",
+            "--extra-body",
+            r#"{"max_completion_tokens": 99}"#,
+        ];
+        let settings = recorded(&flags);
+        assert_eq!(settings.max_tokens, None);
+        assert_eq!(settings.extra_body.unwrap()["max_completion_tokens"], 99);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::SettingsError;
 use super::environment::Bundle;
-use plinth_record::grading::GradeIn;
+use plinth_record::grading::{GradeIn, GradingProfile};
 use plinth_record::settings::RecordedEnvironment;
 
 /// Where commands run, shared by `plinth run` and `plinth rescore`.
@@ -137,6 +137,15 @@ pub struct ScoringOptions {
     /// faster, and the agent can game it).
     #[arg(long, alias = "grade_in", value_enum)]
     pub grade_in: Option<GradeIn>,
+    /// Whose rules grade: `strict` (plinth's: the patch applies without the
+    /// files that decide the grade) or `swebench` (SWE-bench's harness byte
+    /// for byte: the whole patch, applied as the harness applies it, what
+    /// strict would drop flagged in the record).
+    ///
+    /// Unset: `swebench` for SWE-bench rows graded with `--scorer swebench`,
+    /// `strict` for everything else.
+    #[arg(long, value_enum)]
+    pub grading: Option<GradingProfile>,
     /// Also keep the agent's changes to paths matching this glob out of
     /// clean grading (repeatable; `*` stays within a directory, `**` does not).
     #[arg(long = "protect")]
@@ -273,6 +282,11 @@ pub struct RunOptions {
     /// Sampling temperature (omitted from requests when unset).
     #[arg(help_heading = "Model", long)]
     pub temperature: Option<f64>,
+    /// Most tokens one reply may generate, sent as `max_tokens` with every
+    /// request (0: none sent, the server's own limit; a `max_tokens` or
+    /// `max_completion_tokens` in --extra-body wins).
+    #[arg(help_heading = "Model", long, alias = "max_tokens")]
+    pub max_tokens: Option<u32>,
     /// Seconds one model request may take.
     #[arg(help_heading = "Model", long, alias = "request_timeout")]
     pub request_timeout: Option<f64>,
@@ -530,7 +544,7 @@ impl ScoringOptions {
     /// These settings over `lower`'s.
     pub fn over(self, lower: Self) -> Self {
         layered!(ScoringOptions, self, lower;
-            scorer, scorer_config, grade_in, protect, eval_command, scorer_configs)
+            scorer, scorer_config, grade_in, grading, protect, eval_command, scorer_configs)
     }
 }
 
@@ -539,7 +553,7 @@ impl RunOptions {
     pub fn over(self, lower: Self) -> Self {
         layered!(RunOptions, self, lower;
             config, environment, bundle, task, prompts_file, output_file, output_dir, format, format_options, model,
-            base_url, api_key, temperature, request_timeout, max_retries, retry_delay, price_table,
+            base_url, api_key, temperature, max_tokens, request_timeout, max_retries, retry_delay, price_table,
             capture_tokens, tokenizer, chat_template, extra_body, sandbox,
             max_iterations, cost_limit, time_limit, tool, no_terminal, require_tool_calls,
             text_actions, max_format_errors, completion_marker, system_template, instance_template,

@@ -58,6 +58,7 @@ impl From<&RunSettings> for RecordedSettings {
                 name: config.model.clone(),
                 base_url: Some(without_credentials(&config.base_url)),
                 temperature: config.temperature,
+                max_tokens: config.sent_max_tokens(),
                 request_timeout_secs: Some(config.request_timeout.as_secs_f64()),
                 max_retries: Some(config.max_retries),
                 retry_delay_secs: Some(config.retry_base_delay.as_secs_f64()),
@@ -182,6 +183,7 @@ pub fn recorded_scoring(scoring: &ScoringSettings) -> RecordedScoring {
             .collect(),
         config: redact_secrets(&scoring.config),
         grade_in: Some(scoring.grading.grade_in),
+        grading: scoring.grading.profile,
         protect: scoring.grading.protect.clone(),
         eval_commands: scoring.grading.eval_commands.clone(),
     }
@@ -191,21 +193,82 @@ fn display(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// Whether a name (a JSON key, a query parameter) says its value is a secret.
+/// Whether a name (a JSON key, a query parameter) says its value is a
+/// secret, decided on its words, never on a substring: `max_tokens`,
+/// `top_logprobs`, `tokenizer` and `return_token_ids` say nothing secret,
+/// while `api_key`, `apiKey`, `X-API-Key`, `access_token` and `password` do.
 fn secret_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "key",
-        "token",
+    let words = words(name);
+    let Some((last, before)) = words.split_last() else {
+        return false;
+    };
+    // Words that make any name a secret's.
+    const SECRET: [&str; 9] = [
         "secret",
         "password",
         "passwd",
+        "passphrase",
         "authorization",
-        "credential",
         "auth",
-    ]
-    .iter()
-    .any(|word| name.contains(word))
+        "bearer",
+        "credential",
+        "credentials",
+    ];
+    // What names a key that is a secret (a `sort_key` or `cache_key` is not).
+    const KEY_KINDS: [&str; 9] = [
+        "api",
+        "access",
+        "private",
+        "client",
+        "signing",
+        "encryption",
+        "master",
+        "subscription",
+        "service",
+    ];
+    words.iter().any(|word| SECRET.contains(&word.as_str()))
+        || last == "apikey"
+        // A token is the name's last word (`access_token`, `x-auth-token`);
+        // `token_ids` or `max_tokens` count tokens.
+        || last == "token"
+        // A bare `key` (`?key=` of Google's APIs) or a kind of key.
+        || (last == "key"
+            && before
+                .last()
+                .is_none_or(|kind| KEY_KINDS.contains(&kind.as_str())))
+}
+
+/// The lowercase words of a name: split at `_`, `-`, `.`, spaces and case
+/// changes (`apiKey`, `APIKey` and `X-API-Key` end in `api`, `key`).
+fn words(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut words = Vec::new();
+    let mut word = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            continue;
+        }
+        let previous = i.checked_sub(1).map(|p| chars[p]);
+        let next = chars.get(i + 1);
+        // `aB` starts a word at B; so does `ABc` at B (an acronym ends).
+        let starts = c.is_uppercase()
+            && previous.is_some_and(|p| {
+                p.is_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
+            });
+        if starts && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        word.extend(c.to_lowercase());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// `value` with the values of secret-looking keys replaced, at any depth.
@@ -343,6 +406,82 @@ mod tests {
         // A record from before a field existed still reads.
         let old: RecordedSettings = serde_json::from_str(r#"{"group_size": 2}"#).unwrap();
         assert_eq!(old.group_size, 2);
+    }
+
+    #[test]
+    fn secrets_are_told_by_their_names_words() {
+        for name in [
+            "max_tokens",
+            "max_completion_tokens",
+            "top_logprobs",
+            "tokenizer",
+            "return_token_ids",
+            "token_ids",
+            "prompt_tokens",
+            "chat_template_kwargs",
+            "sort_key",
+            "cache-key",
+            "keyword",
+            "monkey",
+            "author",
+            "timeout",
+            "",
+        ] {
+            assert!(!secret_name(name), "`{name}` is not a secret's name");
+        }
+        for name in [
+            "api_key",
+            "apiKey",
+            "APIKey",
+            "x-api-key",
+            "X-API-Key",
+            "OPENAI_API_KEY",
+            "apikey",
+            "key",
+            "private_key",
+            "access_token",
+            "auth_token",
+            "refreshToken",
+            "x-auth-token",
+            "token",
+            "password",
+            "db.passwd",
+            "secret",
+            "client_secret",
+            "secretKey",
+            "authorization",
+            "Authorization",
+            "auth",
+            "credentials",
+            "aws_credential",
+        ] {
+            assert!(secret_name(name), "`{name}` is a secret's name");
+        }
+        assert_eq!(
+            words("X-APIKey_v2.fooBar"),
+            ["x", "api", "key", "v2", "foo", "bar"]
+        );
+    }
+
+    #[test]
+    fn an_extra_body_keeps_its_counts_and_loses_its_secrets() {
+        let flags = RunOptions::parse_flags([
+            "--task",
+            "t",
+            "--extra-body",
+            &format!(
+                r#"{{"max_tokens": 256, "top_logprobs": 2, "return_token_ids": true,
+                    "extra_headers": {{"x-api-key": "{KEY}"}}, "apiKey": "{KEY}"}}"#
+            ),
+        ])
+        .unwrap();
+        let recorded = RecordedSettings::from(&RunSettings::resolve(flags).unwrap());
+        let body = recorded.model.extra_body.unwrap();
+        assert_eq!(body["max_tokens"], 256);
+        assert_eq!(body["top_logprobs"], 2);
+        assert_eq!(body["return_token_ids"], true);
+        assert_eq!(body["extra_headers"]["x-api-key"], REDACTED);
+        assert_eq!(body["apiKey"], REDACTED);
     }
 
     #[test]
