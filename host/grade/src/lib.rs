@@ -328,6 +328,54 @@ mod tests {
         )));
     }
 
+    /// Strict grading must still resolve gold patches: on real published
+    /// SWE-bench rows (the conformance set, or any rows file named by
+    /// `PLINTH_SWEBENCH_GOLD_ROWS`), the files strict leaves out of each gold
+    /// patch are listed; on the conformance set there must be none.
+    #[test]
+    fn strict_keeps_real_gold_patches_whole() {
+        let conformance = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/swebench/conformance/instances.jsonl"
+        );
+        let given = std::env::var("PLINTH_SWEBENCH_GOLD_ROWS").ok();
+        let path = given.as_deref().unwrap_or(conformance);
+        let text = std::fs::read_to_string(path).unwrap();
+        let settings = GradingSettings::default();
+        let (mut rows, mut altered) = (0, Vec::new());
+        for (n, line) in text.lines().enumerate() {
+            let Some(task) = Task::parse_line(n as u64, line).unwrap() else {
+                continue;
+            };
+            rows += 1;
+            let gold = task.field("patch").unwrap_or_default().to_string();
+            let plan = GradingPlan::new(
+                &settings,
+                PlanRules::strict(GradeIn::Clean),
+                &task,
+                Some(&gold),
+            );
+            if !plan.grading.filtered_paths.is_empty() {
+                altered.push(format!("{}: {:?}", task.id, plan.grading.filtered_paths));
+            }
+        }
+        println!(
+            "{path}: strict alters {} of {rows} gold patches{}",
+            altered.len(),
+            altered
+                .iter()
+                .map(|a| format!("\n  {a}"))
+                .collect::<String>()
+        );
+        assert!(rows >= 10, "{path} holds {rows} rows");
+        if given.is_none() {
+            assert!(
+                altered.is_empty(),
+                "strict changes gold patches: {altered:?}"
+            );
+        }
+    }
+
     #[test]
     fn grading_records_read_back() {
         let grading = Grading {
