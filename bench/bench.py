@@ -2,7 +2,7 @@
 """plinth's benchmark driver (Python stdlib only); `bench/run.sh` calls it.
 
 Figures:
-  * plugins (issue 2): read from the Rust bench target `host/benches/plugins.rs`
+  * plugins (issue 2): read from the Rust bench target `host/plinth/benches/plugins.rs`
     (its JSON, `--plugins-json`), plus the size of the release `plinth` binary;
   * agent loop (issues 3 and 14): the release `plinth run` on N tasks x K steps against
     the Rust mock (`plinth-mock-llm`, a separate process so its CPU is not counted), whose
@@ -402,7 +402,7 @@ def print_report(rep: dict) -> None:
       f"({rep['binary']['size_bytes']} bytes; built-in components embedded: {rep['binary'].get('builtins_bytes')} bytes)\n")
     if p:
         c = p["compile"]
-        w("\n-- issue 2: plugin runtime (in-process, host/benches/plugins.rs) --\n")
+        w("\n-- issue 2: plugin runtime (in-process, host/plinth/benches/plugins.rs) --\n")
         w(f"{'built-in':<10} {'wasm KB':>8} {'cold compile ms':>16} {'warm load ms':>13} {'warm p90 ms':>12}\n")
         for name, d in c["per_plugin"].items():
             w(f"{name:<10} {d['component_bytes'] / 1024:>8.0f} {d['cold']['median_ms']:>16.1f} "

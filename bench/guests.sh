@@ -2,7 +2,7 @@
 # Figures for plugins in Rust, Python and JavaScript, one command: builds the
 # same `plinth new tool` project in each language with its own build.sh, then
 # prints size, first-load compile, cached load and instantiate + call latency
-# (host/benches/guests.rs).
+# (host/plinth/benches/guests.rs).
 #
 #   bench/guests.sh          # release build of the host (as users run it)
 #   bench/guests.sh --dev    # the dev profile (quicker to build; slower calls)

@@ -40,7 +40,7 @@ if [ "$build" = 1 ]; then
     cargo build --release --target wasm32-wasip2 -p plinth-bench-noop >&2
 fi
 
-echo "bench: plugin runtime figures (host/benches/plugins.rs)" >&2
+echo "bench: plugin runtime figures (host/plinth/benches/plugins.rs)" >&2
 cargo bench -p plinth --bench plugins -- "${quick[@]}" --json "$PWD/bench/results/plugins.json" >/dev/null
 
 exec python3 bench/bench.py --plugins-json bench/results/plugins.json \

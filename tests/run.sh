@@ -100,5 +100,5 @@ fi
 
 # Every crate: the host's unit and end-to-end tests, the mock LLM server, and
 # the plugins' own unit tests (they compile natively too). The components
-# themselves are built for wasm32-wasip2 by host/build.rs and the tests.
+# themselves are built for wasm32-wasip2 by host/plugin/build.rs and the tests.
 cargo test "$@"

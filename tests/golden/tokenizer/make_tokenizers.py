@@ -7,7 +7,7 @@ add_generation_prompt=..., tokenize=True)`: render the chat template with
 Jinja, then encode the text without adding special tokens. This script uses
 the real implementations (`tokenizers` to build the tokenizers,
 `transformers` to apply the templates) and records what they give, so the
-Rust side (host/src/tokenize.rs, tests `golden_*`) is checked against them,
+Rust side (host/model/src/tokenize.rs, tests `golden_*`) is checked against them,
 not against itself.
 
 It writes two tokenizer directories, each with `tokenizer.json`,
