@@ -28,7 +28,13 @@ const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\x00\x01\x00";
 
 fn registry_bin() -> Option<PathBuf> {
     if let Some(bin) = std::env::var_os("PLINTH_REGISTRY_BIN") {
-        return Some(PathBuf::from(bin));
+        let bin = PathBuf::from(bin);
+        assert!(
+            bin.is_file(),
+            "PLINTH_REGISTRY_BIN={} is not a file",
+            bin.display()
+        );
+        return Some(bin);
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
