@@ -8,6 +8,8 @@
 //! [`TaskConfig::ignored_keys`] so a caller can say so. Keys Harbor knows but
 //! this crate does not model are not listed: they are valid Harbor.
 
+use std::time::Duration;
+
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use toml::{Table, Value};
@@ -260,7 +262,29 @@ const ENVIRONMENT_KEYS: &[&str] = &[
 const TASK_KEYS: &[&str] = &["name", "version", "description", "authors", "keywords"];
 const SOLUTION_KEYS: &[&str] = &["env"];
 
+/// Seconds as a duration; None for what no duration can be (negative, NaN,
+/// infinite), which a runner then treats as no limit of its own.
+fn duration(secs: f64) -> Option<Duration> {
+    Duration::try_from_secs_f64(secs).ok()
+}
+
 impl TaskConfig {
+    /// How long the agent may run (`[agent].timeout_sec`; None: the task sets
+    /// no limit). Harbor multiplies it by `--timeout-multiplier` (1 by default).
+    pub fn agent_timeout(&self) -> Option<Duration> {
+        self.agent.timeout_sec.and_then(duration)
+    }
+
+    /// How long `tests/test.sh` may run (`[verifier].timeout_sec`, 600 s by default).
+    pub fn verifier_timeout(&self) -> Option<Duration> {
+        duration(self.verifier.timeout_sec)
+    }
+
+    /// How long building the image may take (`[environment].build_timeout_sec`, 600 s by default).
+    pub fn build_timeout(&self) -> Option<Duration> {
+        duration(self.environment.build_timeout_sec)
+    }
+
     /// Parses the text of a `task.toml`.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
         let root: Table = text
@@ -536,17 +560,17 @@ fn size_to_mb(key: &str, text: &str) -> Result<i64, ConfigError> {
             format!("invalid size format: {s}; expected a format like '1G', '512M'"),
         )
     };
-    let (number, factor) = if let Some(n) = s.strip_suffix('G') {
-        (n, 1024.0)
+    let parse = |n: &str| crate::reward::python_float(n).ok_or_else(bad);
+    // Python's float(), then the same arithmetic (`* 1024`, `/ 1024`).
+    let mb = if let Some(n) = s.strip_suffix('G') {
+        parse(n)? * 1024.0
     } else if let Some(n) = s.strip_suffix('M') {
-        (n, 1.0)
+        parse(n)?
     } else if let Some(n) = s.strip_suffix('K') {
-        (n, 1.0 / 1024.0)
+        parse(n)? / 1024.0
     } else {
         return Err(bad());
     };
-    let value: f64 = number.trim().parse().map_err(|_| bad())?;
-    let mb = value * factor;
     if !mb.is_finite() {
         return Err(bad());
     }

@@ -172,19 +172,15 @@ fn parse_json(text: &str) -> Result<Reward, String> {
     })
 }
 
-/// Whitespace as Python's `str.isspace` has it: Unicode White_Space plus the
-/// four information separators U+001C..U+001F.
-fn python_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-/// Python's `float(text)` for a `str`: surrounding whitespace stripped, an
+/// Python's `float(text)` for a `str`: surrounding Unicode whitespace stripped
+/// (`float` strips what Unicode calls White_Space; unlike `str.strip` it keeps
+/// the separators U+001C..U+001F, and then fails on them), an
 /// optional sign, then `inf` / `infinity` / `nan` in any case, or a decimal
 /// with optional fraction and exponent in which single `_` may separate
 /// digits. None when Python would raise `ValueError`. (Python also accepts
 /// non-ASCII decimal digits such as `١`; this does not.)
 pub(crate) fn python_float(text: &str) -> Option<f64> {
-    let s = text.trim_matches(python_space);
+    let s = text.trim_matches(char::is_whitespace);
     let (sign, body) = match s.as_bytes().first() {
         Some(b'+') => (1.0, &s[1..]),
         Some(b'-') => (-1.0, &s[1..]),
@@ -252,7 +248,8 @@ mod tests {
         for (text, want) in [
             ("1", Some(1.0)),
             (" 0.5\n", Some(0.5)),
-            ("\u{1f}1\u{a0}", Some(1.0)),
+            ("\u{a0}1\u{3000}", Some(1.0)),
+            ("\u{1f}1", None),
             ("1_000.0_1", Some(1000.01)),
             (".5", Some(0.5)),
             ("5.", Some(5.0)),
