@@ -13,7 +13,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::config::{ConfigError, TaskConfig, TaskOs};
+use crate::config::{ConfigError, TaskConfig, TaskOs, VerifierEnvironmentMode};
 
 /// Harbor's file and directory names inside a task.
 pub const CONFIG_FILE: &str = "task.toml";
@@ -52,6 +52,11 @@ pub enum TaskError {
     MultiStep { dir: PathBuf, steps: Vec<String> },
     #[error("{}: Windows tasks ([environment].os = \"windows\") are not supported", .0.display())]
     Windows(PathBuf),
+    #[error(
+        "{}: a verifier in a container of its own ([verifier].environment_mode = \"separate\" or [verifier.environment], built from tests/Dockerfile) is not supported",
+        .0.display()
+    )]
+    SeparateVerifier(PathBuf),
 }
 
 /// How the task's containers are defined (`environment/` and
@@ -112,8 +117,9 @@ pub struct Task {
 impl Task {
     /// Loads the task in `dir`, with Harbor's checks: `task.toml` valid,
     /// `instruction.md` present, `tests/test.sh` present, an environment
-    /// (a Dockerfile, a compose file or a `docker_image`). Multi-step and
-    /// Windows tasks are refused with their own errors.
+    /// (a Dockerfile or a `docker_image`). Multi-step tasks, Windows tasks
+    /// and tasks whose verifier runs in a container of its own are refused
+    /// with their own errors: run any other way, they would score wrongly.
     pub fn load(dir: &Path) -> Result<Task, TaskError> {
         let dir = std::path::absolute(dir).map_err(|source| TaskError::Io {
             path: dir.to_path_buf(),
@@ -136,6 +142,9 @@ impl Task {
         }
         if config.environment.os == TaskOs::Windows {
             return Err(TaskError::Windows(dir));
+        }
+        if config.verifier.environment_mode == VerifierEnvironmentMode::Separate {
+            return Err(TaskError::SeparateVerifier(dir));
         }
         let instruction_path = dir.join(INSTRUCTION_FILE);
         if !instruction_path.exists() {

@@ -70,6 +70,33 @@ fn tasks_harbor_makes() {
             ],
         ),
         ("steps", &["--steps", "2"]),
+        (
+            "shared-canary",
+            &["--verifier-mode", "shared", "--include-canary-strings"],
+        ),
+        (
+            "shared-no-pytest",
+            &["--verifier-mode", "shared", "--no-pytest"],
+        ),
+        (
+            "shared-no-solution",
+            &["--verifier-mode", "shared", "--no-solution"],
+        ),
+        (
+            "shared-no-package",
+            &["--verifier-mode", "shared", "--no-package"],
+        ),
+        (
+            "shared-authors",
+            &[
+                "--verifier-mode",
+                "shared",
+                "--author",
+                "Bo <bo@example.com>",
+                "--org",
+                "acme",
+            ],
+        ),
     ];
     for (name, flags) in variants {
         run(Command::new(&harbor)
@@ -84,7 +111,7 @@ fn tasks_harbor_makes() {
     .unwrap();
     let cases = reference["tasks"].as_object().unwrap();
     assert_eq!(cases.len(), variants.len(), "{reference}");
-    let mut loaded = 0;
+    let (mut loaded, mut separate) = (0, 0);
     for (name, want) in cases {
         let got = Task::load(&root.path().join(name));
         match (want.get("error"), got) {
@@ -95,11 +122,22 @@ fn tasks_harbor_makes() {
             (None, Err(TaskError::MultiStep { steps, .. })) => {
                 assert_eq!(json!(steps), want["steps"], "{name}");
             }
+            (None, Err(TaskError::SeparateVerifier(_))) => {
+                assert_eq!(
+                    want["config"]["verifier"]["environment_mode"], "separate",
+                    "{name}"
+                );
+                separate += 1;
+            }
             (Some(_), Err(_)) => {}
             (want, got) => panic!("{name}: harbor {want:?}, plinth {got:?}"),
         }
     }
-    assert!(loaded >= 6, "{loaded} tasks loaded");
+    // `harbor tasks init` makes a separate verifier unless told otherwise.
+    assert!(
+        loaded >= 1 && separate >= 6,
+        "{loaded} tasks loaded, {separate} separate"
+    );
     let dataset = Dataset::load(root.path()).unwrap();
     assert_eq!(
         dataset.tasks.len() + dataset.invalid.len(),

@@ -195,3 +195,71 @@ fn timeouts_as_durations() {
     let c = TaskConfig::parse("[verifier]\ntimeout_sec = -1\n").unwrap();
     assert_eq!((c.agent_timeout(), c.verifier_timeout()), (None, None));
 }
+
+/// Refusals Harbor has no equivalent of, and unreadable text: each its own error.
+#[test]
+fn refusals_name_the_reason() {
+    let root = tempfile::tempdir().unwrap();
+    let task = |name: &str, toml: &str| {
+        let dir = root.path().join(name);
+        std::fs::create_dir_all(dir.join("environment")).unwrap();
+        std::fs::create_dir_all(dir.join("tests")).unwrap();
+        std::fs::write(dir.join("task.toml"), toml).unwrap();
+        std::fs::write(dir.join("instruction.md"), "Do it.").unwrap();
+        std::fs::write(
+            dir.join("environment/Dockerfile"),
+            "FROM plinth-test-python\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("tests/test.sh"), "#!/bin/bash\n").unwrap();
+        dir
+    };
+    let windows = task("windows", "[environment]\nos = \"Windows\"\n");
+    assert!(matches!(Task::load(&windows), Err(TaskError::Windows(_))));
+    let separate = task("separate", "[verifier]\nenvironment_mode = \"separate\"\n");
+    let e = Task::load(&separate).unwrap_err();
+    assert!(matches!(e, TaskError::SeparateVerifier(_)), "{e}");
+    assert!(e.to_string().contains("tests/Dockerfile"), "{e}");
+    let latin1 = task("latin1", "");
+    std::fs::write(latin1.join("instruction.md"), b"caf\xe9").unwrap();
+    let e = Task::load(&latin1).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("latin1/instruction.md: not UTF-8 text"),
+        "{e}"
+    );
+    let plain = task("plain", "");
+    let t = Task::load(&plain).unwrap();
+    assert_eq!(
+        (t.name.as_str(), t.short_name(), t.solve_script.as_ref()),
+        ("plain", "plain", None)
+    );
+    assert_eq!(
+        t.environment.main_image(false),
+        Some(plinth_harbor::MainImage::Build(
+            plain.join("environment/Dockerfile")
+        ))
+    );
+}
+
+#[test]
+fn prebuilt_images_unless_forced() {
+    use plinth_harbor::MainImage;
+    let t = Task::load(&fixtures().join("tasks/tb2-shaped")).unwrap();
+    assert_eq!(
+        t.environment.main_image(false),
+        Some(MainImage::Prebuilt(
+            "plinth-fixtures/tb2-shaped:20251031".into()
+        ))
+    );
+    assert_eq!(
+        t.environment.main_image(true),
+        Some(MainImage::Build(t.environment_dir().join("Dockerfile")))
+    );
+    assert_eq!(t.short_name(), "tb2-shaped");
+    let c = Task::load(&fixtures().join("tasks/compose-sidecar")).unwrap();
+    assert_eq!(
+        c.environment.compose,
+        Some(c.environment_dir().join("docker-compose.yaml"))
+    );
+}
