@@ -1,7 +1,7 @@
 //! `task.toml`: Harbor's `TaskConfig` (harbor 0.26, `harbor/models/task/config.py`).
 //!
 //! The fields a runner needs are read with Harbor's defaults, its pydantic
-//! coercions ([`crate::lax`]) and its checks; the rest of Harbor's schema
+//! coercions (the `lax` module) and its checks; the rest of Harbor's schema
 //! (MCP servers, healthchecks, TPUs, artifacts, collect hooks, ...) is not
 //! modelled. Keys Harbor does not know are ignored, as pydantic ignores them
 //! (no model in `config.py` forbids extra keys); they are listed in
