@@ -246,3 +246,149 @@ fn recorded_plugin_hashes_change_with_the_plugin_bytes() {
     }
     assert_ne!(hashes[0], hashes[1]);
 }
+
+/// A real OCI registry (`docker-registry`, Debian's build of distribution) on
+/// a free port, anonymous over plain HTTP; killed on drop. `None` after a
+/// loud skip without the binary, unless `PLINTH_REQUIRE_REGISTRY=1`.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start(test: &str) -> Option<Self> {
+        let bin = std::env::var_os("PLINTH_REGISTRY_BIN").map(std::path::PathBuf::from);
+        let Some(bin) = bin.filter(|b| b.is_file()) else {
+            assert!(
+                std::env::var("PLINTH_REQUIRE_REGISTRY").as_deref() != Ok("1"),
+                "{test}: PLINTH_REQUIRE_REGISTRY=1 but PLINTH_REGISTRY_BIN is not a file"
+            );
+            eprintln!("SKIPPED {test}: no docker-registry (tests/registry-setup.sh installs it)");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new(bin)
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the registry did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Some(Self {
+            child,
+            port,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_bundle_travels_through_an_oci_registry_pinned_by_digest() {
+    let Some(registry) = Registry::start("a_bundle_travels_through_an_oci_registry") else {
+        return;
+    };
+    support::warm_plugin_cache();
+    let cache = tempfile::tempdir().unwrap();
+    let in_workspace = |args: &[&str]| {
+        Outcome::from(
+            plinth()
+                .current_dir(support::workspace())
+                .env("PLINTH_CACHE_DIR", cache.path())
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+    };
+    let reference = format!("127.0.0.1:{}/plinth/minicalc:0.1.0", registry.port);
+
+    let pushed = in_workspace(&["env", "push", "examples", &reference, "--insecure"]);
+    pushed.assert_success();
+    let pin = pushed.stdout.lines().last().unwrap().to_string();
+    let digest = pin.rsplit_once('@').unwrap().1.to_string();
+    assert!(digest.starts_with("sha256:"), "{}", pushed.stdout);
+
+    // A tag that is not there: an error naming the reference, nothing run.
+    let missing = in_workspace(&[
+        "env",
+        "check",
+        &format!("oci://127.0.0.1:{}/plinth/minicalc:9.9", registry.port),
+    ]);
+    assert_ne!(missing.code, Some(0));
+    assert!(
+        missing.stderr.contains("minicalc:9.9"),
+        "{}",
+        missing.stderr
+    );
+
+    // A run of the pulled bundle: the records pin it by digest.
+    let out = tempfile::tempdir().unwrap();
+    let records = out.path().join("out.jsonl");
+    let repos = out.path().join("repos");
+    in_workspace(&[
+        "run",
+        "--environment",
+        &format!("oci://{reference}"),
+        "--model",
+        "replay:examples/trajectories.jsonl",
+        "--concurrency",
+        "3",
+        "--output-file",
+        records.to_str().unwrap(),
+        "--repo-cache",
+        repos.to_str().unwrap(),
+    ])
+    .assert_success();
+    let records = read_jsonl(&records);
+    assert_eq!(records.len(), 3);
+    let manifest = std::fs::read(support::workspace().join("examples/plinth-env.toml")).unwrap();
+    for record in &records {
+        assert_eq!(record["score"]["reward"], 1.0, "{}", record["score"]);
+        let environment = &record["settings"]["environment"];
+        assert_eq!(environment["manifest_sha256"], sha256_hex(&manifest));
+        assert_eq!(environment["oci"]["digest"], digest.as_str());
+        assert_eq!(environment["oci"]["repository"], "plinth/minicalc");
+        assert_eq!(
+            environment["oci"]["registry"],
+            format!("127.0.0.1:{}", registry.port)
+        );
+    }
+
+    // Pulled by digest: the same bytes, from the cache.
+    let pulled = in_workspace(&["env", "pull", &pin, "--insecure"]);
+    pulled.assert_success();
+    let dir = pulled.stdout.lines().last().unwrap();
+    assert_eq!(
+        std::fs::read(Path::new(dir).join("plinth-env.toml")).unwrap(),
+        manifest
+    );
+}

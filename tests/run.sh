@@ -85,6 +85,14 @@ else
     echo "tests/run.sh: Chromium could not be installed: the report's browser checks will be skipped" >&2
 fi
 
+# A real OCI registry (Debian's docker-registry, the reference distribution
+# server) for the bundle push/pull tests (host/oci, tests/environment.rs).
+if PLINTH_REGISTRY_BIN="$(tests/registry-setup.sh)"; then
+    export PLINTH_REGISTRY_BIN PLINTH_REQUIRE_REGISTRY=1
+else
+    echo "tests/run.sh: docker-registry could not be installed: the OCI registry tests will be skipped" >&2
+fi
+
 # The book (docs/): mdBook from crates.io (cached), built with no warnings and
 # every internal link checked. tests/book.rs runs every command it shows.
 docs/build.sh

@@ -61,6 +61,20 @@ pub struct RecordedEnvironment {
     pub api: String,
     /// sha256 of the manifest's bytes.
     pub manifest_sha256: String,
+    /// Where the bundle was pulled from (`--environment oci://REF`): the
+    /// registry, repository and manifest digest it resolved to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oci: Option<RecordedOci>,
+}
+
+/// An OCI artifact pinned by digest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecordedOci {
+    pub registry: String,
+    pub repository: String,
+    /// `sha256:...` of the image manifest.
+    pub digest: String,
 }
 
 /// A run's settings as each of its records carries them.

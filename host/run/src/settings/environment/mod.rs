@@ -13,6 +13,7 @@
 //! incompatibly. `plinth env check` is [`check`].
 
 mod check;
+pub mod oci;
 
 pub use check::{CheckReport, Finding, check};
 
@@ -53,6 +54,13 @@ pub enum ManifestError {
         path: PathBuf,
         field: String,
         reason: String,
+    },
+    /// `oci://REF` could not be pulled (or its cached copy is not intact).
+    #[error("{}{reference}: {source}", oci::SCHEME)]
+    Oci {
+        reference: String,
+        #[source]
+        source: plinth_oci::OciError,
     },
 }
 
@@ -310,13 +318,26 @@ pub struct Bundle {
     pub dir: PathBuf,
     manifest: Manifest,
     manifest_sha256: String,
+    /// The registry artifact the bundle was pulled from, when it was.
+    oci: Option<plinth_record::settings::RecordedOci>,
 }
 
 impl Bundle {
     /// Reads and checks `dir/plinth-env.toml` (its schema; plugins and
     /// templates are checked when a run loads them, or by `plinth env
-    /// check`).
+    /// check`). `dir` may be `oci://REF`: the bundle is pulled (or found in
+    /// the cache, verified) and pinned by digest.
     pub fn load(dir: &Path) -> Result<Self, ManifestError> {
+        if let Some(reference) = oci::reference_in(dir) {
+            let (pulled, pin) =
+                oci::pull_blocking(reference, None).map_err(|source| ManifestError::Oci {
+                    reference: reference.to_string(),
+                    source,
+                })?;
+            let mut bundle = Self::load(&pulled)?;
+            bundle.oci = Some(oci::recorded(&pin));
+            return Ok(bundle);
+        }
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
             path: path.clone(),
@@ -390,6 +411,7 @@ impl Bundle {
             dir: dir.to_path_buf(),
             manifest,
             manifest_sha256: sha256_hex(text.as_bytes()),
+            oci: None,
         })
     }
 
@@ -420,6 +442,7 @@ impl Bundle {
             version: self.version().to_string(),
             api: self.api().to_string(),
             manifest_sha256: self.manifest_sha256.clone(),
+            oci: self.oci.clone(),
         }
     }
 
