@@ -66,6 +66,13 @@ impl GradingSettings {
     }
 }
 
+impl GradingSettings {
+    /// These settings under `profile` (`None`: each row's default).
+    pub fn with_profile(self, profile: Option<GradingProfile>) -> Self {
+        Self { profile, ..self }
+    }
+}
+
 impl Default for GradingSettings {
     fn default() -> Self {
         Self::new(GradeIn::default(), Vec::new(), Vec::new())

@@ -102,11 +102,8 @@ pub fn resolve_scoring(options: &ScoringOptions) -> Result<ScoringSettings, Sett
         options.protect.clone(),
         options.eval_command.clone(),
     )
-    .map(|grading| GradingSettings {
-        profile: options.grading,
-        ..grading
-    })
-    .map_err(|e| invalid("--protect", e.to_string()))?;
+    .map_err(|e| invalid("--protect", e.to_string()))?
+    .with_profile(options.grading);
     let scorers = options
         .scorer
         .iter()
