@@ -25,6 +25,8 @@ const FORMATS: &[(&str, &str, Option<&str>)] = &[
     ),
     ("openai", "openai", None),
     ("mswea", "mswea", None),
+    // Harbor's ATIF (goldens written by Harbor's own models: make_atif.py).
+    ("atif", "atif", None),
 ];
 
 /// Cases whose mini-swe-agent files (`--output-dir`) are checked against

@@ -85,6 +85,15 @@ else
     echo "tests/run.sh: Chromium could not be installed: the report's browser checks will be skipped" >&2
 fi
 
+# Harbor itself (PyPI harbor 0.26.0, Python >= 3.12, in a venv of its own)
+# is the reference for task.toml, rewards and ATIF (host/harbor,
+# plugins/atif). Once installed its comparisons must run.
+if PLINTH_HARBOR_PYTHON="$(tests/harbor-setup.sh)"; then
+    export PLINTH_HARBOR_PYTHON PLINTH_REQUIRE_HARBOR=1
+else
+    echo "tests/run.sh: harbor could not be installed: the live comparisons with Harbor will be skipped" >&2
+fi
+
 # A real OCI registry (Debian's docker-registry, the reference distribution
 # server) for the bundle push/pull tests (host/oci, tests/environment.rs).
 if PLINTH_REGISTRY_BIN="$(tests/registry-setup.sh)"; then

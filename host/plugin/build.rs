@@ -11,6 +11,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ("plinth-plugin-mswea", "mswea.wasm"),
     ("plinth-plugin-openai", "openai.wasm"),
     ("plinth-plugin-atropos", "atropos.wasm"),
+    ("plinth-plugin-atif", "atif.wasm"),
     ("plinth-plugin-pytest", "pytest.wasm"),
     // SWE-bench's log parsers, one component per log format (plugins/swebench).
     ("plinth-plugin-swebench-pytest", "swebench-pytest.wasm"),
