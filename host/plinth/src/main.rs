@@ -66,7 +66,8 @@ enum Command {
     /// tool calls.
     Stats(cli::stats::StatsArgs),
     /// A run's `preds.json` and SWE-bench-shaped report (resolved /
-    /// unresolved / error ids, per-instance test lists).
+    /// unresolved / error ids, per-instance test lists); `plinth swebench
+    /// eval` grades predictions as SWE-bench's harness does, without a model.
     Swebench(cli::swebench::SweBenchArgs),
     /// Join the outputs of a batch's shards into one dataset: one record per
     /// task and rollout, and a report (with a task file) of what is missing.
@@ -195,7 +196,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rescore(args) => cli::rescore::run(*args, &cli.global.plugins).await,
         Command::Report(args) => cli::report::run(args),
         Command::Stats(args) => cli::stats::run(args),
-        Command::Swebench(args) => cli::swebench::run(args),
+        Command::Swebench(args) => cli::swebench::run(args, &cli.global.plugins).await,
         Command::Sandbox { command } => cli::sandbox::run(command).await,
         Command::New(args) => cli::new::run(args),
         Command::Merge(args) => cli::merge::run(args),

@@ -2,7 +2,8 @@
 //! file and an environment bundle, [`settings::environment`]), many rollouts in flight
 //! ([`batch`]), every record safe on disk ([`store`]), scored groups for RL
 //! ([`scored`], [`atropos`]), and what reads runs back ([`stats`],
-//! [`report`], [`merge`], [`swebench`]) or grades them again ([`rescore`]).
+//! [`report`], [`merge`], [`swebench`]) or grades them again ([`rescore`];
+//! [`swebench_eval`]: SWE-bench predictions graded as the harness grades them).
 //!
 //! The layers below are crates of their own: `plinth-record` (the records),
 //! `plinth-sandbox`, `plinth-plugin`, `plinth-model`, then `plinth-grade` and
@@ -21,3 +22,4 @@ pub mod shard;
 pub mod stats;
 pub mod store;
 pub mod swebench;
+pub mod swebench_eval;

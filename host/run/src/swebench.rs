@@ -61,6 +61,9 @@ pub struct RunReport {
     pub unresolved_ids: Vec<String>,
     pub error_ids: Vec<String>,
     pub schema_version: u32,
+    /// plinth's own: each instance's report (`plinth swebench eval` writes them in
+    /// the instances' directories instead, as the harness does, and leaves this out).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub instances: BTreeMap<String, InstanceReport>,
 }
 
