@@ -22,7 +22,7 @@ pub use toolbox::{Toolbox, ToolboxError};
 
 use plinth_model::capture::TokenChain;
 use plinth_model::tokenize::ChatTokenizer;
-use plinth_model::{ChatModel, Conversation, ModelReply, ToolSchemas};
+use plinth_model::{ChatModel, Conversation, ModelError, ModelReply, ToolSchemas};
 use plinth_plugin::{GuestError, PluginError};
 use plinth_record::defaults;
 use plinth_record::settings::Shell;
@@ -258,8 +258,21 @@ impl Agent {
                 .await
             {
                 Ok(reply) => reply,
+                // The record stays as it is: every turn up to the call
+                // that no longer fits.
+                Err(e @ ModelError::ContextOverflow { .. }) => {
+                    return Ending::error(ExitStatus::ContextExceeded, e.to_string());
+                }
                 Err(e) => return Ending::error(ExitStatus::ModelError, e.to_string()),
             };
+            if reply.finish_reason.as_deref() == Some("length") {
+                tracing::warn!(
+                    task = %trajectory.id,
+                    call = trajectory.api_calls + 1,
+                    "the reply was cut short (finish_reason `length`): it reached --max-tokens \
+                     or the end of the model's context"
+                );
+            }
             trajectory.api_calls += 1;
             trajectory.usage += reply.usage;
             trajectory.cost += reply.cost;
@@ -275,13 +288,14 @@ impl Agent {
                 timestamp: now_secs(),
                 cost: Some(reply.cost),
                 interrupt: None,
+                finish_reason: reply.finish_reason.clone(),
                 tokens: None,
             };
             conversation.push(&assistant);
             if config.capture_tokens {
                 assistant.tokens = match (tokens.record(&reply), &config.tokenizer) {
                     (Some(record), _) => Some(record),
-                    (None, None) => None,
+                    (None, None) => tokens.completion_only(&reply),
                     (None, Some(tokenizer)) => {
                         self.recompute(tokenizer, tokens, conversation, &reply)
                             .await
@@ -322,6 +336,7 @@ impl Agent {
                         timestamp: now_secs(),
                         cost: None,
                         interrupt: None,
+                        finish_reason: None,
                         tokens: None,
                     };
                     conversation.push(&message);

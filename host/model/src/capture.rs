@@ -42,6 +42,28 @@ impl TokenChain {
     }
 
     /// The record of the last call (which [`Self::record`] found without
+    /// prompt ids) when the server returned its completion's ids alone
+    /// (llama.cpp): kept for what the model sampled, never assembled for
+    /// training. `None` when it returned no ids at all.
+    pub fn completion_only(&mut self, reply: &ModelReply) -> Option<TokenRecord> {
+        let completion = reply.completion_token_ids.clone()?;
+        // What comes next cannot be placed against a prompt never seen.
+        self.previous.clear();
+        let logprobs = reply
+            .logprobs
+            .clone()
+            .filter(|logprobs| logprobs.len() == completion.len());
+        Some(TokenRecord {
+            prompt_shared: 0,
+            prompt_ids: Vec::new(),
+            completion_ids: completion,
+            logprobs,
+            finish_reason: reply.finish_reason.clone(),
+            source: TokenSource::CompletionOnly,
+        })
+    }
+
+    /// The record of the last call (which [`Self::record`] found without
     /// ids) from ids the tokenizer computed.
     pub fn recomputed(&mut self, ids: CallIds, reply: &ModelReply) -> TokenRecord {
         self.push(
@@ -258,5 +280,31 @@ mod tests {
             }
         );
         assert!(matches!(assemble(&[]), Assembly::Unavailable { .. }));
+    }
+
+    #[test]
+    fn completion_ids_alone_are_kept_but_not_trained_on() {
+        // llama.cpp: the completion's ids (from its logprobs), no prompt's.
+        let mut chain = TokenChain::default();
+        let mut served = reply(&[1], &[7, 8], Some(&[-0.5, -0.25]));
+        served.prompt_token_ids = None;
+        assert_eq!(chain.record(&served), None, "no prompt ids");
+        let record = chain.completion_only(&served).unwrap();
+        assert_eq!(record.completion_ids, [7, 8]);
+        assert_eq!(record.logprobs.as_deref(), Some(&[-0.5, -0.25][..]));
+        assert!(record.prompt_ids.is_empty());
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["source"], "completion_only", "{json}");
+        let note = assemble(&[assistant(Some(record))]).note();
+        let TrainingNote::Unavailable { reason } = &note else {
+            panic!("{note:?}")
+        };
+        assert!(
+            reason.starts_with("call 1: the server returned the completion's token ids")
+                && reason.contains("--tokenizer"),
+            "{reason}"
+        );
+        served.completion_token_ids = None;
+        assert_eq!(chain.completion_only(&served), None, "no ids at all");
     }
 }

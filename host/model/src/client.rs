@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -17,9 +17,11 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::config::ModelConfig;
+use super::config::{MAX_TOKENS_FIELDS, ModelConfig};
 use super::conversation::{Conversation, ToolSchemas};
 use super::error::ModelError;
+use super::overflow::{self, Overflow};
+use super::props;
 use super::reply::{self, ModelReply, ReplyProblem};
 use plinth_record::causes;
 
@@ -45,6 +47,8 @@ struct Inner {
     url: String,
     /// [`ModelConfig::request_extras`], built once.
     extras: Map<String, Value>,
+    /// Whether the server was asked if it takes tools ([`props`]).
+    props_asked: AtomicBool,
 }
 
 #[derive(Serialize)]
@@ -71,6 +75,11 @@ enum Failure {
         reason: String,
         body: String,
     },
+    /// The prompt, or the prompt and `max_tokens`, exceed the context.
+    Overflow {
+        overflow: Overflow,
+        body: String,
+    },
 }
 
 impl Failure {
@@ -88,6 +97,7 @@ impl Failure {
             // A 200 whose body is cut off or garbled (proxies and gateways
             // send such replies under load) is as passing as a 502.
             Failure::Invalid { .. } => true,
+            Failure::Overflow { .. } => false,
         }
     }
 
@@ -106,6 +116,7 @@ impl fmt::Display for Failure {
             Failure::Transport(e) => f.write_str(&causes::chain(e)),
             Failure::Status { status, .. } => write!(f, "HTTP {status}"),
             Failure::Invalid { reason, .. } => f.write_str(reason),
+            Failure::Overflow { .. } => f.write_str("context length exceeded"),
         }
     }
 }
@@ -138,6 +149,7 @@ impl ModelClient {
                 config,
                 url,
                 extras,
+                props_asked: AtomicBool::new(false),
             }),
         })
     }
@@ -148,13 +160,22 @@ impl ModelClient {
 
     /// Asks the model for the next message, retrying transient failures.
     ///
-    /// `tools` is omitted from the request when empty (text-mode agents).
+    /// `tools` is omitted from the request when empty (text-mode agents). A
+    /// context-length error is never retried as it was; when the server
+    /// says the prompt fits and only the reply's `max_tokens` does not, the
+    /// call is made once more asking for what room is left.
     pub async fn chat(
         &self,
         conversation: &Conversation,
         tools: &ToolSchemas,
     ) -> Result<ModelReply, ModelError> {
         let config = &self.inner.config;
+        if config.native_tool_calls
+            && tools.json().is_some()
+            && !self.inner.props_asked.swap(true, Relaxed)
+        {
+            self.warn_if_tools_are_dropped().await;
+        }
         let request = ChatRequest {
             model: &config.model,
             messages: conversation.messages(),
@@ -162,13 +183,63 @@ impl ModelClient {
             temperature: config.temperature,
             extras: &self.inner.extras,
         };
+        let (mut result, mut attempts) = self.send(&request).await;
+        if let Err(Failure::Overflow { overflow, .. }) = &result
+            && let Some(extras) = shrunk(&self.inner.extras, *overflow)
+        {
+            tracing::warn!(
+                model = %config.model,
+                prompt_tokens = ?overflow.prompt_tokens,
+                context = ?overflow.context,
+                "the reply's max_tokens does not fit beside the prompt; asking for the room left"
+            );
+            let request = ChatRequest {
+                extras: &extras,
+                ..request
+            };
+            let (again, more) = self.send(&request).await;
+            (result, attempts) = (again, attempts + more);
+        }
+        match result {
+            Ok(mut reply) => {
+                reply.attempts = attempts;
+                reply.cost = config.price.map_or(0.0, |price| price.cost(&reply.usage));
+                Ok(reply)
+            }
+            Err(failure) => Err(self.error(failure, attempts)),
+        }
+    }
+
+    /// Warns once when the server (llama.cpp) says its chat template drops
+    /// the tools plinth sends. Best effort: any failure to ask says nothing.
+    async fn warn_if_tools_are_dropped(&self) {
+        let inner = &self.inner;
+        let mut request = inner
+            .http
+            .get(props::url(&inner.config.base_url))
+            .timeout(props::TIMEOUT);
+        if let Some(key) = &inner.config.api_key {
+            request = request.bearer_auth(key);
+        }
+        let props = match request.send().await {
+            Ok(response) if response.status().is_success() => response.json::<Value>().await.ok(),
+            _ => None,
+        };
+        if props.as_ref().is_some_and(props::drops_tools) {
+            tracing::warn!(model = %inner.config.model, "{}", props::DROPS_TOOLS);
+        }
+    }
+
+    /// One request with its retries: the outcome and the attempts made.
+    async fn send(&self, request: &ChatRequest<'_>) -> (Result<ModelReply, Failure>, u32) {
+        let config = &self.inner.config;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(config.retry_base_delay)
             .with_max_delay(MAX_BACKOFF)
             .with_max_times(usize::try_from(config.max_retries).unwrap_or(usize::MAX))
             .with_jitter();
         let attempts = AtomicU32::new(0);
-        let (attempts_ref, request_ref) = (&attempts, &request);
+        let (attempts_ref, request_ref) = (&attempts, request);
         let result = (move || async move {
             attempts_ref.fetch_add(1, Relaxed);
             self.attempt(request_ref).await
@@ -182,15 +253,7 @@ impl ModelClient {
             tracing::warn!(model = %config.model, %failure, ?delay, "model call failed; retrying");
         })
         .await;
-        let attempts = attempts.load(Relaxed);
-        match result {
-            Ok(mut reply) => {
-                reply.attempts = attempts;
-                reply.cost = config.price.map_or(0.0, |price| price.cost(&reply.usage));
-                Ok(reply)
-            }
-            Err(failure) => Err(self.error(failure, attempts)),
-        }
+        (result, attempts.load(Relaxed))
     }
 
     async fn attempt(&self, request: &ChatRequest<'_>) -> Result<ModelReply, Failure> {
@@ -208,10 +271,20 @@ impl ModelClient {
         let retry_after = retry_after(response.headers());
         let body = response.bytes().await.map_err(Failure::Transport)?;
         if !status.is_success() {
-            return Err(Failure::Status {
-                status,
-                retry_after,
-                body: self.snippet(&body),
+            // A 429 is a rate limit, whatever its body says of tokens.
+            let overflow = (status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS)
+                .then(|| overflow::detect(&body))
+                .flatten();
+            return Err(match overflow {
+                Some(overflow) => Failure::Overflow {
+                    overflow,
+                    body: self.snippet(&body),
+                },
+                None => Failure::Status {
+                    status,
+                    retry_after,
+                    body: self.snippet(&body),
+                },
             });
         }
         reply::parse(&body).map_err(|problem| match problem {
@@ -219,13 +292,20 @@ impl ModelClient {
                 reason,
                 body: self.snippet(&body),
             },
-            ReplyProblem::InBand { code } => Failure::Status {
-                status: code
-                    .and_then(|c| StatusCode::from_u16(c).ok())
-                    .filter(|s| s.is_client_error() || s.is_server_error())
-                    .unwrap_or(StatusCode::BAD_GATEWAY),
-                retry_after,
-                body: self.snippet(&body),
+            // Gateways report an upstream's refusal in a 200, too.
+            ReplyProblem::InBand { code } => match overflow::detect(&body) {
+                Some(overflow) => Failure::Overflow {
+                    overflow,
+                    body: self.snippet(&body),
+                },
+                None => Failure::Status {
+                    status: code
+                        .and_then(|c| StatusCode::from_u16(c).ok())
+                        .filter(|s| s.is_client_error() || s.is_server_error())
+                        .unwrap_or(StatusCode::BAD_GATEWAY),
+                    retry_after,
+                    body: self.snippet(&body),
+                },
             },
         })
     }
@@ -269,8 +349,28 @@ impl ModelClient {
                 body,
                 attempts,
             },
+            Failure::Overflow { overflow, body } => ModelError::ContextOverflow {
+                url,
+                prompt_tokens: overflow.prompt_tokens,
+                context: overflow.context,
+                body,
+                attempts,
+            },
         }
     }
+}
+
+/// `extras` with the reply's bound lowered to the room `overflow` leaves
+/// beside the prompt, when that is what failed: the prompt fits and the
+/// bound asked for more than the room.
+fn shrunk(extras: &Map<String, Value>, overflow: Overflow) -> Option<Map<String, Value>> {
+    let room = overflow.room()?;
+    let field = MAX_TOKENS_FIELDS
+        .into_iter()
+        .find(|field| extras.get(*field).and_then(Value::as_u64) > Some(room))?;
+    let mut extras = extras.clone();
+    extras.insert(field.into(), room.into());
+    Some(extras)
 }
 
 impl fmt::Debug for ModelClient {

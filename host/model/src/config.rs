@@ -50,6 +50,10 @@ pub struct ModelConfig {
     pub api_key: Option<String>,
     /// Sent only when set, so the server's default applies otherwise.
     pub temperature: Option<f64>,
+    /// Sent as `max_tokens` when set (by default
+    /// [`defaults::MAX_TOKENS`]), unless `extra_body` sets `max_tokens` or
+    /// `max_completion_tokens` itself, which then wins.
+    pub max_tokens: Option<u32>,
     /// Limit for one attempt, from sending the request to the end of the reply body.
     pub request_timeout: Duration,
     /// Retries after the first attempt for transient failures.
@@ -65,12 +69,20 @@ pub struct ModelConfig {
     /// Request fields sent as given (`--extra-body`), over the ones
     /// `capture_tokens` adds; never `model`, `messages`, `tools` or `stream`.
     pub extra_body: serde_json::Map<String, serde_json::Value>,
+    /// The run acts through the server's native tool calls (not
+    /// `--text-actions`), so a server that drops the tools it is sent is
+    /// worth a warning.
+    pub native_tool_calls: bool,
 }
 
 /// Request fields plinth sets itself, which `--extra-body` may not replace:
 /// the conversation and the model are the run's, and a streamed reply is not
 /// a chat completion.
 pub const RESERVED_REQUEST_FIELDS: [&str; 4] = ["model", "messages", "tools", "stream"];
+
+/// The request fields that bound a reply's length: `max_tokens`, and the
+/// newer spelling OpenAI's reasoning models require.
+pub(crate) const MAX_TOKENS_FIELDS: [&str; 2] = ["max_tokens", "max_completion_tokens"];
 
 impl ModelConfig {
     /// A config with the [`defaults`]: no temperature, no price, retries from 1 s.
@@ -80,19 +92,35 @@ impl ModelConfig {
             base_url: endpoint.base_url,
             api_key: endpoint.api_key,
             temperature: None,
+            max_tokens: Some(defaults::MAX_TOKENS),
             request_timeout: defaults::REQUEST_TIMEOUT,
             max_retries: defaults::MAX_RETRIES,
             retry_base_delay: defaults::RETRY_DELAY,
             price: None,
             capture_tokens: false,
             extra_body: serde_json::Map::new(),
+            native_tool_calls: true,
         }
     }
 
-    /// The request fields beyond model, messages, tools and temperature: the
-    /// token-capture switches, then the extra body over them.
+    /// The `max_tokens` every request carries: none when `extra_body`
+    /// bounds the reply itself (with either spelling: OpenAI's reasoning
+    /// models refuse `max_tokens` and take only `max_completion_tokens`).
+    pub fn sent_max_tokens(&self) -> Option<u32> {
+        let bounded = MAX_TOKENS_FIELDS
+            .iter()
+            .any(|field| self.extra_body.contains_key(*field));
+        self.max_tokens.filter(|_| !bounded)
+    }
+
+    /// The request fields beyond model, messages, tools and temperature:
+    /// `max_tokens`, the token-capture switches, then the extra body over
+    /// them.
     pub(crate) fn request_extras(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut extras = serde_json::Map::new();
+        if let Some(max_tokens) = self.sent_max_tokens() {
+            extras.insert("max_tokens".into(), max_tokens.into());
+        }
         if self.capture_tokens {
             extras.insert("return_token_ids".into(), true.into());
             extras.insert("logprobs".into(), true.into());
@@ -125,12 +153,14 @@ impl fmt::Debug for ModelConfig {
             .field("base_url", &self.base_url)
             .field("api_key", &redacted(&self.api_key))
             .field("temperature", &self.temperature)
+            .field("max_tokens", &self.max_tokens)
             .field("request_timeout", &self.request_timeout)
             .field("max_retries", &self.max_retries)
             .field("retry_base_delay", &self.retry_base_delay)
             .field("price", &self.price)
             .field("capture_tokens", &self.capture_tokens)
             .field("extra_body", &self.extra_body)
+            .field("native_tool_calls", &self.native_tool_calls)
             .finish()
     }
 }
@@ -183,6 +213,27 @@ mod tests {
             resolve_endpoint(None, None, vars).api_key.as_deref(),
             Some("router")
         );
+    }
+
+    #[test]
+    fn max_tokens_is_sent_unless_the_extra_body_bounds_the_reply() {
+        let endpoint = resolve_endpoint(None, None, env(&[]));
+        let mut config = ModelConfig::new("m", endpoint);
+        assert_eq!(
+            config.request_extras().get("max_tokens"),
+            Some(&serde_json::Value::from(defaults::MAX_TOKENS))
+        );
+        config.max_tokens = None;
+        assert!(config.request_extras().is_empty());
+        config.max_tokens = Some(100);
+        for field in MAX_TOKENS_FIELDS {
+            config.extra_body = serde_json::Map::new();
+            config.extra_body.insert(field.into(), 7.into());
+            assert_eq!(config.sent_max_tokens(), None, "{field}");
+            let extras = config.request_extras();
+            assert_eq!(extras.len(), 1, "{extras:?}");
+            assert_eq!(extras[field], 7);
+        }
     }
 
     #[test]

@@ -30,6 +30,23 @@ pub enum ModelError {
         body: String,
         attempts: u32,
     },
+    /// The prompt does not fit the model's context window (never retried:
+    /// the same prompt fails again).
+    #[error(
+        "{url}: the conversation does not fit the model's context ({}; {} attempt(s)): {body}",
+        sizes(*prompt_tokens, *context),
+        attempts
+    )]
+    ContextOverflow {
+        url: String,
+        /// Tokens of the prompt, when the server said.
+        prompt_tokens: Option<u64>,
+        /// The context length, when the server said.
+        context: Option<u64>,
+        /// The start of the response body.
+        body: String,
+        attempts: u32,
+    },
     /// A replayed run has no recorded reply for this point.
     #[error("replay: {0}")]
     Replay(String),
@@ -40,4 +57,14 @@ pub enum ModelError {
         body: String,
         attempts: u32,
     },
+}
+
+/// "prompt N tokens, context C", with what the server left out unsaid.
+fn sizes(prompt_tokens: Option<u64>, context: Option<u64>) -> String {
+    let count = |n: Option<u64>| n.map_or_else(|| "?".to_owned(), |n| n.to_string());
+    format!(
+        "prompt {} tokens, context {}",
+        count(prompt_tokens),
+        count(context)
+    )
 }

@@ -29,6 +29,9 @@ pub struct ModelReply {
     /// choice (`prompt_token_ids`, and `response_token_ids` since 0.5.18,
     /// `token_ids` in 0.5.17), or with its `return_*_ids_in_sglext` flags in
     /// a top-level `sglext` (`input_ids`, `output_ids` per choice).
+    /// llama.cpp returns no prompt ids, and the completion's only as the
+    /// `id` of each `logprobs.content` entry (when asked for `logprobs`),
+    /// which is read when no list of ids came.
     pub prompt_token_ids: Option<Vec<u32>>,
     pub completion_token_ids: Option<Vec<u32>>,
     /// The sampled tokens' logprobs (`choices[].logprobs.content[].logprob`,
@@ -97,6 +100,9 @@ struct WireLogprobs {
 struct WireTokenLogprob {
     #[serde(default)]
     logprob: Option<f64>,
+    /// The sampled token's id (llama.cpp).
+    #[serde(default)]
+    id: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +210,14 @@ pub fn parse(body: &[u8]) -> Result<ModelReply, ReplyProblem> {
             )
         })
         .collect();
+    let sampled = choice.logprobs.and_then(|l| l.content);
+    // Each list only when every token has its entry, so it lines up with
+    // the completion.
+    let logprob_ids: Option<Vec<u32>> = sampled
+        .as_ref()
+        .and_then(|tokens| tokens.iter().map(|t| t.id).collect());
+    let logprobs: Option<Vec<f64>> =
+        sampled.and_then(|tokens| tokens.into_iter().map(|t| t.logprob).collect());
     let usage = wire.usage.map_or_else(Usage::default, |u| Usage {
         prompt_tokens: u.prompt_tokens.unwrap_or(0),
         completion_tokens: u.completion_tokens.unwrap_or(0),
@@ -223,11 +237,9 @@ pub fn parse(body: &[u8]) -> Result<ModelReply, ReplyProblem> {
         completion_token_ids: choice
             .token_ids
             .or(choice.response_token_ids)
-            .or(sglext_output),
-        logprobs: choice
-            .logprobs
-            .and_then(|l| l.content)
-            .and_then(|tokens| tokens.into_iter().map(|t| t.logprob).collect()),
+            .or(sglext_output)
+            .or(logprob_ids),
+        logprobs,
     })
 }
 
@@ -304,6 +316,32 @@ mod tests {
             "sglext":{"input_ids":[1,2,5],"output_ids":[[6,7]]}}"#);
         assert_eq!(reply.prompt_token_ids, Some(vec![1, 2, 5]));
         assert_eq!(reply.completion_token_ids, Some(vec![6, 7]));
+    }
+
+    #[test]
+    fn llama_cpps_completion_ids_are_its_logprob_ids() {
+        let fixture: Value =
+            serde_json::from_str(include_str!("../../../tests/llama/fixtures/logprobs.json"))
+                .unwrap();
+        let reply = ok(&fixture["response"].to_string());
+        let tokenized: Value =
+            serde_json::from_str(include_str!("../../../tests/llama/fixtures/tokenize.json"))
+                .unwrap();
+        // The server's /tokenize of the reply's text gives the same ids.
+        assert_eq!(
+            tokenized["request"]["body"]["content"].as_str(),
+            reply.content.as_deref()
+        );
+        let ids: Vec<u32> =
+            serde_json::from_value(tokenized["response"]["tokens"].clone()).unwrap();
+        assert_eq!(reply.completion_token_ids, Some(ids));
+        assert_eq!(reply.prompt_token_ids, None);
+        assert_eq!(reply.logprobs.as_ref().map(Vec::len), Some(8));
+        assert_eq!(reply.finish_reason.as_deref(), Some("length"));
+        // A list of ids, where one is sent, wins over the logprobs' ids.
+        let reply = ok(r#"{"choices":[{"message":{"content":"a"},"token_ids":[5],
+            "logprobs":{"content":[{"id":9,"token":"a","logprob":-0.5}]}}]}"#);
+        assert_eq!(reply.completion_token_ids, Some(vec![5]));
     }
 
     #[test]

@@ -324,6 +324,12 @@ pub mod v0_2 {
             ExitStatus::LimitsExceeded => wit::ExitStatus::LimitsExceeded,
             ExitStatus::TimeExceeded => wit::ExitStatus::TimeExceeded,
             ExitStatus::RepeatedFormatError => wit::ExitStatus::RepeatedFormatError,
+            // 0.2's `exit-status` is frozen and has no case for it: a run
+            // that outgrew the context stopped on a limit of the model's,
+            // the nearest case (and, like it, not an error, and scored).
+            // The record's `error` (which plugins get) says it was the
+            // context.
+            ExitStatus::ContextExceeded => wit::ExitStatus::LimitsExceeded,
             ExitStatus::InfrastructureError => wit::ExitStatus::InfrastructureError,
             ExitStatus::ModelError => wit::ExitStatus::ModelError,
             ExitStatus::PluginError => wit::ExitStatus::PluginError,
@@ -384,6 +390,7 @@ mod tests {
             Wit::LimitsExceeded,
             Wit::TimeExceeded,
             Wit::RepeatedFormatError,
+            Wit::LimitsExceeded,
             Wit::InfrastructureError,
             Wit::ModelError,
             Wit::PluginError,

@@ -25,6 +25,14 @@ pub const TIME_LIMIT_SECS: f64 = 0.0;
 /// Consecutive format errors that end a run.
 pub const MAX_FORMAT_ERRORS: u32 = 3;
 
+/// Most tokens one reply may generate, sent as `max_tokens` with every
+/// request (`--max-tokens 0` sends none: the server's own limit). Without
+/// one, a server such as llama.cpp generates until the context is full: a
+/// small model that never stopped ran every request to the 300 s timeout,
+/// which was retried (1,891 s for one step). 4,096 holds a long reasoning
+/// and a tool call, and is within every current chat model's output cap
+/// (the smallest common ones allow 4,096).
+pub const MAX_TOKENS: u32 = 4096;
 /// Seconds one model request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Retries of a failed model request.

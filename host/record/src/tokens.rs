@@ -51,6 +51,12 @@ pub enum TokenSource {
     Sampled,
     /// The server returned none; `--tokenizer` computed them from the text.
     Recomputed,
+    /// The server returned the completion's ids (and logprobs) but not the
+    /// prompt's, as llama.cpp does (its `logprobs` entries carry ids; no
+    /// prompt ids are sent): `prompt_ids` is empty and the call is kept for
+    /// what it sampled, but cannot be trained on (`--tokenizer` computes
+    /// both from the text instead).
+    CompletionOnly,
 }
 
 impl TokenSource {
@@ -92,7 +98,9 @@ impl FromIterator<SampleSource> for SampleSource {
 impl From<TokenSource> for SampleSource {
     fn from(source: TokenSource) -> Self {
         match source {
-            TokenSource::Sampled => Self::Sampled,
+            // Its ids are the server's; training never assembles it (no
+            // prompt), so no sample has this source.
+            TokenSource::Sampled | TokenSource::CompletionOnly => Self::Sampled,
             TokenSource::Recomputed => Self::Recomputed,
         }
     }

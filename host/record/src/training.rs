@@ -13,7 +13,8 @@
 //!   call's completion) and [`MASKED`] on the rest (system, user, tool and
 //!   template tokens);
 //! - when it does not, one sample per call, and the record says why;
-//! - when the server returned no ids, no samples, and the record says so.
+//! - when the server returned no ids, or the completion's only (llama.cpp),
+//!   no samples, and the record says so.
 //!
 //! Nothing here tokenizes text. With `--tokenizer`, a call the server
 //! returned no ids for is recorded with ids recomputed from its text
@@ -82,6 +83,12 @@ fn calls(messages: &[Message]) -> Result<Vec<Call>, String> {
             .tokens
             .as_ref()
             .ok_or_else(|| format!("call {number}: the server returned no token ids"))?;
+        if record.source == TokenSource::CompletionOnly {
+            return Err(format!(
+                "call {number}: the server returned the completion's token ids but not the \
+                 prompt's (llama.cpp sends none); --tokenizer computes both from the text"
+            ));
+        }
         let shared = previous.get(..record.prompt_shared).ok_or_else(|| {
             format!(
                 "call {number}: its record shares {} ids with a call of {}",

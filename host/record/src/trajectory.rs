@@ -35,6 +35,11 @@ pub enum ExitStatus {
     TimeExceeded,
     /// Too many consecutive format errors.
     RepeatedFormatError,
+    /// The conversation outgrew the model's context window: the server
+    /// refused the prompt as too long. Not an error of plinth's side (the
+    /// record holds the run up to that call, and it is graded), and a
+    /// `--resume` does not run it again into the same wall.
+    ContextExceeded,
     /// The sandbox, workspace or a test command failed: not the model's doing.
     InfrastructureError,
     /// The model API failed after its retries.
@@ -46,13 +51,14 @@ pub enum ExitStatus {
 impl ExitStatus {
     /// Every status, in declaration order (for code and tests that go through
     /// them all, e.g. the WIT conversions' round trips).
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Running,
         Self::Submitted,
         Self::Finished,
         Self::LimitsExceeded,
         Self::TimeExceeded,
         Self::RepeatedFormatError,
+        Self::ContextExceeded,
         Self::InfrastructureError,
         Self::ModelError,
         Self::PluginError,
@@ -67,6 +73,7 @@ impl ExitStatus {
             Self::LimitsExceeded => "LimitsExceeded",
             Self::TimeExceeded => "TimeExceeded",
             Self::RepeatedFormatError => "RepeatedFormatError",
+            Self::ContextExceeded => "ContextExceeded",
             Self::InfrastructureError => "InfrastructureError",
             Self::ModelError => "ModelError",
             Self::PluginError => "PluginError",
@@ -146,6 +153,11 @@ pub struct Message {
     pub cost: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupt: Option<String>,
+    /// On an assistant message: why the model stopped (`stop`,
+    /// `tool_calls`, `length` when `max_tokens` or the context cut it
+    /// short, ...), as the server said; absent when it said nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
     /// On an assistant message with `--capture-tokens`: what its call
     /// sampled, as the server returned it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,6 +177,7 @@ impl Message {
             timestamp: now_secs(),
             cost: None,
             interrupt: None,
+            finish_reason: None,
             tokens: None,
         }
     }
