@@ -196,7 +196,14 @@ fn run(server: &Llama, dir: &Path, task: &str, args: &[&str]) -> (Outcome, f64) 
     let output = plinth()
         .arg("run")
         .args(["--base-url", &server.base_url(), "--model", "smollm2"])
-        .args(["--task", task, "--format", "canonical", "--sandbox", "local"])
+        .args([
+            "--task",
+            task,
+            "--format",
+            "canonical",
+            "--sandbox",
+            "local",
+        ])
         .arg("--output-file")
         .arg(dir.join("out.jsonl"))
         .arg("--cwd")
