@@ -128,6 +128,19 @@ else
     echo "tests/run.sh: swebench could not be installed: the live comparison with the harness will be skipped" >&2
 fi
 
+# Real published SWE-bench rows in environments rebuilt from PyPI sdists
+# (tests/swebench/conformance): tests/swebench_eval.rs grades their gold,
+# empty and test-patch-only predictions and compares every verdict with the
+# harness's own (expected.json). CI builds the quick set (django, sympy,
+# flask, pytest: ~4 minutes cold, cached); PLINTH_SWEBENCH_EVAL_INSTANCES=all
+# and setup.sh without ids take the whole set.
+if tests/swebench/conformance/setup.sh django__django-15781 sympy__sympy-24661 \
+    pallets__flask-5014 pytest-dev__pytest-11143 >/dev/null; then
+    export PLINTH_REQUIRE_SWEBENCH_CONFORMANCE=1
+else
+    echo "tests/run.sh: the SWE-bench conformance environments could not be built: tests/swebench_eval.rs will skip them" >&2
+fi
+
 # Every crate: the host's unit and end-to-end tests, the mock LLM server, and
 # the plugins' own unit tests (they compile natively too). The components
 # themselves are built for wasm32-wasip2 by host/plugin/build.rs and the tests.
