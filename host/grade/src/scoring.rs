@@ -44,8 +44,9 @@ pub const SWEBENCH: &str = "swebench";
 /// What grades a row for one `--scorer`.
 #[derive(Clone)]
 enum ScorerChoice {
-    /// The same component for every row.
-    One(ScorerPlugin),
+    /// The same component for every row (boxed: the other variant is a
+    /// list, and a plugin handle is large).
+    One(Box<ScorerPlugin>),
     /// `swebench`: the component of the row's log parser, by parser name.
     Swebench(Vec<(&'static str, ScorerPlugin)>),
 }
@@ -137,11 +138,11 @@ impl Scorers {
                 }
                 ScorerChoice::Swebench(parsers)
             } else {
-                ScorerChoice::One(
+                ScorerChoice::One(Box::new(
                     catalog::find(runtime, &spec.name, PluginKind::Scorer, extra_plugins)
                         .await?
                         .into_scorer()?,
-                )
+                ))
             };
             let mut config = settings.config.clone();
             if let (Value::Object(base), Some(Value::Object(own))) = (&mut config, &spec.config) {

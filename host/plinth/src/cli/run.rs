@@ -45,7 +45,7 @@ pub async fn run(options: RunOptions, extra_plugins: &[PathBuf]) -> Result<ExitC
                     config.model
                 );
             }
-            Arc::new(ModelClient::new(config.clone())?)
+            Arc::new(ModelClient::new((**config).clone())?)
         }
     };
 

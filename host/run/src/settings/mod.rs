@@ -88,8 +88,8 @@ pub enum OutputTarget {
 /// Which model answers.
 #[derive(Debug, Clone)]
 pub enum ModelChoice {
-    /// An OpenAI-compatible API.
-    Api(ModelConfig),
+    /// An OpenAI-compatible API (boxed: its config is large beside a path).
+    Api(Box<ModelConfig>),
     /// `replay:FILE`: the assistant turns of recorded canonical trajectories.
     Replay(PathBuf),
 }
@@ -246,7 +246,7 @@ impl RunSettings {
                 config.capture_tokens = options.capture_tokens.unwrap_or(false);
                 config.extra_body = extra_body(options.extra_body.as_deref())?;
                 config.native_tool_calls = !options.text_actions.unwrap_or(false);
-                ModelChoice::Api(config)
+                ModelChoice::Api(Box::new(config))
             }
         };
         let api_key = match &model {

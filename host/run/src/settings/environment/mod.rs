@@ -59,8 +59,10 @@ pub enum ManifestError {
     #[error("{}{reference}: {source}", oci::SCHEME)]
     Oci {
         reference: String,
+        /// Boxed: registry errors are large, and every settings result
+        /// carries this type.
         #[source]
-        source: plinth_oci::OciError,
+        source: Box<plinth_oci::OciError>,
     },
 }
 
@@ -332,7 +334,7 @@ impl Bundle {
             let (pulled, pin) =
                 oci::pull_blocking(reference, None).map_err(|source| ManifestError::Oci {
                     reference: reference.to_string(),
-                    source,
+                    source: Box::new(source),
                 })?;
             let mut bundle = Self::load(&pulled)?;
             bundle.oci = Some(oci::recorded(&pin));
