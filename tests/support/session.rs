@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use plinth_sandbox::{ExecOutput, Sandbox};
+use plinth_sandbox::{ExecOutput, ExecRequest, Sandbox};
 
 async fn run(sb: &dyn Sandbox, command: &str) -> ExecOutput {
     sb.exec_in_session(command, None)
@@ -24,6 +24,28 @@ pub async fn contract(sb: &dyn Sandbox) {
     assert_eq!((out.output.as_str(), out.exit_code), ("", 0));
     let out = run(sb, "pwd; echo \"$V$W\"; f x; sh -c 'echo child:$V'").await;
     assert_eq!(out.output, format!("{cwd}/sub\n12\nf:x\nchild:1\n"));
+
+    // bash speaks of itself as it does under `bash -c` (a fresh command):
+    // the same name and `$0`, lines counted from each command's first line,
+    // however many commands the session ran before.
+    for command in [
+        "foo_not_a_command",
+        "echo a\nfoo_not_a_command",
+        "cd /nonexistent-dir",
+        "echo \"$0 $LINENO [${BASH_SOURCE[*]}]\"",
+    ] {
+        let session = run(sb, command).await;
+        let fresh = sb.exec(ExecRequest::new(command)).await.unwrap();
+        assert_eq!(
+            (session.output.as_str(), session.exit_code),
+            (fresh.output.as_str(), fresh.exit_code),
+            "{command:?}"
+        );
+    }
+    assert_eq!(
+        run(sb, "foo_not_a_command").await.output,
+        "bash: line 1: foo_not_a_command: command not found\n"
+    );
 
     // Exit codes, stream order, no trailing newline, binary bytes.
     let out = run(sb, "echo one; echo two >&2; echo three; false").await;

@@ -123,53 +123,27 @@ pub fn scan_markers(stream: &[u8], chunks: &[&[u8]]) -> (Vec<u8>, Option<String>
     (sink.finish().0, value)
 }
 
-/// The model's command as a persistent session's request: one line, whose
-/// `$'...'` word reads back as the command (without NUL bytes, which no
-/// shell string holds), so no command can end the request early or add
-/// statements after plinth's own.
+/// The model's command as a persistent session's request: the nonce, a
+/// space and the command (without NUL bytes, which no shell string holds),
+/// ended by the one NUL the session's `read -d ''` stops at, so no command
+/// can end its request early or run as part of the next one.
 pub fn shell_request(data: &[u8]) {
     let command = String::from_utf8_lossy(data);
-    let line = session::request(&command, FUZZ_NONCE);
+    let request = session::request(&command, FUZZ_NONCE);
     assert_eq!(
-        line.find('\n'),
-        Some(line.len() - 1),
-        "a request of more than one line"
+        request.find('\0'),
+        Some(request.len() - 1),
+        "a request that does not end at its one NUL"
     );
-    let start = line.find("$'").expect("the command is quoted") + 2;
-    let (word, rest) = unquote_ansi_c(&line[start..]);
+    let (nonce, word) = request[..request.len() - 1]
+        .split_once(' ')
+        .expect("a space after the nonce");
+    assert_eq!(nonce, FUZZ_NONCE, "the nonce reads back wrong");
     assert_eq!(
         word,
         command.replace('\0', ""),
-        "the quoted command reads back wrong"
+        "the command reads back wrong"
     );
-    assert!(
-        rest.starts_with("; {"),
-        "plinth's statements do not follow the command"
-    );
-}
-
-/// Reads a bash `$'...'` word up to its closing quote (the escapes
-/// [`session::request`] writes, as bash reads them): the word and the text
-/// after the quote.
-fn unquote_ansi_c(text: &str) -> (String, &str) {
-    let mut word = String::new();
-    let mut chars = text.char_indices();
-    while let Some((at, c)) = chars.next() {
-        match c {
-            '\'' => return (word, &text[at + 1..]),
-            '\\' => match chars.next() {
-                Some((_, 'x')) => {
-                    let hex: String = chars.by_ref().take(2).map(|(_, c)| c).collect();
-                    let code = u32::from_str_radix(&hex, 16).expect("two hex digits after \\x");
-                    word.push(char::from_u32(code).expect("an ASCII escape"));
-                }
-                Some((_, escaped @ ('\\' | '\''))) => word.push(escaped),
-                other => panic!("an escape bash reads otherwise: {other:?}"),
-            },
-            c => word.push(c),
-        }
-    }
-    panic!("the quoted command has no closing quote")
 }
 
 /// A task row (the first line) and the agent's patch (the rest), graded

@@ -1,20 +1,42 @@
 //! Persistent shell sessions (`--shell persistent`): the protocol every
 //! backend speaks with its long-lived `bash`.
 //!
-//! A session is one `bash` per trajectory that reads its script from the
-//! request stream through a descriptor of its own (it opens the stream as a
-//! file: [`ARGS`] locally, `/dev/fd/3` in a container); its stdin is
-//! `/dev/null` from the [`preamble`] on, so a command that reads stdin gets
-//! end-of-file at once and cannot eat the next request.
-//! Each request is one line ([`request`]): the command, quoted as `$'...'`,
-//! run by `eval` in the session shell itself (so builtins start no process,
-//! and `cd`, variables and functions carry over), then two functions the
-//! session defined at its start ([`preamble`]) put stdout and stderr back on
-//! the session's stream (a command may have redirected them with `exec`) and
-//! write the end marker with the exit status and a fresh nonce
+//! A session is one `bash -c` per trajectory whose program ([`script`]) is
+//! a loop, on its first and only line, that reads requests from the request
+//! stream (kept on [`REQUEST_FD`]; stdin is `/dev/null`, so a command that
+//! reads stdin gets end-of-file at once and cannot eat the next request) and
+//! runs each with `eval` in the shell itself (so builtins start no process,
+//! and `cd`, variables and functions carry over). A request ([`request`]) is
+//! the nonce, a space and the command, ended by a NUL byte: no shell string
+//! holds a NUL, so no command can end its request early, and `read -d ''`
+//! takes the command as written, with no quoting to undo.
+//!
+//! Why `bash -c` and a loop on line 1: bash names itself in its messages
+//! after the script it reads (`/dev/fd/0: ...`) and counts lines from the
+//! start of that script, so a session that read its requests as a script
+//! said `/dev/fd/0: line 17: foo: command not found` where a terminal or
+//! `bash -c` says `bash: line 1: foo: command not found`. Under `bash -c ...
+//! bash`, `$0` is `bash` and `BASH_SOURCE` is empty, as for a fresh command,
+//! and code that `eval` runs from line 1 is numbered from 1: each command's
+//! messages, `$LINENO` and `$0` read as they do under `bash -c`. (Assigning
+//! `LINENO` cannot do it: bash restores the line number after every simple
+//! command.) What still differs: a syntax error is reported by `eval`
+//! (`bash: eval: line 1: ...` where `bash -c` says `bash: -c: line 1: ...`),
+//! a `set -x` trace is one `+` deeper (`++ cmd`, one `eval` down), and a
+//! `break` or `continue` outside any loop of the command ends the command
+//! there with status 0 (under `bash -c` it is an error and the command goes
+//! on; a `break 2` there leaves the session's loops too, which ends the
+//! shell as `exit` does).
+//!
+//! After the command, the loop keeps its status, turns `set -x` off (to be
+//! turned back on inside the next `eval`, so the trace shows the model's
+//! commands only), puts stdout, stderr and stdin back (a command may have
+//! redirected them with `exec`, or shadowed `exec` with a function) and
+//! writes the end marker with the exit status and the request's nonce
 //! ([`super::marker`]). stdout and stderr share one stream, so the output
 //! keeps the order it was written in, and the marker needs no newline before
-//! it.
+//! it. The plumbing is parsed once, with the loop: per request bash parses
+//! only the command.
 //!
 //! What the protocol leaves to the backends: a timeout kills the whole
 //! session (its process group: `eval` runs in the shell itself, so nothing
@@ -31,77 +53,61 @@ use super::marker::{MARKER, MarkerScan};
 use super::output::HeadTail;
 use super::{ExecOutput, OutputPolicy};
 
+/// The request stream is moved to this descriptor, off stdin.
+const REQUEST_FD: u8 = 18;
 /// The session's stream is kept on this descriptor, to put stdout and
 /// stderr back after every command.
 const STREAM_FD: u8 = 19;
+/// `/dev/null`, kept open to put stdin back (a `dup2`, not an `open`, per
+/// command).
+const NULL_FD: u8 = 17;
 
-/// `bash`'s arguments for a session whose request stream is its stdin: it
-/// reads the script by opening the stream as a file, on a descriptor of its
-/// own, so that the preamble can put stdin on `/dev/null`. (One `bash`, not a
-/// `bash -c` that moves the descriptors and execs another: each start of
-/// `bash` costs ~1.3 ms of CPU, once per trajectory.)
-pub(crate) const ARGS: [&str; 3] = ["--norc", "--noprofile", "/dev/fd/0"];
+/// The program name the session shell runs under (its `$0`), as a fresh
+/// `bash -c` command's is.
+pub(crate) const NAME: &str = "bash";
 
-/// The first lines a session reads: stdin `/dev/null` and fd 3 closed (bash
-/// reads the script through its own descriptor, opened from one of them),
-/// the stream's copy on [`STREAM_FD`], no tracing flag to carry into the
-/// first command, and the two functions every request ends with.
+/// The session shell's `bash -c` program, one line (see the module's
+/// documentation). It expects the request stream on stdin and the output
+/// stream on stdout and stderr.
 ///
-/// They are functions, not text in each request, because bash reads a script
-/// from a pipe one byte per `read(2)` (it must not read past the line it
-/// runs): each byte of a request costs the shell a system call, and the
-/// statements below, inline, were ~170 of them per command.
-/// - `__plinth_status` keeps the command's status and turns `set -x` off
-///   (to be turned back on inside the next `eval`); it is called with its
-///   stderr on `/dev/null`, so neither the call nor its body is traced.
-/// - `__plinth_end` puts stdout and stderr back on the stream (a command may
-///   have redirected them with `exec`, or shadowed `exec` with a function)
-///   and writes the end marker. It is not called inside a redirected group:
-///   bash would undo its `exec` redirections when the group ends.
-pub(crate) fn preamble() -> String {
+/// The loop writes the end marker in its condition, so that a command that
+/// leaves the loop's body early (`continue`) still gets one; the outer loop
+/// takes the inner one up again after a `break`, and ends the shell at the
+/// end of the request stream. Everything it calls is a builtin or a keyword
+/// called as such, so functions a command defines cannot stand in for it
+/// (`exec` is the exception that `unset -f` handles: `builtin exec` would
+/// not keep its redirections).
+pub(crate) fn script() -> String {
     format!(
-        "exec 3<&- </dev/null {STREAM_FD}>&1\n__plinth_x=\n\
-         __plinth_status() {{ __plinth_s=$? __plinth_x=; [[ $- == *x* ]] && __plinth_x='set -x;'; set +x; }}\n\
-         __plinth_end() {{ builtin unset -f exec; exec >&{STREAM_FD} 2>&{STREAM_FD} </dev/null; \
-         builtin printf '\\036{MARKER}%s:%d\\n' \"$1\" \"$__plinth_s\"; }}\n"
+        "exec {REQUEST_FD}<&0 </dev/null {STREAM_FD}>&1 {NULL_FD}</dev/null; \
+         builtin unset BASH_EXECUTION_STRING; __plinth_x= __plinth_n= __plinth_s=0; \
+         while ((1)); do \
+         while [[ -z $__plinth_n ]] || {{ builtin unset -f exec; \
+         exec >&{STREAM_FD} 2>&{STREAM_FD} <&{NULL_FD}; \
+         builtin printf '\\036{MARKER}%s:%d\\n' \"$__plinth_n\" \"$__plinth_s\"; __plinth_n=; }}; \
+         IFS= builtin read -r -d '' -u {REQUEST_FD} __plinth_l; do \
+         __plinth_n=${{__plinth_l%% *}} __plinth_s=0; \
+         builtin eval \"$__plinth_x${{__plinth_l#* }}\"; \
+         {{ __plinth_s=$? __plinth_x=; [[ $- == *x* ]] && __plinth_x='set -x;'; builtin set +x; }} 2>&{NULL_FD}; \
+         done; [[ -n $__plinth_n ]] || builtin exit; done"
     )
 }
 
-/// A line that makes a new session answer with [`MARKER`], `nonce` and
-/// `ready`: a backend that cannot tell whether `bash` is there asks it.
-pub(crate) fn ready(nonce: &str) -> String {
-    format!("builtin printf '\\036{MARKER}%s:ready\\n' {nonce}\n")
-}
+/// `bash`'s options before [`script`] and [`NAME`]: no startup files (the
+/// environment is the sandbox's, as for a fresh command).
+pub(crate) const FLAGS: [&str; 3] = ["--norc", "--noprofile", "-c"];
 
-/// One command as a request line. `set -x` left on by a command is turned
-/// off around plinth's own statements and back on inside the next `eval`, so
-/// the trace shows the model's commands only.
+/// One command as a request: the nonce, a space, the command, a NUL. NUL
+/// bytes in the command are dropped: no shell string can hold one (and
+/// `bash -c` refuses them too). An empty command answers with status 0: a
+/// backend that cannot tell whether `bash` is there asks it so.
 pub fn request(command: &str, nonce: &str) -> String {
-    let mut line = String::with_capacity(command.len() + 96);
-    line.push_str("builtin eval \"$__plinth_x\"");
-    quote_into(command, &mut line);
-    line.push_str("; { __plinth_status; } 2>/dev/null; __plinth_end ");
+    let mut line = String::with_capacity(nonce.len() + command.len() + 2);
     line.push_str(nonce);
-    line.push('\n');
+    line.push(' ');
+    line.extend(command.chars().filter(|&c| c != '\0'));
+    line.push('\0');
     line
-}
-
-/// Appends `text` as a bash `$'...'` word. NUL bytes are dropped: no shell
-/// string can hold one (and `bash -c` refuses them too).
-fn quote_into(text: &str, out: &mut String) {
-    out.push_str("$'");
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\0' => {}
-            c if (c as u32) < 0x20 || c == '\x7f' => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
 }
 
 /// Scans a session's stream for the end of one command.
@@ -184,16 +190,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quoting_survives_every_awkward_character() {
-        let mut out = String::new();
-        quote_into("a'b\\c\n\t\x01\0é$HOME`x`", &mut out);
-        assert_eq!(out, "$'a\\'b\\\\c\\x0a\\x09\\x01é$HOME`x`'");
+    fn a_request_is_the_nonce_and_the_command_as_written() {
+        let line = request("echo 'a' \\\0\nb", "n0nce");
+        assert_eq!(line, "n0nce echo 'a' \\\nb\0");
     }
 
     #[test]
-    fn a_request_is_one_line() {
-        let line = request("echo 1\necho 2", "n0nce");
-        assert_eq!(line.matches('\n').count(), 1);
-        assert!(line.ends_with("; __plinth_end n0nce\n"));
+    fn the_script_is_one_line() {
+        assert!(!script().contains('\n'));
     }
 }

@@ -22,13 +22,15 @@ use crate::marker::nonce;
 use crate::session::{self, RESTARTED, Reply, SessionEnd};
 use crate::{COMMAND_ENV, ExecOutput, ExecRequest, SandboxError};
 
-/// `$1` the group file. Starts the session shell reading its script from the
-/// exec's stdin (moved to fd 3), stdin `/dev/null`, stderr on stdout; exits
-/// with its status, or 127 when the image has no `bash`.
+/// `$1` the group file, `$2` the session's program, `$3` its `$0`. Starts
+/// the session shell reading requests from the exec's stdin (moved to fd 3
+/// first: `&` gives a background command `/dev/null` for stdin unless it
+/// says otherwise), stderr on stdout; exits with its status, or 127 when
+/// the image has no `bash`.
 const START: &str = r#"command -v bash >/dev/null 2>&1 || exit 127
 exec 3<&0 </dev/null 2>&1
 if command -v setsid >/dev/null 2>&1; then g=setsid; else g=; fi
-$g bash --norc --noprofile /dev/fd/3 &
+$g bash --norc --noprofile -c "$2" "$3" <&3 3<&- &
 echo $! > "$1"
 wait $!
 "#;
@@ -120,6 +122,7 @@ fn group_file(ctx: &ExecContext<'_>) -> String {
 async fn start(ctx: &ExecContext<'_>) -> Result<Option<Session>, SandboxError> {
     let what = format!("container {}", short(ctx.container));
     let group = group_file(ctx);
+    let program = session::script();
     let env: Vec<String> = COMMAND_ENV
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -129,14 +132,23 @@ async fn start(ctx: &ExecContext<'_>) -> Result<Option<Session>, SandboxError> {
         attach_stdin: Some(true),
         attach_stdout: Some(true),
         attach_stderr: Some(true),
-        cmd: Some(vec!["/bin/sh", "-c", START, "plinth-session", &group]),
+        cmd: Some(vec![
+            "/bin/sh",
+            "-c",
+            START,
+            "plinth-session",
+            &group,
+            &program,
+            session::NAME,
+        ]),
         env: Some(env.iter().map(String::as_str).collect()),
         working_dir: Some(ctx.cwd),
         ..CreateExecOptions::default()
     };
     let mut session = attach(ctx.engine, ctx.container, &what, options).await?;
     let nonce = nonce();
-    let hello = format!("{}{}", session::preamble(), session::ready(&nonce));
+    // An empty command: the shell answers once it reads requests.
+    let hello = session::request("", &nonce);
     // A shell that is gone cannot read: its end is found below.
     let _ = session.input.write_all(hello.as_bytes()).await;
     let _ = session.input.flush().await;

@@ -33,7 +33,9 @@ impl BashSession {
         };
         let (reader, writer) = std::io::pipe().map_err(|e| failed("pipe", e))?;
         let writer2 = writer.try_clone().map_err(|e| failed("pipe", e))?;
-        bash.args(session::ARGS)
+        bash.args(session::FLAGS)
+            .arg(session::script())
+            .arg(session::NAME)
             .stdin(Stdio::piped())
             .stdout(writer)
             .stderr(writer2);
@@ -45,13 +47,9 @@ impl BashSession {
             .id()
             .ok_or_else(|| SandboxError::Other("the shell session exited at once".into()))?
             as i32;
-        let mut input = child.stdin.take().expect("stdin was asked to be piped");
+        let input = child.stdin.take().expect("stdin was asked to be piped");
         let output =
             Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(|e| failed("pipe", e))?;
-        input
-            .write_all(session::preamble().as_bytes())
-            .await
-            .map_err(|e| failed("writing to it", e))?;
         Ok(Self {
             child,
             input,
@@ -337,6 +335,104 @@ mod tests {
         let out = run(&sb, "echo \"[$IN_SESSION]\"").await;
         assert_eq!(out.output, "[]\n");
         assert_eq!(busy.await.unwrap().unwrap().output, "slow\n");
+    }
+
+    /// bash's own messages read as `bash -c` writes them: the same program
+    /// name and line numbers counted from each command's first line, however
+    /// many commands the session ran before.
+    #[tokio::test]
+    async fn bash_speaks_of_itself_as_it_does_under_bash_c() {
+        let sb = sandbox();
+        let commands = [
+            "foo_not_a_command",
+            "echo a\nfoo_not_a_command",
+            "cd /nonexistent-dir",
+            "if true; then\n  echo in\n  foo_not_a_command\nfi",
+            "x=$(foo_not_a_command); echo \"[$x]\"",
+            "echo $((1/0))",
+            "echo \"$0|${BASH_SOURCE[*]}|$LINENO|${FUNCNAME[*]}\"",
+            "return 3",
+        ];
+        for round in 0..2 {
+            for command in commands {
+                let session = run(&sb, command).await;
+                let fresh = sb.exec(crate::ExecRequest::new(command)).await.unwrap();
+                assert_eq!(
+                    (session.output.as_str(), session.exit_code),
+                    (fresh.output.as_str(), fresh.exit_code),
+                    "round {round}: {command:?}"
+                );
+            }
+        }
+        assert_eq!(
+            run(&sb, "foo_not_a_command").await.output,
+            "bash: line 1: foo_not_a_command: command not found\n"
+        );
+    }
+
+    /// The session's loop is not the command's: `break` and `continue`
+    /// outside the command's own loops end that command (with status 0, as
+    /// bash gives them), not the session, and the next command runs. (A
+    /// `break 2` there leaves every loop, the session's too: the shell ends
+    /// and says so, as after `exit`.)
+    #[tokio::test]
+    async fn break_and_continue_outside_a_loop_end_the_command_only() {
+        let sb = sandbox();
+        run(&sb, "cd /tmp; V=kept").await;
+        for word in ["break", "continue", "continue 3"] {
+            let out = run(&sb, &format!("echo a; false; {word}; echo b")).await;
+            assert_eq!((out.output.as_str(), out.exit_code), ("a\n", 0), "{word}");
+            let out = run(
+                &sb,
+                "for i in 1 2 3; do [ $i = 2 ] && break; echo $i; done; pwd; echo $V",
+            )
+            .await;
+            assert_eq!(out.output, "1\n/tmp\nkept\n", "after {word}");
+        }
+        let out = run(&sb, "echo a; break 2; echo b").await;
+        assert!(out.output.starts_with("a\n"), "{}", out.output);
+        assert!(out.output.contains("shell session ended"), "{}", out.output);
+        assert_eq!(run(&sb, "pwd").await.output, format!("{}\n", sb.cwd()));
+        // The script the session runs is not the command's to see.
+        let out = run(&sb, "echo \"[${BASH_EXECUTION_STRING-unset}]\"").await;
+        assert_eq!(out.output, "[unset]\n");
+    }
+
+    /// The session's CPU per command: `PLINTH_SESSION_COMMANDS` trivial
+    /// commands (default 10,000) through one session, then bash's own
+    /// `times`. A figure, not a check: `cargo test -p plinth-sandbox --
+    /// --ignored --nocapture cpu_per_command`.
+    #[tokio::test]
+    #[ignore = "a measurement"]
+    async fn cpu_per_command() {
+        let sb = sandbox();
+        let n: u32 = std::env::var("PLINTH_SESSION_COMMANDS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10_000);
+        let started = std::time::Instant::now();
+        for _ in 0..n {
+            assert_eq!(run(&sb, "true").await.exit_code, 0);
+        }
+        let wall = started.elapsed();
+        // `times`: the shell's user and system time, then its children's.
+        let out = run(&sb, "times").await.output;
+        let secs: Vec<f64> = out
+            .split_whitespace()
+            .take(2)
+            .map(|t| {
+                let (m, s) = t.trim_end_matches('s').split_once('m').unwrap();
+                m.parse::<f64>().unwrap() * 60.0 + s.parse::<f64>().unwrap()
+            })
+            .collect();
+        let per = |s: f64| s / f64::from(n) * 1e6;
+        println!(
+            "{n} commands: shell CPU {:.1} us/command (user {:.1}, system {:.1}), wall {:.1} us/command",
+            per(secs[0] + secs[1]),
+            per(secs[0]),
+            per(secs[1]),
+            wall.as_secs_f64() / f64::from(n) * 1e6
+        );
     }
 
     #[tokio::test]
