@@ -4,35 +4,4 @@
 //! `repo_dir`, `test_cmd`, `timeout_secs` (see `plinth_swebench::scorer::Config`).
 //! Reward 1.0 when resolved; sub-scores `f2p`, `p2p`.
 
-use plinth_sdk::{PluginError, PluginInfo, ScoreResult, Scorer, Session, Trajectory};
-use plinth_swebench::Parser;
-
-const PARSER: Parser = Parser::Matplotlib;
-
-struct SwebenchMatplotlib;
-
-plinth_sdk::export_scorer!(SwebenchMatplotlib);
-
-impl Scorer for SwebenchMatplotlib {
-    fn info() -> PluginInfo {
-        PluginInfo {
-            description: plinth_swebench::component::description(PARSER),
-            ..plinth_sdk::plugin_info!("swebench-matplotlib", "")
-        }
-    }
-
-    fn score(
-        task: &str,
-        _trajectory: Trajectory,
-        config: &str,
-        session: &Session,
-    ) -> Result<ScoreResult, PluginError> {
-        plinth_swebench::component::score(
-            task,
-            config,
-            session,
-            PARSER,
-            plinth_swebench::parse::matplotlib,
-        )
-    }
-}
+plinth_swebench::export_parser_scorer!(SwebenchMatplotlib, Matplotlib, "swebench-matplotlib");

@@ -4,35 +4,4 @@
 //! `repo_dir`, `test_cmd`, `timeout_secs` (see `plinth_swebench::scorer::Config`).
 //! Reward 1.0 when resolved; sub-scores `f2p`, `p2p`.
 
-use plinth_sdk::{PluginError, PluginInfo, ScoreResult, Scorer, Session, Trajectory};
-use plinth_swebench::Parser;
-
-const PARSER: Parser = Parser::PytestV2;
-
-struct SwebenchPytestV2;
-
-plinth_sdk::export_scorer!(SwebenchPytestV2);
-
-impl Scorer for SwebenchPytestV2 {
-    fn info() -> PluginInfo {
-        PluginInfo {
-            description: plinth_swebench::component::description(PARSER),
-            ..plinth_sdk::plugin_info!("swebench-pytest-v2", "")
-        }
-    }
-
-    fn score(
-        task: &str,
-        _trajectory: Trajectory,
-        config: &str,
-        session: &Session,
-    ) -> Result<ScoreResult, PluginError> {
-        plinth_swebench::component::score(
-            task,
-            config,
-            session,
-            PARSER,
-            plinth_swebench::parse::pytest_v2,
-        )
-    }
-}
+plinth_swebench::export_parser_scorer!(SwebenchPytestV2, PytestV2, "swebench-pytest-v2");

@@ -34,6 +34,37 @@ pub fn score(
     })
 }
 
+/// A whole `swebench-<format>` component: `export_parser_scorer!(Type,
+/// Parser, "swebench-<format>")` exports `Type` as the scorer that grades
+/// with that parser (the component links only the parser it names).
+#[macro_export]
+macro_rules! export_parser_scorer {
+    ($scorer:ident, $parser:ident, $name:literal) => {
+        struct $scorer;
+
+        plinth_sdk::export_scorer!($scorer);
+
+        impl plinth_sdk::Scorer for $scorer {
+            fn info() -> plinth_sdk::PluginInfo {
+                plinth_sdk::PluginInfo {
+                    description: $crate::component::description($crate::Parser::$parser),
+                    ..plinth_sdk::plugin_info!($name, "")
+                }
+            }
+
+            fn score(
+                task: &str,
+                _trajectory: plinth_sdk::Trajectory,
+                config: &str,
+                session: &plinth_sdk::Session,
+            ) -> Result<plinth_sdk::ScoreResult, plinth_sdk::PluginError> {
+                let parser = $crate::Parser::$parser;
+                $crate::component::score(task, config, session, parser, parser.function())
+            }
+        }
+    };
+}
+
 /// The one-line description a component gives.
 pub fn description(parser: Parser) -> String {
     format!(
