@@ -12,7 +12,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use plinth_record::digest::sha256_hex;
 use plinth_record::sync::Locked;
 
 /// Why a repository cannot be graded in.
@@ -48,17 +47,18 @@ pub enum RepoError {
     },
 }
 
-/// The repositories of a run, each locked while an instance is graded in it (in this
-/// process and, through a lock file, across processes).
+/// The repositories of a run, each locked while an instance is graded in it: in this
+/// process, and across processes by a lock file in the repository's git directory, so
+/// that every plinth grading there waits its turn whatever its cache directory.
+#[derive(Default)]
 pub struct LocalRepos {
-    /// Lock files and the markers of evaluations in progress.
-    state_dir: PathBuf,
     locks: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// A repository held for one evaluation; [`RepoLease::release`] puts it back.
 pub struct RepoLease {
     pub path: PathBuf,
+    /// Says an evaluation is in progress (in the git directory); removed on release.
     marker: PathBuf,
     /// Ignored files present before the evaluation: any other is the evaluation's.
     ignored_before: BTreeSet<String>,
@@ -66,16 +66,11 @@ pub struct RepoLease {
     _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
-impl LocalRepos {
-    /// `state_dir` holds a lock file and, while an evaluation runs, a marker per
-    /// repository.
-    pub fn new(state_dir: PathBuf) -> Self {
-        Self {
-            state_dir,
-            locks: Mutex::new(HashMap::new()),
-        }
-    }
+/// The lock file and the marker, in the repository's git directory.
+const LOCK_FILE: &str = "plinth-swebench-eval.lock";
+const MARKER_FILE: &str = "plinth-swebench-eval.in-progress";
 
+impl LocalRepos {
     /// Waits for the repository, then makes it clean: as HEAD, with no untracked file.
     /// A repository with changes is refused, unless a marker says an evaluation of
     /// plinth's was interrupted in it (the changes are then that evaluation's).
@@ -84,28 +79,29 @@ impl LocalRepos {
             path: repo.to_path_buf(),
             source,
         })?;
+        let not_a_repository = |why: String| RepoError::NotARepository {
+            path: path.clone(),
+            why,
+        };
         let top = git(&path, &["rev-parse", "--show-toplevel"])
             .await
-            .map_err(|e| RepoError::NotARepository {
-                path: path.clone(),
-                why: e.to_string(),
-            })?;
+            .map_err(|e| not_a_repository(e.to_string()))?;
         if Path::new(top.trim()) != path {
-            return Err(RepoError::NotARepository {
-                path,
-                why: format!("its top is {}", top.trim()),
-            });
+            return Err(not_a_repository(format!("its top is {}", top.trim())));
         }
+        let git_dir = PathBuf::from(
+            git(&path, &["rev-parse", "--absolute-git-dir"])
+                .await
+                .map_err(|e| not_a_repository(e.to_string()))?
+                .trim(),
+        );
         let lock = self.locks.locked().entry(path.clone()).or_default().clone();
         let guard = lock.lock_owned().await;
         let io = |what, path: &Path| {
             let path = path.to_path_buf();
             move |source| RepoError::Io { what, path, source }
         };
-        std::fs::create_dir_all(&self.state_dir)
-            .map_err(io("creating the state directory", &self.state_dir))?;
-        let key = &sha256_hex(path.to_string_lossy().as_bytes())[..16];
-        let lock_path = self.state_dir.join(format!("{key}.lock"));
+        let lock_path = git_dir.join(LOCK_FILE);
         let locking = lock_path.clone();
         let file = tokio::task::spawn_blocking(move || {
             let file = std::fs::File::create(&locking)?;
@@ -115,7 +111,7 @@ impl LocalRepos {
         .await
         .unwrap_or_else(|e| Err(std::io::Error::other(e)))
         .map_err(io("locking the repository", &lock_path))?;
-        let marker = self.state_dir.join(format!("{key}.in-progress"));
+        let marker = git_dir.join(MARKER_FILE);
         if marker.exists() {
             tracing::warn!(
                 "{}: an earlier evaluation was interrupted; resetting the repository",
@@ -131,8 +127,7 @@ impl LocalRepos {
                 });
             }
         }
-        std::fs::write(&marker, path.to_string_lossy().as_bytes())
-            .map_err(io("marking the evaluation", &marker))?;
+        std::fs::write(&marker, b"").map_err(io("marking the evaluation", &marker))?;
         let ignored_before = ignored(&path).await?;
         Ok(RepoLease {
             path,
@@ -249,7 +244,7 @@ mod tests {
              echo old > build/keep && git add -A && \
              git -c user.name=t -c user.email=t@t commit -qm base",
         );
-        let repos = LocalRepos::new(tmp.path().join("state"));
+        let repos = LocalRepos::default();
         let lease = repos.acquire(&repo).await.unwrap();
         sh(
             &repo,
@@ -270,18 +265,9 @@ mod tests {
             "{e}"
         );
         // An interrupted evaluation's changes are reset.
-        let key = &sha256_hex(
-            std::fs::canonicalize(&repo)
-                .unwrap()
-                .to_string_lossy()
-                .as_bytes(),
-        )[..16];
-        std::fs::write(
-            tmp.path().join("state").join(format!("{key}.in-progress")),
-            "",
-        )
-        .unwrap();
+        std::fs::write(repo.join(".git").join(MARKER_FILE), "").unwrap();
         repos.acquire(&repo).await.unwrap().release().await.unwrap();
+        assert!(!repo.join(".git").join(MARKER_FILE).exists());
         assert_eq!(std::fs::read_to_string(repo.join("a.py")).unwrap(), "a\n");
 
         let e = repos

@@ -277,7 +277,7 @@ impl Plan {
         let grader = Arc::new(Grader {
             environment: self.options.environment.clone(),
             sandboxes,
-            repos: LocalRepos::new(state_dir.join("repos")),
+            repos: LocalRepos::default(),
             local: LocalConfig {
                 hidden_env: plinth_model::API_KEY_VARS
                     .iter()
