@@ -144,6 +144,74 @@ def parsed_tool_content(text):
     return text
 
 
+# --- Actions written as text (--text-actions) -------------------------------
+# In text mode the agent reads a reply's text for actions (```bash blocks,
+# <tool_call> tags; host/agent/src/text_actions.rs) and records them as the
+# reply's tool calls. The record has no other mark of it: a reply whose calls
+# are exactly the actions its text writes is shown as the model wrote it (its
+# text), not with <tool_call> blocks it never wrote.
+
+SHELL_FENCES = ("bash", "sh", "shell", "mswea_bash_command")
+
+
+def compact(value):
+    """JSON text as the agent writes a call's arguments (serde_json compact)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def text_actions(content):
+    """[(name or None for the shell tool, arguments text)], in order."""
+    calls, at = [], 0
+    while True:
+        fence = None
+        search = at
+        while (i := content.find("```", search)) != -1:
+            nl = content.find("\n", i + 3)
+            if nl == -1:
+                break
+            if content[i + 3:nl].strip() in SHELL_FENCES:
+                fence = (i, nl + 1)
+                break
+            search = i + 3
+        tag = content.find("<tool_call>", at)
+        if fence and (tag == -1 or fence[0] < tag):
+            end = content.find("```", fence[1])
+            if end == -1:
+                return calls
+            calls.append((None, compact({"command": content[fence[1]:end].rstrip("\n")})))
+            at = end + 3
+        elif tag != -1:
+            body_start = tag + len("<tool_call>")
+            end = content.find("</tool_call>", body_start)
+            if end == -1:
+                return calls
+            body = content[body_start:end].strip()
+            try:
+                obj = json.loads(body)
+            except json.JSONDecodeError:
+                obj = None
+            if isinstance(obj, dict):
+                name = obj.get("name") if isinstance(obj.get("name"), str) else ""
+                args = obj.get("arguments", {})
+                calls.append((name, args if isinstance(args, str) else compact(args)))
+            else:
+                calls.append(("", body))
+            at = end + len("</tool_call>")
+        else:
+            return calls
+
+
+def written_as_text(msg):
+    if not msg["content"]:
+        return False
+    written = text_actions(msg["content"])
+    recorded = [(c["name"], c["arguments"]) for c in msg["tool_calls"]]
+    return bool(written) and len(written) == len(recorded) and all(
+        (name is None or name == r_name) and args == r_args
+        for (name, args), (r_name, r_args) in zip(written, recorded)
+    )
+
+
 def conversations(t, variant):
     tools = [
         {"name": s["name"], "description": s["description"], "parameters": s["parameters"], "required": None}
@@ -165,13 +233,16 @@ def conversations(t, variant):
     while i < len(rest):
         msg = rest[i]
         if msg["role"] == "assistant" and msg["tool_calls"]:
-            value = think(msg["reasoning"], variant)
-            if msg["content"]:
-                value += msg["content"] + "\n"
-            for call in msg["tool_calls"]:
-                call_json = {"name": call["name"], "arguments": parsed_arguments(call["arguments"])}
-                value += "<tool_call>\n" + dumps(call_json) + "\n</tool_call>\n"
-            turns.append({"from": "gpt", "value": value.rstrip()})
+            if written_as_text(msg):
+                turns.append({"from": "gpt", "value": think(msg["reasoning"], variant) + msg["content"]})
+            else:
+                value = think(msg["reasoning"], variant)
+                if msg["content"]:
+                    value += msg["content"] + "\n"
+                for call in msg["tool_calls"]:
+                    call_json = {"name": call["name"], "arguments": parsed_arguments(call["arguments"])}
+                    value += "<tool_call>\n" + dumps(call_json) + "\n</tool_call>\n"
+                turns.append({"from": "gpt", "value": value.rstrip()})
             responses = []
             j = i + 1
             while j < len(rest) and rest[j]["role"] == "tool":

@@ -12,6 +12,14 @@
 //!   Hermes writes them: `prompt_index`, `conversations`, `metadata`,
 //!   `completed`, `partial`, `api_calls`, `toolsets_used`, `tool_stats`,
 //!   `tool_error_counts`.
+//!
+//! A reply whose calls the agent read from its text (`--text-actions`: the
+//! ```bash blocks and `<tool_call>` tags it wrote) is one `gpt` turn of that
+//! text, as the model wrote it, followed by the `tool` turn of the results:
+//! not its text plus a `<tool_call>` block per call, which would show every
+//! action twice, once in a form the model never wrote. The record marks such
+//! calls no other way; they are told by the text writing exactly those
+//! calls (`plinth_text_actions::written_in`, the agent's own parse).
 
 use plinth_pyjson::{dumps, loads, py_rstrip, py_strip};
 use plinth_sdk::format::{
@@ -210,23 +218,17 @@ fn conversations(t: &Trajectory, task: &Value, variant: Variant) -> Result<Value
         let msg = &rest[i];
         match msg.role {
             Role::Assistant if !msg.tool_calls.is_empty() => {
-                let mut value = think(msg, variant);
-                if let Some(text) = msg.content.as_deref().filter(|c| !c.is_empty()) {
-                    value.push_str(text);
-                    value.push('\n');
-                }
-                for call in &msg.tool_calls {
-                    // Hermes keeps whatever `json.loads` returns, and `{}`
-                    // when the model's text does not parse.
-                    let arguments =
-                        loads(&call.arguments).unwrap_or_else(|_| Value::Object(Map::new()));
-                    let call_json =
-                        object([("name", string(&call.name)), ("arguments", arguments)]);
-                    value.push_str("<tool_call>\n");
-                    value.push_str(&dumps(&call_json, false));
-                    value.push_str("\n</tool_call>\n");
-                }
-                turns.push(turn("gpt", string(py_rstrip(&value))));
+                let value = if written_as_text(msg) {
+                    // The model wrote its actions in its text (`--text-actions`):
+                    // the turn is what it wrote, as a turn without calls is,
+                    // not `<tool_call>` blocks it never wrote.
+                    let mut value = think(msg, variant);
+                    value.push_str(msg.content.as_deref().unwrap_or(""));
+                    value
+                } else {
+                    native_calls(msg, variant)
+                };
+                turns.push(turn("gpt", string(&value)));
 
                 // Every tool message that follows, in one `tool` turn; the
                 // name is that of the call at the same position.
@@ -271,6 +273,42 @@ fn conversations(t: &Trajectory, task: &Value, variant: Variant) -> Result<Value
         i += 1;
     }
     Ok(Value::Array(turns))
+}
+
+/// A `gpt` turn of native tool calls: the reasoning, the text, then one
+/// `<tool_call>` block per call, right-stripped (Hermes' rendering).
+fn native_calls(msg: &Message, variant: Variant) -> String {
+    let mut value = think(msg, variant);
+    if let Some(text) = msg.content.as_deref().filter(|c| !c.is_empty()) {
+        value.push_str(text);
+        value.push('\n');
+    }
+    for call in &msg.tool_calls {
+        // Hermes keeps whatever `json.loads` returns, and `{}` when the
+        // model's text does not parse.
+        let arguments = loads(&call.arguments).unwrap_or_else(|_| Value::Object(Map::new()));
+        let call_json = object([("name", string(&call.name)), ("arguments", arguments)]);
+        value.push_str("<tool_call>\n");
+        value.push_str(&dumps(&call_json, false));
+        value.push_str("\n</tool_call>\n");
+    }
+    py_rstrip(&value).to_string()
+}
+
+/// Whether the message's calls are the actions its text writes: the agent
+/// parsed them from the reply in text mode (the record has no other mark,
+/// and the agent reads a reply's text for actions only when it made no
+/// native call).
+fn written_as_text(msg: &Message) -> bool {
+    let Some(content) = msg.content.as_deref() else {
+        return false;
+    };
+    let calls: Vec<(&str, &str)> = msg
+        .tool_calls
+        .iter()
+        .map(|c| (c.name.as_str(), c.arguments.as_str()))
+        .collect();
+    plinth_text_actions::written_in(content, &calls)
 }
 
 fn turn(from: &str, value: Value) -> Value {
