@@ -2,8 +2,14 @@
 //!
 //! Defaults follow Hermes' mini_swe_runner. Templates see: `task` (the
 //! prompt), `cwd`, `step_limit`/`max_iterations`, `cost_limit`,
-//! `time_limit`, `command_timeout`, `model`, `tools`, `row` (the whole task
-//! row) and every field of the row at the top level too.
+//! `time_limit`, `command_timeout`, `model`, `tools`, `completion_marker`
+//! (the text of the first completion marker: the one the completion rules
+//! check first, so the one to name), `row` (the whole task row) and every
+//! field of the row at the top level too.
+//!
+//! The defaults name one marker, the one the run's rules accept first, and
+//! say nothing of isolation: the templates do not know the sandbox, and the
+//! local one is a directory on the host, not isolation.
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 
@@ -14,7 +20,7 @@ use plinth_sandbox::ExecOutput;
 pub(crate) const DEFAULT_SYSTEM: &str = "You are an AI agent that can execute bash commands to complete tasks.
 When you need to run commands, use the 'terminal' tool with your bash command.
 **Important:**
-- When you have completed the task successfully, run: echo \"MINI_SWE_AGENT_FINAL_OUTPUT\" followed by a summary
+- When you have completed the task successfully, run `echo {{ completion_marker }}` as a command of its own: it ends your work
 - Be concise and efficient in your approach
 - Install any needed tools with apt-get or pip
 - Avoid interactive commands (no vim, nano, less, etc.)
@@ -22,7 +28,10 @@ Complete the user's task step by step.";
 
 pub(crate) const DEFAULT_INSTANCE: &str = "{{ task }}";
 
-pub(crate) const DEFAULT_FORMAT_ERROR: &str = "Your reply did not call a tool. Every reply must call one of the tools ({{ tools | join(\", \") }}) to act. When the task is complete, run `echo MINI_SWE_AGENT_FINAL_OUTPUT` followed by a summary.";
+/// It sends the model back to the first message for how to finish (as
+/// mini-swe-agent's does): it is rendered without the run's settings, so it
+/// cannot name the run's completion marker.
+pub(crate) const DEFAULT_FORMAT_ERROR: &str = "Your reply did not call a tool. Every reply must call one of the tools ({{ tools | join(\", \") }}) to act. If the task is complete, finish as the first message says.";
 
 #[derive(Debug, Clone)]
 pub struct Prompts {
@@ -120,6 +129,14 @@ impl Prompts {
             ("command_timeout", config.command_timeout.as_secs().into()),
             ("model", vars.model.into()),
             ("tools", serde_json::json!(vars.tools)),
+            (
+                "completion_marker",
+                config
+                    .completion_markers
+                    .first()
+                    .map_or("", |m| m.text.as_str())
+                    .into(),
+            ),
             ("n_model_calls", 0.into()),
         ] {
             ctx.insert(k.into(), v);
@@ -259,6 +276,58 @@ mod tests {
             .unwrap();
         assert_eq!(system, "cwd=/w steps=15");
         assert_eq!(user, "fix in demo (t)");
+    }
+
+    /// The default prompts name one marker, the one the completion rules
+    /// check first (the run's own when it names markers), and never call
+    /// the sandbox isolated.
+    #[test]
+    fn the_default_prompts_name_the_marker_the_rules_accept_first() {
+        use crate::completion::{CompletionMarker, submission_in};
+        let task = Task::single("x");
+        let render = |config: &AgentConfig| {
+            Prompts::default()
+                .render(&Vars {
+                    task: &task,
+                    cwd: "/w",
+                    config,
+                    model: "m",
+                    tools: vec!["terminal"],
+                })
+                .unwrap()
+                .0
+        };
+        let config = AgentConfig::default();
+        let system = render(&config);
+        let first = &config.completion_markers[0].text;
+        assert!(system.contains(&format!("`echo {first}`")), "{system}");
+        let named = |text: &str| {
+            [
+                "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT",
+                "MINI_SWE_AGENT_FINAL_OUTPUT",
+            ]
+            .into_iter()
+            .filter(|m| text.contains(m))
+            .count()
+        };
+        assert_eq!(named(&system), 1, "{system}");
+        // What the prompt says to run is accepted, by the first rule.
+        assert_eq!(
+            submission_in(&config.completion_markers[..1], &format!("{first}\n")),
+            Some(String::new())
+        );
+        let format_error = Prompts::default().format_error(&["terminal"]);
+        assert_eq!(named(&format_error), 0, "{format_error}");
+        for text in [&system, &format_error] {
+            assert!(!text.to_lowercase().contains("isolat"), "{text}");
+        }
+        let own = AgentConfig {
+            completion_markers: vec!["anywhere:ALL_DONE".parse::<CompletionMarker>().unwrap()],
+            ..AgentConfig::default()
+        };
+        let system = render(&own);
+        assert!(system.contains("`echo ALL_DONE`"), "{system}");
+        assert_eq!(named(&system), 0, "{system}");
     }
 
     #[test]

@@ -8,9 +8,13 @@ use serde_json::{Value, json};
 
 const NAME: &str = "terminal";
 
-const DESCRIPTION: &str = "Execute bash commands in a sandboxed environment.
+/// Hermes' description, but honest for every sandbox (the local one is a
+/// directory on the host, not isolation) and naming no completion marker:
+/// the run's markers are configurable and the tool cannot know them; the
+/// system prompt names the one to use.
+const DESCRIPTION: &str = "Execute bash commands in the task's environment.
 **Environment:**
-- Isolated execution environment (local, Docker, or a container slot)
+- Commands run in your own working directory for this task: a directory on the host, or a container, depending on how the run was started
 - Filesystem persists between tool calls within the same task
 **Command Execution:**
 - Provide the command to execute via the 'command' parameter
@@ -21,8 +25,6 @@ const DESCRIPTION: &str = "Execute bash commands in a sandboxed environment.
 **Best Practices:**
 - Use non-interactive commands (avoid vim, nano, interactive python)
 - Pipe to cat if output might be large
-**Completion:**
-- When task is complete, output: echo \"MINI_SWE_AGENT_FINAL_OUTPUT\" followed by your result
 ";
 
 /// Longest timeout a model may ask for: a day.
@@ -159,5 +161,19 @@ mod tests {
         assert_eq!(tools[0].name, NAME);
         assert!(serde_json::from_str::<Value>(&tools[0].parameters).is_ok());
         assert_eq!(Terminal::info().name, NAME);
+    }
+
+    /// The model is told neither that a local sandbox isolates it nor a
+    /// completion marker the run may not use.
+    #[test]
+    fn the_description_promises_no_isolation_and_names_no_marker() {
+        let description = Terminal::list_tools().remove(0).description;
+        for word in ["isolat", "sandboxed", "final_output"] {
+            assert!(
+                !description.to_lowercase().contains(word),
+                "{word}: {description}"
+            );
+        }
+        assert!(description.contains("your own working directory"));
     }
 }
