@@ -144,33 +144,34 @@ fn fixing_trajectories_earn_reward_one_and_record_their_patch() {
     assert!(details.contains("test_median[odd unsorted]"), "{details}");
 }
 
+/// An empty patch is graded as SWE-bench's harness grades one (`empty_patch`:
+/// the tests not run, unresolved), the same whether the agent made tool
+/// calls that changed nothing or none at all.
 #[test]
-fn no_fix_scores_zero_and_no_tool_calls_scores_zero_without_tests() {
+fn an_empty_patch_scores_zero_without_tests_with_or_without_tool_calls() {
     let f = Fixture::new();
     let tasks = f.tasks(|_| {});
-    let lazy = lazy_agent(&f, true);
-    let (output, records) = f.run(&tasks, &lazy, &[]);
-    output.assert_success();
-    for record in &records {
-        assert_eq!(record["exit_status"], "Submitted");
-        assert_eq!(record["score"]["reward"], 0.0, "{}", record["score"]);
-        assert_eq!(record["score"]["sub_scores"]["f2p"], 0.0);
-        assert_eq!(record["score"]["sub_scores"]["p2p"], 1.0);
-        assert_eq!(record["patch"], "");
-    }
-
-    let silent = lazy_agent(&f, false);
-    let (output, records) = f.run(&tasks, &silent, &[]);
-    output.assert_success();
-    for record in &records {
-        assert_eq!(record["exit_status"], "Finished");
-        assert_eq!(record["score"]["reward"], 0.0);
-        let details = record["score"]["details"].to_string();
-        assert!(details.contains("no tool calls"), "{details}");
-        assert!(
-            !details.contains("PASSED") && !details.contains("\"passed\""),
-            "{details}"
-        );
+    for (calls, status) in [(true, "Submitted"), (false, "Finished")] {
+        let agent = lazy_agent(&f, calls);
+        let (output, records) = f.run(&tasks, &agent, &[]);
+        output.assert_success();
+        for record in &records {
+            assert_eq!(record["exit_status"], status);
+            assert_eq!(record["patch"], "");
+            let score = &record["score"];
+            assert_eq!(score["reward"], 0.0, "{score}");
+            assert_eq!(
+                score["sub_scores"],
+                json!({"f2p": 0.0, "p2p": 0.0}),
+                "{score}"
+            );
+            assert_eq!(score["details"]["not_evaluated"], "empty_patch", "{score}");
+            let details = score["details"].to_string();
+            assert!(
+                !details.contains("PASSED") && !details.contains("\"passed\""),
+                "{details}"
+            );
+        }
     }
 }
 

@@ -16,7 +16,13 @@
 //! - Sub-scores `f2p` and `p2p`: the fraction of each list passing (1.0 for an
 //!   empty list). Passing means pytest's verdict is a success: `passed`,
 //!   `xfailed` or (non-strict) `xpassed`.
-//! - A trajectory without tool calls scores 0 without running anything.
+//! - An empty patch is graded as SWE-bench's harness grades one: it is
+//!   `empty_patch` (the details' `not_evaluated`), the tests are not run,
+//!   and it is unresolved: reward 0, `f2p` and `p2p` 0, every test
+//!   `not_run`. The same in every task, with or without tool calls: the
+//!   trajectory's `patch` decides; only when none was recorded (a task
+//!   without a repository) does a trajectory without tool calls count as
+//!   an empty patch, and one with tool calls run the tests.
 //! - A test command that cannot run (pytest missing, usage error, sandbox
 //!   failure) is a `sandbox` error, never reward 0.
 
@@ -53,7 +59,8 @@ impl Scorer for Pytest {
             .messages
             .iter()
             .any(|m| m.role == Role::Assistant && !m.tool_calls.is_empty());
-        let score = scorer::score(&task, &config, has_tool_calls, &HostSandbox(session))
+        let change = scorer::Change::of(trajectory.patch.as_deref(), has_tool_calls);
+        let score = scorer::score(&task, &config, change, &HostSandbox(session))
             .map_err(to_plugin_error)?;
         Ok(ScoreResult {
             reward: score.reward,

@@ -351,13 +351,38 @@ pub fn test_command(
     command
 }
 
-/// Scores a task. `has_tool_calls` says whether the trajectory has any
-/// assistant message with tool calls: without one, the reward is 0 and no
-/// tests run.
+/// What the agent left for the tests to judge, as far as its trajectory
+/// tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing: the recorded patch is empty (blank), or no patch was recorded
+    /// (the task has no repository to diff) and the agent made no tool call.
+    /// Graded as SWE-bench's harness grades an empty patch: `empty_patch`,
+    /// the tests not run, unresolved.
+    Empty,
+    /// A patch, or tool calls whose effect no patch records: the tests run.
+    Made,
+}
+
+impl Change {
+    /// From the trajectory's `patch` and whether any assistant message made
+    /// a tool call. The patch decides when there is one, whatever the calls:
+    /// the same empty patch is graded the same way in every task.
+    pub fn of(patch: Option<&str>, has_tool_calls: bool) -> Self {
+        let empty = match patch {
+            Some(patch) => patch.trim().is_empty(),
+            None => !has_tool_calls,
+        };
+        if empty { Self::Empty } else { Self::Made }
+    }
+}
+
+/// Scores a task. An [`Change::Empty`] change rewards 0 with both
+/// sub-scores 0 and runs nothing.
 pub fn score(
     task: &Task,
     config: &Config,
-    has_tool_calls: bool,
+    change: Change,
     sandbox: &dyn Sandbox,
 ) -> Result<Score, ScoreError> {
     let test_cmd = config
@@ -374,7 +399,7 @@ pub fn score(
         }
     }
 
-    if !has_tool_calls {
+    if change == Change::Empty {
         let not_run = |ids: &[String]| -> Map<String, Value> {
             ids.iter()
                 .map(|id| (id.clone(), Value::from("not_run")))
@@ -384,7 +409,10 @@ pub fn score(
             reward: 0.0,
             sub_scores: vec![("f2p".into(), 0.0), ("p2p".into(), 0.0)],
             details: json!({
-                "reason": "the trajectory has no tool calls, so the tests were not run",
+                "resolved": false,
+                "not_evaluated": "empty_patch",
+                "reason": "the agent changed nothing (an empty patch, as SWE-bench's harness \
+                           calls it): the tests were not run and the task is unresolved",
                 "test_cmd": test_cmd,
                 "FAIL_TO_PASS": not_run(&task.fail_to_pass),
                 "PASS_TO_PASS": not_run(&task.pass_to_pass),

@@ -276,7 +276,7 @@ fn task(f2p: &[&str], p2p: &[&str]) -> Task {
 /// Scores the task of `f2p` and `p2p` in `sandbox` with the default config,
 /// for a trajectory that made tool calls.
 fn score_ids(f2p: &[&str], p2p: &[&str], sandbox: &dyn Sandbox) -> Result<Score, ScoreError> {
-    score(&task(f2p, p2p), &Config::default(), true, sandbox)
+    score(&task(f2p, p2p), &Config::default(), Change::Made, sandbox)
 }
 
 /// Output of a pytest run where each id has the given summary word.
@@ -300,28 +300,41 @@ fn outcome_of(score: &Score, list: &str, id: &str) -> String {
 }
 
 #[test]
-fn no_tool_calls_scores_zero_without_running_anything() {
+fn an_empty_patch_scores_zero_without_running_anything() {
     let fake = Fake::new(|_| panic!("nothing may run"));
     let s = score(
         &task(&["a.py::t"], &["a.py::u"]),
         &Config::default(),
-        false,
+        Change::Empty,
         &fake,
     )
     .unwrap();
     assert_eq!(s.reward, 0.0);
     assert_eq!(s.sub_scores, vec![("f2p".into(), 0.0), ("p2p".into(), 0.0)]);
-    assert!(
-        s.details["reason"]
-            .as_str()
-            .unwrap()
-            .contains("no tool calls")
-    );
+    assert_eq!(s.details["not_evaluated"], "empty_patch");
+    assert_eq!(s.details["resolved"], false);
     assert_eq!(outcome_of(&s, "FAIL_TO_PASS", "a.py::t"), "not_run");
     assert_eq!(outcome_of(&s, "PASS_TO_PASS", "a.py::u"), "not_run");
     // Nothing in the details may look like a test result.
     assert!(!s.details.to_string().contains("\"passed\""));
     assert!(fake.commands.borrow().is_empty());
+}
+
+/// The recorded patch decides, whatever the tool calls: the same empty
+/// patch is graded the same way in every task. Without a recorded patch
+/// (no repository), only a trajectory without tool calls changed nothing.
+#[test]
+fn the_patch_decides_whether_the_agent_changed_anything() {
+    for calls in [true, false] {
+        assert_eq!(Change::of(Some(""), calls), Change::Empty);
+        assert_eq!(Change::of(Some(" \n"), calls), Change::Empty);
+        assert_eq!(
+            Change::of(Some("diff --git a/x b/x\n"), calls),
+            Change::Made
+        );
+    }
+    assert_eq!(Change::of(None, false), Change::Empty);
+    assert_eq!(Change::of(None, true), Change::Made);
 }
 
 #[test]
@@ -408,7 +421,7 @@ fn chunks_and_missing_tests() {
         pass_to_pass: all[2..].to_vec(),
         test_cmd: Some("pytest".into()),
     };
-    let s = score(&t, &config, true, &fake).unwrap();
+    let s = score(&t, &config, Change::Made, &fake).unwrap();
     assert_eq!(fake.pytest_commands().len(), 3);
     assert!(fake.pytest_commands()[0].contains("; pytest -rfEsxXp"));
     assert_eq!(s.reward, 0.0);
@@ -424,7 +437,7 @@ fn chunks_and_missing_tests() {
             ..task(&["a.py::t0"], &[])
         },
         &config,
-        true,
+        Change::Made,
         &fake,
     )
     .unwrap();
@@ -554,7 +567,7 @@ fn missing_ids_are_dropped_and_the_rest_rerun() {
         pass_to_pass: all[1..].to_vec(),
         test_cmd: None,
     };
-    let s = score(&t, &Config::default(), true, &fake).unwrap();
+    let s = score(&t, &Config::default(), Change::Made, &fake).unwrap();
     for id in &all {
         let list = if id == "a.py::t1" {
             "FAIL_TO_PASS"
@@ -610,7 +623,7 @@ fn old_pytest_without_no_fold_skipped() {
     let s = score(
         &task(&["a.py::t"], &["a.py::s", "a.py::t2"]),
         &config,
-        true,
+        Change::Made,
         &fake,
     )
     .unwrap();
@@ -1038,7 +1051,7 @@ fn live_pytest() {
         pass_to_pass: vec![],
         test_cmd: Some(test_cmd.clone()),
     };
-    let s = score(&t, &Config::default(), true, &sandbox).unwrap();
+    let s = score(&t, &Config::default(), Change::Made, &sandbox).unwrap();
     for id in &all {
         assert_eq!(
             outcome_of(&s, "FAIL_TO_PASS", id),
@@ -1069,7 +1082,7 @@ fn live_pytest() {
             chunk_size,
             ..Config::default()
         };
-        let s = score(&t, &config, true, &sandbox).unwrap();
+        let s = score(&t, &config, Change::Made, &sandbox).unwrap();
         for (list, ids) in [("FAIL_TO_PASS", &f2p), ("PASS_TO_PASS", &p2p)] {
             for id in ids {
                 assert_eq!(
@@ -1110,7 +1123,7 @@ fn live_pytest() {
         pass_to_pass: passing[3..].to_vec(),
         test_cmd: Some(test_cmd.clone()),
     };
-    let s = score(&t, &Config::default(), true, &sandbox).unwrap();
+    let s = score(&t, &Config::default(), Change::Made, &sandbox).unwrap();
     assert_eq!(s.reward, 1.0, "{:#}", s.details);
     assert_eq!(s.sub_scores, vec![("f2p".into(), 1.0), ("p2p".into(), 1.0)]);
     // One run; before pytest 8.3 a first one rejects `--no-fold-skipped`.
@@ -1125,7 +1138,7 @@ fn live_pytest() {
     };
     let config =
         parse_config(r#"{"cwd": "tests", "pytest_args": ["-p", "no:cacheprovider"]}"#).unwrap();
-    let s = score(&t, &config, true, &sandbox).unwrap();
+    let s = score(&t, &config, Change::Made, &sandbox).unwrap();
     assert_eq!(s.reward, 1.0, "{:#}", s.details);
 
     // Commands that cannot run pytest are sandbox errors, never reward 0.
@@ -1140,7 +1153,7 @@ fn live_pytest() {
             pass_to_pass: vec![],
             test_cmd: Some(bad.clone()),
         };
-        match score(&t, &Config::default(), true, &sandbox) {
+        match score(&t, &Config::default(), Change::Made, &sandbox) {
             Err(ScoreError::Sandbox(m)) => eprintln!("{bad}: {m}"),
             other => panic!("{bad}: {other:?}"),
         }
