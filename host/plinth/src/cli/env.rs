@@ -51,15 +51,15 @@ pub enum EnvCommand {
 /// How to reach a registry.
 #[derive(Args)]
 pub struct RegistryArgs {
-    /// Basic-auth user [default: $PLINTH_REGISTRY_USERNAME, else docker's
-    /// config.json for the registry, else anonymous].
+    /// Basic-auth user. Unset: $PLINTH_REGISTRY_USERNAME, else docker's
+    /// config.json for the registry, else anonymous.
     #[arg(long)]
     username: Option<String>,
     /// Read the password from stdin (with --username).
     #[arg(long, requires = "username")]
     password_stdin: bool,
-    /// A PEM file of the CA that signed the registry's certificate
-    /// [default: $PLINTH_REGISTRY_CA, else the system's roots].
+    /// A PEM file of the CA that signed the registry's certificate. Unset:
+    /// $PLINTH_REGISTRY_CA, else the system's roots.
     #[arg(long)]
     ca_file: Option<PathBuf>,
     /// Plain HTTP (a registry on a trusted network).
