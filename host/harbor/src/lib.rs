@@ -24,7 +24,6 @@
 pub mod config;
 pub mod container;
 mod hash;
-mod lax;
 pub mod reward;
 pub mod task;
 

@@ -8,7 +8,7 @@
 
 use toml::Value;
 
-use crate::config::ConfigError;
+use super::ConfigError;
 
 /// `what` is expected at `key`, but the value is something else.
 fn wrong(key: &str, what: &str, value: &Value) -> ConfigError {
@@ -125,10 +125,10 @@ pub(crate) fn table<'a>(key: &str, value: &'a Value) -> Result<&'a toml::Table, 
 }
 
 /// A `str | int` (a user name or a uid): pydantic's smart union keeps the type.
-pub(crate) fn user(key: &str, value: &Value) -> Result<crate::config::User, ConfigError> {
+pub(crate) fn user(key: &str, value: &Value) -> Result<super::User, ConfigError> {
     match value {
-        Value::String(s) => Ok(crate::config::User::Name(s.clone())),
-        Value::Integer(i) => Ok(crate::config::User::Id(*i)),
+        Value::String(s) => Ok(super::User::Name(s.clone())),
+        Value::Integer(i) => Ok(super::User::Id(*i)),
         _ => Err(wrong(key, "a user name or uid", value)),
     }
 }

@@ -8,13 +8,13 @@
 //! [`TaskConfig::ignored_keys`] so a caller can say so. Keys Harbor knows but
 //! this crate does not model are not listed: they are valid Harbor.
 
+mod lax;
+
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use toml::{Table, Value};
-
-use crate::lax;
 
 /// Harbor's default `[verifier].timeout_sec`.
 pub const DEFAULT_VERIFIER_TIMEOUT_SECS: f64 = 600.0;
